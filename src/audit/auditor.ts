@@ -1,0 +1,93 @@
+import { type AuditContext, assertAuditContext } from '../core/audit-context.js'
+import { AuditedError } from '../core/errors.js'
+import type { HlcClock } from '../core/hlc.js'
+import { runTransaction } from '../db/transaction.js'
+import { publicEvent } from './change-event.js'
+import { type AuditorOptions, EngineCore } from './engine-core.js'
+import type { Entity } from './entity.js'
+import { EventQueries } from './event-queries.js'
+import { type AuditedWriter, type RecordId, type WriteOptions, WriteScope } from './write-scope.js'
+
+/** The audited engine: every write and its change event commit together, or neither. */
+export interface Auditor {
+  create<R extends object>(entity: Entity<R>, values: Partial<R>, ctx: AuditContext): Promise<R>
+  update<R extends object>(
+    entity: Entity<R>,
+    id: RecordId,
+    patch: Partial<R>,
+    ctx: AuditContext,
+    options?: WriteOptions,
+  ): Promise<R>
+  delete<R extends object>(
+    entity: Entity<R>,
+    id: RecordId,
+    ctx: AuditContext,
+    options?: WriteOptions,
+  ): Promise<R>
+  restore<R extends object>(entity: Entity<R>, id: RecordId, eventId: string, ctx: AuditContext): Promise<R>
+  createMany<R extends object>(
+    entity: Entity<R>,
+    rows: readonly Partial<R>[],
+    ctx: AuditContext,
+  ): Promise<R[]>
+  /**
+   * Several writes, one transaction: all rows and all their events (sharing one `txId`)
+   * commit together. Use `tx` for every write inside; `fn` may run twice if the database
+   * reports a deadlock.
+   */
+  transaction<T>(ctx: AuditContext, fn: (tx: AuditedWriter) => Promise<T>): Promise<T>
+  readonly events: EventQueries
+  readonly nodeId: string
+  readonly clock: HlcClock
+}
+
+/**
+ * Creates the engine over an open database.
+ *
+ * @example
+ * const db = await openDatabase('sqlite:./app.db'); await migrate(db)
+ * const auditor = createAuditor({ db })
+ * const post = await auditor.create(posts, { id: 'p1', title: 'Hello' }, ctx)
+ */
+export function createAuditor(options: AuditorOptions): Auditor {
+  const core = new EngineCore(options)
+
+  async function inTransaction<T>(ctx: AuditContext, fn: (scope: WriteScope) => Promise<T>): Promise<T> {
+    assertAuditContext(ctx)
+    let committed: WriteScope | undefined
+    const result = await runTransaction(
+      core.dialect,
+      { timeoutMs: core.timeoutMs, acquireTimeoutMs: core.db.acquireTimeoutMs, signal: ctx.signal },
+      async (tx) => {
+        const start = core.open.begin()
+        try {
+          const scope = new WriteScope(core, tx, ctx)
+          const value = await fn(scope)
+          await tx.commit(scope.eventInserts())
+          committed = scope
+          return value
+        } finally {
+          core.open.end(start)
+        }
+      },
+    )
+    if (committed !== undefined) await core.runAfterHooks(committed.events.map(publicEvent))
+    return result
+  }
+
+  const auditor: Auditor = {
+    create: (entity, values, ctx) => inTransaction(ctx, (s) => s.create(entity, values)),
+    update: (entity, id, patch, ctx, opts) => inTransaction(ctx, (s) => s.update(entity, id, patch, opts)),
+    delete: (entity, id, ctx, opts) => inTransaction(ctx, (s) => s.delete(entity, id, opts)),
+    restore: (entity, id, eventId, ctx) => inTransaction(ctx, (s) => s.restore(entity, id, eventId)),
+    createMany: (entity, rows, ctx) => inTransaction(ctx, (s) => s.createMany(entity, rows)),
+    transaction(ctx, fn) {
+      if (typeof fn !== 'function') throw new AuditedError('validation', 'transaction takes a function.')
+      return inTransaction(ctx, (scope) => fn(scope))
+    },
+    events: new EventQueries(core),
+    nodeId: core.nodeId,
+    clock: core.clock,
+  }
+  return auditor
+}

@@ -1,0 +1,158 @@
+import { hostname } from 'node:os'
+import type { Kysely } from 'kysely'
+import { monotonicFactory } from 'ulid'
+import type { AuditContext } from '../core/audit-context.js'
+import { AuditedError, isAuditedError } from '../core/errors.js'
+import { HlcClock } from '../core/hlc.js'
+import type { Dialect } from '../db/dialect.js'
+import type { AuditedDatabase } from '../db/open-database.js'
+import type { Transaction } from '../db/transaction.js'
+import type { Action, ChangeEvent, Operation } from './change-event.js'
+import type { Entity } from './entity.js'
+import { OpenTransactions } from './open-transactions.js'
+import type { Row } from './row-codec.js'
+import { EntityStatements, EventStatements } from './statements.js'
+
+/** What a `before` hook sees. It runs inside the transaction; throwing rejects the write. */
+export interface BeforeChange {
+  readonly operation: Operation
+  readonly action: Action
+  readonly table: string
+  readonly recordId: string
+  /** Unmasked states (hooks run on the server; events mask redacted fields). */
+  readonly before: Row | null
+  readonly after: Row | null
+  readonly changedFields: readonly string[]
+  readonly ctx: AuditContext
+}
+
+export interface AuditorHooks {
+  /** Inside the transaction, after the row is written and before COMMIT. A thrown
+   * `AuditedError` keeps its code (e.g. `rate_limited` from a quota check); anything else
+   * becomes `rejected` (422) with the hook's message kept only as the cause, for logs. */
+  readonly before?:
+    | ((change: BeforeChange) => void | Promise<void>)
+    | readonly ((change: BeforeChange) => void | Promise<void>)[]
+  /** After COMMIT, once per event, awaited in order; a failure goes to `onHookError` and never fails the caller. */
+  readonly after?:
+    | ((event: ChangeEvent) => void | Promise<void>)
+    | readonly ((event: ChangeEvent) => void | Promise<void>)[]
+  /** Where `after` hook failures are reported (default: a process warning). */
+  readonly onHookError?: (error: unknown, event: ChangeEvent) => void
+}
+
+export interface AuditorOptions {
+  readonly db: AuditedDatabase
+  /** This process's id in events and HLCs; unique per process (default `<hostname>-<pid>`). */
+  readonly nodeId?: string
+  /** Bound on every write call, connection wait to COMMIT (ms, default 5000). */
+  readonly timeoutMs?: number
+  readonly hooks?: AuditorHooks
+  /**
+   * How long after its HLC an event written by another process may still commit (ms).
+   * Cursor reads hold back events younger than this so none is skipped. Default
+   * `timeoutMs + 1000`; 0 when this process is the database's only writer.
+   */
+  readonly settleMs?: number
+  /** The clock (tests inject one). */
+  readonly clock?: HlcClock
+}
+
+const asList = <T>(v: T | readonly T[] | undefined): readonly T[] =>
+  v === undefined ? [] : Array.isArray(v) ? (v as readonly T[]) : [v as T]
+
+/** Shared state of one auditor: configuration, clock, statement caches, known columns. */
+export class EngineCore {
+  readonly db: AuditedDatabase
+  readonly dialect: Dialect
+  // biome-ignore lint/suspicious/noExplicitAny: the engine addresses the application's tables by name.
+  readonly kysely: Kysely<any>
+  readonly clock: HlcClock
+  readonly nodeId: string
+  readonly timeoutMs: number
+  readonly open: OpenTransactions
+  readonly eventStatements: EventStatements
+  readonly newEventId = monotonicFactory()
+  readonly #hooksBefore: readonly ((change: BeforeChange) => void | Promise<void>)[]
+  readonly #hooksAfter: readonly ((event: ChangeEvent) => void | Promise<void>)[]
+  readonly #onHookError: (error: unknown, event: ChangeEvent) => void
+  readonly #statements = new Map<string, EntityStatements>()
+  readonly #columns = new Map<string, Set<string>>()
+
+  constructor(options: AuditorOptions) {
+    if (typeof options?.db?.capabilities !== 'object') {
+      throw new AuditedError('validation', 'createAuditor needs { db } from openDatabase().')
+    }
+    const timeoutMs = options.timeoutMs ?? 5000
+    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0))
+      throw new AuditedError('validation', 'timeoutMs must be > 0.')
+    const nodeId = options.nodeId ?? `${hostname()}-${process.pid}`
+    if (typeof nodeId !== 'string' || nodeId.length === 0 || nodeId.length > 64) {
+      throw new AuditedError('validation', 'nodeId must be 1 to 64 characters.')
+    }
+    this.db = options.db
+    this.dialect = options.db.capabilities
+    this.kysely = options.db.kysely
+    this.clock = options.clock ?? new HlcClock()
+    this.nodeId = nodeId
+    this.timeoutMs = timeoutMs
+    this.open = new OpenTransactions(this.clock, options.settleMs ?? timeoutMs + 1000)
+    this.eventStatements = new EventStatements(this.kysely, this.dialect)
+    this.#hooksBefore = asList(options.hooks?.before)
+    this.#hooksAfter = asList(options.hooks?.after)
+    this.#onHookError =
+      options.hooks?.onHookError ??
+      ((error, event) =>
+        process.emitWarning(`audited: an after hook failed for event ${event.eventId}: ${String(error)}`))
+  }
+
+  statements(entity: Entity<object>): EntityStatements {
+    let st = this.#statements.get(entity.table)
+    if (st === undefined) {
+      st = new EntityStatements(this.kysely, this.dialect, entity)
+      this.#statements.set(entity.table, st)
+    }
+    return st
+  }
+
+  /** The table's column names, read once per auditor through the caller's transaction
+   * (on SQLite the transaction holds the only connection). */
+  async columnsOf(entity: Entity<object>, tx: Transaction): Promise<Set<string>> {
+    const cached = this.#columns.get(entity.table)
+    if (cached !== undefined) return cached
+    const [r] = await tx.run([{ sql: this.dialect.columnsSql, parameters: [entity.table] }])
+    const names = new Set(r!.rows.map((row) => String(row.name ?? row.NAME)))
+    if (names.size === 0)
+      throw new AuditedError('internal', `Table ${entity.table} does not exist; create it first.`)
+    this.#columns.set(entity.table, names)
+    return names
+  }
+
+  async runBeforeHooks(change: BeforeChange): Promise<void> {
+    for (const hook of this.#hooksBefore) {
+      try {
+        await hook(change)
+      } catch (e) {
+        if (isAuditedError(e)) throw e
+        throw new AuditedError('rejected', 'The write was rejected by a rule.', { cause: e })
+      }
+    }
+  }
+
+  async runAfterHooks(events: readonly ChangeEvent[]): Promise<void> {
+    if (this.#hooksAfter.length === 0) return
+    for (const event of events) {
+      for (const hook of this.#hooksAfter) {
+        try {
+          await hook(event)
+        } catch (e) {
+          try {
+            this.#onHookError(e, event)
+          } catch {
+            // a failing error reporter must not fail a committed write either
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,426 @@
+import { ulid } from 'ulid'
+import type { AuditContext } from '../core/audit-context.js'
+import { canonicalize, type JsonValue, jsonEqual } from '../core/canonical-json.js'
+import { AuditedError, isAuditedError } from '../core/errors.js'
+import type { Statement } from '../db/dialect.js'
+import type { Transaction } from '../db/transaction.js'
+import {
+  type Action,
+  type ChangeEvent,
+  eventFromRow,
+  eventToColumns,
+  type JsonObject,
+  type Operation,
+  type PendingEvent,
+} from './change-event.js'
+import type { EngineCore } from './engine-core.js'
+import type { Entity } from './entity.js'
+import { decodeRow, encodeValues, eventState, type Row } from './row-codec.js'
+import { bind } from './statements.js'
+
+/** Options of `update` and `delete`. */
+export interface WriteOptions {
+  /** The version the caller last saw; a different current version is a `conflict`. */
+  readonly expectedVersion?: number
+}
+
+/** Record keys: a string or a safe integer. */
+export type RecordId = string | number
+
+/**
+ * The write methods, bound to one transaction. `auditor.transaction(ctx, tx => …)` hands
+ * one to the caller; every single write runs in one of its own.
+ */
+export interface AuditedWriter {
+  create<R extends object>(entity: Entity<R>, values: Partial<R>): Promise<R>
+  update<R extends object>(
+    entity: Entity<R>,
+    id: RecordId,
+    patch: Partial<R>,
+    options?: WriteOptions,
+  ): Promise<R>
+  delete<R extends object>(entity: Entity<R>, id: RecordId, options?: WriteOptions): Promise<R>
+  restore<R extends object>(entity: Entity<R>, id: RecordId, eventId: string): Promise<R>
+  createMany<R extends object>(entity: Entity<R>, rows: readonly Partial<R>[]): Promise<R[]>
+}
+
+function checkId(id: unknown): asserts id is RecordId {
+  const ok =
+    (typeof id === 'string' && id.length > 0 && id.length <= 255) ||
+    (typeof id === 'number' && Number.isSafeInteger(id))
+  if (!ok) throw new AuditedError('validation', 'A record id must be a non-empty string or a safe integer.')
+}
+
+function checkVersion(options: WriteOptions | undefined): number | undefined {
+  const v = options?.expectedVersion
+  if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) {
+    throw new AuditedError('validation', 'expectedVersion must be a non-negative integer.')
+  }
+  return v
+}
+
+const notFound = (entity: Entity<object>, id: RecordId) =>
+  new AuditedError('not_found', `No ${entity.table} record with that id.`, {
+    details: { table: entity.table, id: String(id) },
+  })
+
+export class WriteScope implements AuditedWriter {
+  readonly #core: EngineCore
+  readonly #tx: Transaction
+  readonly #ctx: AuditContext
+  readonly txId: string
+  readonly events: PendingEvent[] = []
+
+  constructor(core: EngineCore, tx: Transaction, ctx: AuditContext) {
+    this.#core = core
+    this.#tx = tx
+    this.#ctx = ctx
+    this.txId = ulid()
+  }
+
+  async create<R extends object>(entity: Entity<R>, values: Partial<R>): Promise<R> {
+    const input = await this.#input(entity, values, 'create')
+    return (await this.#insert(entity, input, 'create')) as R
+  }
+
+  async createMany<R extends object>(entity: Entity<R>, rows: readonly Partial<R>[]): Promise<R[]> {
+    if (!Array.isArray(rows)) throw new AuditedError('validation', 'createMany takes an array of rows.')
+    const inputs: Row[] = []
+    for (const [i, values] of rows.entries()) {
+      try {
+        inputs.push(await this.#input(entity, values, 'create'))
+      } catch (e) {
+        if (isAuditedError(e) && e.code === 'validation') {
+          throw new AuditedError('validation', `Row ${i}: ${e.message}`, {
+            details: { row: i, ...e.details },
+          })
+        }
+        throw e
+      }
+    }
+    // Rows with the same columns share multi-row INSERTs; results keep the input order.
+    const out: Row[] = new Array(inputs.length)
+    const groups = new Map<string, number[]>()
+    for (const [i, input] of inputs.entries()) {
+      const key = Object.keys(input).join(',')
+      groups.set(key, [...(groups.get(key) ?? []), i])
+    }
+    for (const indexes of groups.values()) {
+      const columns = Object.keys(inputs[indexes[0]!]!)
+      const per = Math.max(1, Math.min(1000, Math.floor(this.#core.dialect.maxParameters / columns.length)))
+      for (let start = 0; start < indexes.length; start += per) {
+        const chunk = indexes.slice(start, start + per)
+        const stored = await this.#insertRows(
+          entity,
+          columns,
+          chunk.map((i) => inputs[i]!),
+        )
+        for (const [j, row] of stored.entries()) out[chunk[j]!] = row
+      }
+    }
+    for (const row of out) await this.#record(entity, 'INSERT', 'create', null, row)
+    return out as R[]
+  }
+
+  async update<R extends object>(
+    entity: Entity<R>,
+    id: RecordId,
+    patch: Partial<R>,
+    options?: WriteOptions,
+  ): Promise<R> {
+    checkId(id)
+    const expected = checkVersion(options)
+    const input = await this.#input(entity, patch, 'update')
+    if (Object.keys(input).length === 0) throw new AuditedError('validation', 'The patch changes no field.')
+    return (await this.#update(entity, id, input, expected, undefined)) as R
+  }
+
+  async delete<R extends object>(entity: Entity<R>, id: RecordId, options?: WriteOptions): Promise<R> {
+    checkId(id)
+    const expected = checkVersion(options)
+    const st = this.#core.statements(entity)
+    const args = this.#lookupArgs(entity, id, expected)
+    const [found] = await this.#tx.run([
+      bind(st.select({ lock: true }), args),
+      bind(st.delete({ lock: true, expectVersion: expected !== undefined }), args),
+    ])
+    const before = this.#found(entity, id, found!.rows[0], expected)
+    await this.#record(entity, 'DELETE', 'delete', before, null)
+    return before as R
+  }
+
+  async restore<R extends object>(entity: Entity<R>, id: RecordId, eventId: string): Promise<R> {
+    checkId(id)
+    if (typeof eventId !== 'string' || !/^[0-9A-HJKMNP-TV-Z]{26}$/.test(eventId)) {
+      throw new AuditedError('validation', 'eventId must be an event id (a ULID).')
+    }
+    const events = this.#core.eventStatements
+    const [byId] = await this.#tx.run([bind(events.byId(), { eventId })])
+    const raw = byId!.rows[0]
+    const event = raw === undefined ? undefined : eventFromRow(raw)
+    if (
+      event === undefined ||
+      event.table !== entity.table ||
+      event.recordId !== String(id) ||
+      (entity.tenantColumn !== undefined && event.tenantId !== this.#ctx.tenantId)
+    ) {
+      throw new AuditedError('not_found', 'No event with that id for this record.', { details: { eventId } })
+    }
+    if (event.newValues === null) {
+      throw new AuditedError('validation', 'The record did not exist after that event; delete it instead.', {
+        details: { eventId },
+      })
+    }
+    const target = this.#restorable(entity, event.newValues)
+    const st = this.#core.statements(entity)
+    const [current] = await this.#tx.run([
+      bind(st.select({ lock: true }), this.#lookupArgs(entity, id, undefined)),
+    ])
+    if (current!.rows[0] !== undefined) {
+      const input = await this.#input(entity, target, 'update')
+      return (await this.#update(entity, id, input, undefined, 'restore')) as R
+    }
+    const input = await this.#input(entity, { ...target, [entity.primaryKey]: id }, 'create')
+    if (entity.versionColumn) {
+      const [last] = await this.#tx.run([
+        bind(events.lastOfRecord(), { table: entity.table, recordId: String(id) }),
+      ])
+      const lastEvent = last!.rows[0] === undefined ? undefined : eventFromRow(last!.rows[0])
+      const lastVersion = Number(lastEvent?.oldValues?.[entity.versionColumn] ?? 0)
+      input[entity.versionColumn] = (Number.isSafeInteger(lastVersion) ? lastVersion : 0) + 1
+    }
+    return (await this.#insert(entity, input, 'restore')) as R
+  }
+
+  /** The statements that store this scope's events; sent with COMMIT. */
+  eventInserts(): Statement[] {
+    const st = this.#core.eventStatements
+    const d = this.#core.dialect
+    const out: Statement[] = []
+    for (let start = 0; start < this.events.length; start += st.maxRows) {
+      const chunk = this.events.slice(start, start + st.maxRows)
+      const args: Record<string, unknown> = {}
+      for (const [i, e] of chunk.entries()) {
+        const columns = eventToColumns(e, d.bigintParameter, d.toParameter)
+        for (const [c, v] of Object.entries(columns)) args[`e${i}:${c}`] = v
+      }
+      out.push(bind(st.insert(chunk.length), args))
+    }
+    return out
+  }
+
+  // -- internals ---------------------------------------------------------------------
+
+  /** Checks and encodes caller values: known columns only, key/tenant/version managed here. */
+  async #input(entity: Entity<object>, values: unknown, mode: 'create' | 'update'): Promise<Row> {
+    if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+      throw new AuditedError('validation', 'Values must be an object of column values.')
+    }
+    const known = await this.#core.columnsOf(entity, this.#tx)
+    const unknown = Object.keys(values).filter((k) => !known.has(k))
+    if (unknown.length > 0) {
+      throw new AuditedError('validation', `Unknown field(s) for ${entity.table}: ${unknown.join(', ')}.`, {
+        details: { fields: unknown },
+      })
+    }
+    const managed = [
+      entity.versionColumn,
+      ...(mode === 'update' ? [entity.primaryKey, entity.tenantColumn] : []),
+    ]
+    const given = Object.entries(values as Row).filter(([, v]) => v !== undefined)
+    for (const [k] of given) {
+      if (k !== undefined && managed.includes(k)) {
+        throw new AuditedError('validation', `Field ${k} is managed by the engine and cannot be written.`, {
+          details: { fields: [k] },
+        })
+      }
+    }
+    const input = encodeValues(entity, Object.fromEntries(given), this.#core.dialect)
+    if (mode === 'create') {
+      if (entity.tenantColumn) {
+        const tenant = this.#requireTenant(entity)
+        const givenTenant = input[entity.tenantColumn]
+        if (givenTenant !== undefined && givenTenant !== tenant) {
+          throw new AuditedError('validation', 'A record cannot be written into another tenant.', {
+            details: { fields: [entity.tenantColumn] },
+          })
+        }
+        input[entity.tenantColumn] = tenant
+      }
+      if (entity.versionColumn) input[entity.versionColumn] = 1
+    }
+    return input
+  }
+
+  #requireTenant(entity: Entity<object>): string {
+    if (this.#ctx.tenantId === null) {
+      throw new AuditedError('validation', `${entity.table} belongs to tenants: ctx.tenantId is required.`)
+    }
+    return this.#ctx.tenantId
+  }
+
+  #lookupArgs(entity: Entity<object>, id: RecordId, expected: number | undefined): Record<string, unknown> {
+    const args: Record<string, unknown> = { id }
+    if (entity.tenantColumn) args.tenant = this.#requireTenant(entity)
+    if (expected !== undefined) args.expected = expected
+    return args
+  }
+
+  /** The locked before-state, or `not_found` / `conflict`. */
+  #found(
+    entity: Entity<object>,
+    id: RecordId,
+    raw: Record<string, unknown> | undefined,
+    expected: number | undefined,
+  ): Row {
+    if (raw === undefined) throw notFound(entity, id)
+    const before = decodeRow(entity, raw)
+    if (expected !== undefined && entity.versionColumn && before[entity.versionColumn] !== expected) {
+      throw new AuditedError('conflict', 'The record changed since it was read.', {
+        details: { expectedVersion: expected, currentVersion: before[entity.versionColumn] },
+      })
+    }
+    return before
+  }
+
+  async #insert(entity: Entity<object>, input: Row, action: Action): Promise<Row> {
+    const [row] = await this.#insertRows(entity, Object.keys(input), [input])
+    await this.#record(entity, 'INSERT', action, null, row!)
+    return row!
+  }
+
+  /** One multi-row INSERT and the stored rows read back, in input order. */
+  async #insertRows(entity: Entity<object>, columns: string[], inputs: Row[]): Promise<Row[]> {
+    const st = this.#core.statements(entity)
+    const pk = entity.primaryKey
+    const args: Record<string, unknown> = {}
+    for (const [i, input] of inputs.entries()) for (const c of columns) args[`r${i}:${c}`] = input[c]
+    const insert = bind(st.insert(columns, inputs.length), args)
+    let raws: Record<string, unknown>[]
+    if (this.#core.dialect.supportsReturning) {
+      const [r] = await this.#tx.run([insert])
+      raws = r!.rows
+    } else if (columns.includes(pk)) {
+      const keys: Record<string, unknown> = Object.fromEntries(inputs.map((input, i) => [`k${i}`, input[pk]]))
+      if (entity.tenantColumn) keys.tenant = this.#requireTenant(entity)
+      const [, r] = await this.#tx.run([insert, bind(st.selectKeys(inputs.length), keys)])
+      const byKey = new Map(r!.rows.map((row) => [String(row[pk]), row]))
+      raws = inputs.map((input) => byKey.get(String(input[pk])) as Record<string, unknown>)
+    } else {
+      // Generated keys: each row's INSERT is followed by its read-back, all in one round trip.
+      const list = inputs.flatMap((input) => [
+        bind(st.insert(columns, 1), Object.fromEntries(columns.map((c) => [`r0:${c}`, input[c]]))),
+        bind(st.selectLastInsert(), {}),
+      ])
+      const results = await this.#tx.run(list)
+      raws = results.filter((_, i) => i % 2 === 1).map((r) => r.rows[0] as Record<string, unknown>)
+    }
+    if (raws.length !== inputs.length || raws.some((r) => r === undefined)) {
+      throw new AuditedError('internal', `Inserted ${entity.table} rows could not be read back.`)
+    }
+    return raws.map((raw) => decodeRow(entity, raw))
+  }
+
+  async #update(
+    entity: Entity<object>,
+    id: RecordId,
+    input: Row,
+    expected: number | undefined,
+    action: Action | undefined,
+  ): Promise<Row> {
+    const st = this.#core.statements(entity)
+    const args = this.#lookupArgs(entity, id, expected)
+    const columns = Object.keys(input)
+    for (const c of columns) args[`v:${c}`] = input[c]
+    const lookup = { lock: true, expectVersion: expected !== undefined }
+    const list = [bind(st.select(lookup), args), bind(st.update(columns, lookup), args)]
+    const returning = this.#core.dialect.supportsReturning
+    if (!returning) list.push(bind(st.select({ lock: false }), args))
+    const results = await this.#tx.run(list)
+    const before = this.#found(entity, id, results[0]!.rows[0], expected)
+    const raw = results[returning ? 1 : 2]!.rows[0]
+    if (raw === undefined)
+      throw new AuditedError('internal', `The updated ${entity.table} row could not be read back.`)
+    const after = decodeRow(entity, raw)
+    await this.#record(entity, 'UPDATE', action ?? statusAction(entity, before, after), before, after)
+    return after
+  }
+
+  /** Values of a past state that can be written back (not the key, tenant, version or masked fields). */
+  #restorable(entity: Entity<object>, state: JsonObject): Row {
+    const skip = new Set([entity.primaryKey, entity.tenantColumn, entity.versionColumn, ...entity.redact])
+    return Object.fromEntries(Object.entries(state).filter(([k]) => !skip.has(k)))
+  }
+
+  /** Builds the event, runs the before hooks (inside the transaction), queues the event. */
+  async #record(
+    entity: Entity<object>,
+    operation: Operation,
+    action: Action,
+    before: Row | null,
+    after: Row | null,
+  ) {
+    const pkValue = (after ?? before)![entity.primaryKey]
+    const oldCanonical = before === null ? null : (canonicalize(before) as JsonObject)
+    const newCanonical = after === null ? null : (canonicalize(after) as JsonObject)
+    const changedFields = changed(oldCanonical, newCanonical)
+    const ctx = this.#ctx
+    const hlcValue = this.#core.clock.now()
+    const event: PendingEvent = {
+      eventId: this.#core.newEventId(),
+      hlcValue,
+      wallDate: new Date(),
+      wallTime: '',
+      nodeId: this.#core.nodeId,
+      tenantId: ctx.tenantId,
+      txId: this.txId,
+      table: entity.table,
+      recordId: String(pkValue),
+      operation,
+      action,
+      actorId: ctx.actorId,
+      actorType: ctx.actorType,
+      oldValues: eventState(entity, before),
+      newValues: eventState(entity, after),
+      changedFields,
+      requestId: ctx.requestId ?? null,
+      ip: ctx.ip ?? null,
+      userAgent: ctx.userAgent ?? null,
+      reason: ctx.reason ?? null,
+      metadata: ctx.metadata === undefined ? null : (canonicalize(ctx.metadata) as JsonObject),
+    }
+    await this.#core.runBeforeHooks({
+      operation,
+      action,
+      table: entity.table,
+      recordId: event.recordId,
+      before,
+      after,
+      changedFields,
+      ctx,
+    })
+    this.events.push({ ...event, wallTime: event.wallDate.toISOString() })
+  }
+}
+
+function changed(before: JsonObject | null, after: JsonObject | null): string[] {
+  const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])
+  const out: string[] = []
+  for (const k of keys) {
+    const a: JsonValue | undefined = before?.[k]
+    const b: JsonValue | undefined = after?.[k]
+    if (before === null ? b !== null && b !== undefined : after === null ? a !== null : !jsonEqual(a, b))
+      out.push(k)
+  }
+  return out.sort()
+}
+
+function statusAction(entity: Entity<object>, before: Row, after: Row): Action {
+  const column = entity.statusColumn
+  if (column === undefined) return 'update'
+  const was = before[column] === 'published'
+  const is = after[column] === 'published'
+  return was === is ? 'update' : is ? 'publish' : 'unpublish'
+}
+
+export type { ChangeEvent }

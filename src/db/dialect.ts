@@ -1,0 +1,71 @@
+import type { AuditedError } from '../core/errors.js'
+
+export type DialectName = 'sqlite' | 'postgres' | 'mysql'
+
+/** One SQL statement with its parameters, as Kysely compiles it for the dialect. */
+export interface Statement {
+  readonly sql: string
+  readonly parameters: readonly unknown[]
+}
+
+/** What one statement gave back. */
+export interface StatementResult {
+  readonly rows: Record<string, unknown>[]
+  /** Rows inserted, updated or deleted (0 for a SELECT). */
+  readonly affected: number
+}
+
+/**
+ * One connection, held exclusively until released. The engine runs every write
+ * transaction on a session, never on the shared pool, so that nothing else can slip into
+ * an open transaction.
+ */
+export interface Session {
+  /**
+   * Runs statements in order, in one round trip where the dialect can (PostgreSQL and
+   * MySQL send them as one multi-statement request; SQLite runs them in-process).
+   * Stops at the first failing statement, which throws.
+   */
+  run(statements: readonly Statement[]): Promise<StatementResult[]>
+}
+
+export interface Lease {
+  readonly session: Session
+  /** Returns the connection; `destroy` drops it instead (after a failed rollback). */
+  release(destroy?: boolean): void
+}
+
+/**
+ * Everything the engine needs to know about one database, in one place. The engine asks
+ * the capability flags ("can you RETURNING?"), never "are you postgres?".
+ */
+export interface Dialect {
+  readonly name: DialectName
+  /** `INSERT/UPDATE/DELETE … RETURNING *` works. */
+  readonly supportsReturning: boolean
+  /** `SELECT … FOR UPDATE` takes a row lock (false where the transaction itself already
+   * holds the only write lock, as SQLite's `BEGIN IMMEDIATE`). */
+  readonly supportsRowLocks: boolean
+  /** Partial indexes (`CREATE INDEX … WHERE …`). */
+  readonly supportsPartialIndexes: boolean
+  /** The statement that opens a write transaction. */
+  readonly beginSql: string
+  /** Column types of the change-event table. */
+  readonly types: { readonly json: string; readonly timestamp: string; readonly text: string }
+  /** Lists a table's column names (one parameter: the table), as rows `{ name }`. */
+  readonly columnsSql: string
+  /** Largest number of bound parameters one statement may carry. */
+  readonly maxParameters: number
+  /** SQL expression reading a BIGINT column as its exact decimal text. */
+  bigintAsText(column: string): string
+  /** A bigint as a statement parameter, compared exactly (no float conversion). */
+  bigintParameter(value: bigint): unknown
+  /** A JS value as this driver binds it (booleans, dates, JSON, bigints). */
+  toParameter(value: unknown): unknown
+  /** Maps a driver error to the catalogue, or undefined when it is not a known kind. */
+  classify(error: unknown): AuditedError | undefined
+  /** True for deadlocks and serialization failures: the whole transaction may be retried. */
+  isRetryableTransactionError(error: unknown): boolean
+  /** Takes a connection, waiting at most `timeoutMs`; then `unavailable`. */
+  acquire(timeoutMs: number): Promise<Lease>
+}

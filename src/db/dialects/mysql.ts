@@ -1,0 +1,118 @@
+import { Kysely, MysqlDialect } from 'kysely'
+import mysql from 'mysql2'
+import { AuditedError } from '../../core/errors.js'
+import { acquireWithTimeout } from '../acquire.js'
+import type { Dialect, Session, Statement, StatementResult } from '../dialect.js'
+import type { PoolOptions } from './postgres.js'
+
+/** errno → catalogue (MySQL 8 and MariaDB 10.11 share these numbers). */
+const MYSQL_ERRNOS: Record<number, [AuditedError['code'], string, boolean?]> = {
+  1062: ['conflict', 'A record with the same unique value already exists.'],
+  1451: ['conflict', 'The write breaks a reference to another record.'],
+  1452: ['conflict', 'The write breaks a reference to another record.'],
+  1048: ['validation', 'A required field is missing.'],
+  1364: ['validation', 'A required field is missing.'],
+  1406: ['validation', 'A value is too long for its field.'],
+  1366: ['validation', 'A field has the wrong type.'],
+  1264: ['validation', 'A number is out of range.'],
+  1265: ['validation', 'A value was truncated.'],
+  1292: ['validation', 'A date or number is malformed.'],
+  3140: ['validation', 'A JSON value is malformed.'],
+  3819: ['validation', 'A field value breaks a check.'],
+  4025: ['validation', 'A field value breaks a check.'],
+  1213: ['conflict', 'The write deadlocked with another one; retry it.', true],
+  1205: ['unavailable', 'A record stayed locked too long.', true],
+  1969: ['unavailable', 'The database took too long to answer.', true],
+  3024: ['unavailable', 'The database took too long to answer.', true],
+  1040: ['unavailable', 'The database has no free connections.', true],
+}
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'ENOTFOUND',
+])
+
+type MysqlResult = mysql.ResultSetHeader | Record<string, unknown>[]
+
+function toStatementResult(r: MysqlResult): StatementResult {
+  return Array.isArray(r) ? { rows: r, affected: 0 } : { rows: [], affected: r.affectedRows }
+}
+
+export function createMysql(url: string, options: PoolOptions = {}) {
+  const lockWaitSeconds = Math.max(1, Math.ceil((options.statementTimeoutMs ?? 5000) / 1000))
+  const pool = mysql.createPool({
+    uri: url,
+    connectionLimit: options.max ?? 10,
+    waitForConnections: true,
+    queueLimit: 0,
+    // Several statements in one round trip; values are still escaped by mysql2.
+    multipleStatements: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    timezone: 'Z',
+    dateStrings: false,
+  })
+  pool.on('connection', (conn) => {
+    conn.query(`SET SESSION innodb_lock_wait_timeout = ${lockWaitSeconds}`)
+    // MariaDB's statement cap; MySQL answers "unknown variable", which is fine to ignore.
+    conn.query(`SET SESSION max_statement_time = ${lockWaitSeconds}`, () => {})
+  })
+  const kysely = new Kysely<unknown>({ dialect: new MysqlDialect({ pool }) })
+
+  const session = (conn: mysql.PoolConnection): Session => ({
+    run(list: readonly Statement[]): Promise<StatementResult[]> {
+      const text = list.map((s) => s.sql).join(';\n')
+      const params = list.flatMap((s) => s.parameters as unknown[])
+      return new Promise((resolve, reject) => {
+        conn.query(text, params, (err, result) => {
+          if (err) return reject(err)
+          const results = list.length === 1 ? [result as MysqlResult] : (result as MysqlResult[])
+          resolve(results.map(toStatementResult))
+        })
+      })
+    },
+  })
+
+  const dialect: Dialect = {
+    name: 'mysql',
+    supportsReturning: false,
+    supportsRowLocks: true,
+    supportsPartialIndexes: false,
+    beginSql: 'START TRANSACTION',
+    types: { json: 'json', timestamp: 'datetime(3)', text: 'text' },
+    columnsSql:
+      'SELECT column_name AS name FROM information_schema.columns WHERE table_name = ? AND table_schema = DATABASE()',
+    maxParameters: 60_000,
+    bigintAsText: (column) => `CAST(${column} AS CHAR)`,
+    bigintParameter: (value) => value,
+    toParameter: (value) => value,
+    classify(error) {
+      const e = error as { errno?: unknown; code?: unknown } | null
+      if (typeof e?.code === 'string' && NETWORK_CODES.has(e.code)) {
+        return new AuditedError('unavailable', 'The database cannot be reached.', { cause: error })
+      }
+      const known = typeof e?.errno === 'number' ? MYSQL_ERRNOS[e.errno] : undefined
+      if (known === undefined) return undefined
+      return new AuditedError(known[0], known[1], { cause: error, retryable: known[2] })
+    },
+    isRetryableTransactionError: (error) => (error as { errno?: unknown })?.errno === 1213,
+    acquire: (timeoutMs) =>
+      acquireWithTimeout(
+        () =>
+          new Promise((resolve, reject) => {
+            pool.getConnection((err, conn) => {
+              if (err) return reject(err)
+              resolve({
+                session: session(conn),
+                release: (destroy) => (destroy ? conn.destroy() : conn.release()),
+              })
+            })
+          }),
+        timeoutMs,
+      ),
+  }
+  return { kysely, dialect, close: async () => kysely.destroy() }
+}

@@ -1,0 +1,111 @@
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { AuditedError } from '../../core/errors.js'
+import { acquireWithTimeout } from '../acquire.js'
+import type { Dialect, Session, Statement, StatementResult } from '../dialect.js'
+import { inlineParameters } from '../inline-parameters.js'
+
+export interface PoolOptions {
+  /** Connections in the pool (default 10). */
+  readonly max?: number
+  /** Longest wait for a free connection before `unavailable` (ms, default 2000). */
+  readonly acquireTimeoutMs?: number
+  /** Server-side cap on one statement, including lock waits (ms, default 5000). */
+  readonly statementTimeoutMs?: number
+}
+
+/** SQLSTATE → catalogue. Classes are matched by their first two characters. */
+const PG_CODES: Record<string, [AuditedError['code'], string, boolean?]> = {
+  '23505': ['conflict', 'A record with the same unique value already exists.'],
+  '23503': ['conflict', 'The write breaks a reference to another record.'],
+  '23502': ['validation', 'A required field is missing.'],
+  '23514': ['validation', 'A field value breaks a check.'],
+  '40001': ['conflict', 'The write raced another one; retry it.', true],
+  '40P01': ['conflict', 'The write deadlocked with another one; retry it.', true],
+  '55P03': ['unavailable', 'A record stayed locked too long.', true],
+  '57014': ['unavailable', 'The database took too long to answer.', true],
+  '57P01': ['unavailable', 'The database is restarting.', true],
+  '53300': ['unavailable', 'The database has no free connections.', true],
+}
+const PG_CLASSES: Record<string, [AuditedError['code'], string, boolean?]> = {
+  '22': ['validation', 'A field value has the wrong type or size.'],
+  '08': ['unavailable', 'The database connection failed.', true],
+  '53': ['unavailable', 'The database is out of resources.', true],
+}
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'])
+
+/** Renders a bound value as a PostgreSQL literal for a multi-statement request. Every
+ * value becomes a quoted literal of unknown type, which the server types from context
+ * exactly as it types a text-format parameter. */
+function pgLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL'
+  if (value instanceof Date) return pg.escapeLiteral(value.toISOString())
+  if (Buffer.isBuffer(value)) return pg.escapeLiteral(`\\x${value.toString('hex')}`)
+  if (typeof value === 'object') return pg.escapeLiteral(JSON.stringify(value))
+  return pg.escapeLiteral(String(value))
+}
+
+export function createPostgres(url: string, options: PoolOptions = {}) {
+  const statementTimeoutMs = options.statementTimeoutMs ?? 5000
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    statement_timeout: statementTimeoutMs,
+    lock_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: Math.max(statementTimeoutMs * 4, 10_000),
+  })
+  // An idle client losing its connection must not crash the process; the pool drops it.
+  pool.on('error', () => {})
+  const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
+
+  const session = (client: pg.PoolClient): Session => ({
+    async run(list: readonly Statement[]): Promise<StatementResult[]> {
+      if (list.length === 1) {
+        const only = list[0]!
+        const r = await client.query(only.sql, only.parameters as unknown[])
+        return [{ rows: r.rows, affected: r.rowCount ?? 0 }]
+      }
+      // One round trip: the simple-query protocol runs the statements in order and stops
+      // at the first error, which is what a transaction step needs.
+      const text = list.map((s) => inlineParameters(s.sql, s.parameters, '$', pgLiteral)).join(';\n')
+      const raw = (await client.query(text)) as unknown as pg.QueryResult | pg.QueryResult[]
+      const results = Array.isArray(raw) ? raw : [raw]
+      return results.map((r) => ({ rows: r.rows ?? [], affected: r.rowCount ?? 0 }))
+    },
+  })
+
+  const dialect: Dialect = {
+    name: 'postgres',
+    supportsReturning: true,
+    supportsRowLocks: true,
+    supportsPartialIndexes: true,
+    beginSql: 'BEGIN',
+    types: { json: 'jsonb', timestamp: 'timestamptz', text: 'text' },
+    columnsSql:
+      'SELECT column_name AS name FROM information_schema.columns WHERE table_name = $1 AND table_schema = current_schema()',
+    maxParameters: 65_000,
+    bigintAsText: (column) => `CAST(${column} AS TEXT)`,
+    bigintParameter: (value) => value.toString(),
+    toParameter: (value) => value,
+    classify(error) {
+      const code = (error as { code?: unknown })?.code
+      if (typeof code !== 'string') return undefined
+      if (NETWORK_CODES.has(code)) {
+        return new AuditedError('unavailable', 'The database cannot be reached.', { cause: error })
+      }
+      const known = PG_CODES[code] ?? (code.length === 5 ? PG_CLASSES[code.slice(0, 2)] : undefined)
+      if (known === undefined) return undefined
+      return new AuditedError(known[0], known[1], { cause: error, retryable: known[2] })
+    },
+    isRetryableTransactionError: (error) => {
+      const code = (error as { code?: unknown })?.code
+      return code === '40001' || code === '40P01'
+    },
+    acquire: (timeoutMs) =>
+      acquireWithTimeout(async () => {
+        const client = await pool.connect()
+        return { session: session(client), release: (destroy) => client.release(destroy === true) }
+      }, timeoutMs),
+  }
+  return { kysely, dialect, close: async () => kysely.destroy() }
+}

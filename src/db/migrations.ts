@@ -1,0 +1,108 @@
+import { type Kysely, sql } from 'kysely'
+import type { Dialect } from './dialect.js'
+import type { AuditedDatabase } from './open-database.js'
+
+/** One schema step. Steps are never edited once released: a change is a new step. */
+export interface Migration {
+  readonly id: number
+  readonly name: string
+  // biome-ignore lint/suspicious/noExplicitAny: migrations address tables the typed schema does not know yet.
+  up(db: Kysely<any>, dialect: Dialect): Promise<void>
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: 'change_events',
+    async up(db, dialect) {
+      const t = dialect.types
+      const json = sql.raw(t.json)
+      const ts = sql.raw(t.timestamp)
+      await db.schema
+        .createTable('change_events')
+        .ifNotExists()
+        .addColumn('event_id', 'varchar(26)', (c) => c.primaryKey())
+        .addColumn('hlc', 'bigint', (c) => c.notNull())
+        .addColumn('wall_time', ts, (c) => c.notNull())
+        .addColumn('node_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('tenant_id', 'varchar(255)')
+        .addColumn('tx_id', 'varchar(26)', (c) => c.notNull())
+        .addColumn('table_name', 'varchar(128)', (c) => c.notNull())
+        .addColumn('record_id', 'varchar(255)', (c) => c.notNull())
+        .addColumn('operation', 'varchar(6)', (c) => c.notNull())
+        .addColumn('action', 'varchar(32)', (c) => c.notNull())
+        .addColumn('actor_id', 'varchar(255)', (c) => c.notNull())
+        .addColumn('actor_type', 'varchar(16)', (c) => c.notNull())
+        .addColumn('old_values', json)
+        .addColumn('new_values', json)
+        .addColumn('changed_fields', json)
+        .addColumn('request_id', 'varchar(255)')
+        .addColumn('ip', 'varchar(64)')
+        .addColumn('user_agent', 'varchar(1000)')
+        .addColumn('reason', 'varchar(1000)')
+        .addColumn('metadata', json)
+        .addColumn('consumed_at', ts)
+        .addColumn('synced_at', ts)
+        .execute()
+      const index = (name: string, columns: string[]) =>
+        db.schema.createIndex(name).ifNotExists().on('change_events').columns(columns).execute()
+      // A record's history, a tenant's timeline, an actor's activity, the global cursor.
+      await index('change_events_record', ['table_name', 'record_id', 'hlc'])
+      await index('change_events_tenant', ['tenant_id', 'hlc'])
+      await index('change_events_actor', ['tenant_id', 'actor_id', 'hlc'])
+      await index('change_events_hlc', ['hlc', 'event_id'])
+      // Undelivered events: a partial index where the database has them.
+      if (dialect.supportsPartialIndexes) {
+        await db.schema
+          .createIndex('change_events_undelivered')
+          .ifNotExists()
+          .on('change_events')
+          .columns(['hlc'])
+          .where(sql.ref('consumed_at'), 'is', null)
+          .execute()
+      } else {
+        await index('change_events_undelivered', ['consumed_at', 'hlc'])
+      }
+    },
+  },
+]
+
+/**
+ * Brings the database to the newest schema. Safe to run at every start and from several
+ * processes: applied steps are recorded in `audited_migrations` and skipped.
+ *
+ * @example
+ * const db = await openDatabase('sqlite:./app.db'); await migrate(db)
+ */
+export async function migrate(db: AuditedDatabase, extra: readonly Migration[] = []): Promise<number[]> {
+  const k = db.kysely
+  await k.schema
+    .createTable('audited_migrations')
+    .ifNotExists()
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('name', 'varchar(200)', (c) => c.notNull())
+    .addColumn('applied_at', 'varchar(40)', (c) => c.notNull())
+    .execute()
+  const done = new Set(
+    (await k.selectFrom('audited_migrations').select('id').execute()).map((r: { id: unknown }) =>
+      Number(r.id),
+    ),
+  )
+  const applied: number[] = []
+  for (const m of [...MIGRATIONS, ...extra].sort((a, b) => a.id - b.id)) {
+    if (done.has(m.id)) continue
+    await m.up(k, db.capabilities)
+    try {
+      await k
+        .insertInto('audited_migrations')
+        .values({ id: m.id, name: m.name, applied_at: new Date().toISOString() })
+        .execute()
+    } catch (e) {
+      // Another process applied the same step between our read and our insert; its
+      // statements are idempotent (IF NOT EXISTS), so this is not an error.
+      if (db.capabilities.classify(e)?.code !== 'conflict') throw e
+    }
+    applied.push(m.id)
+  }
+  return applied
+}
