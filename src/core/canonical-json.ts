@@ -70,7 +70,8 @@ function walk(value: unknown, path: string, stack: object[]): JsonValue {
   stack.push(obj)
   try {
     if (Array.isArray(obj)) {
-      return obj.map((item, i) => (item === undefined ? null : walk(item, `${path}[${i}]`, stack)))
+      // Array.from visits holes too (map skips them), so `[, 1]` becomes `[null, 1]`.
+      return Array.from(obj, (item, i) => (item === undefined ? null : walk(item, `${path}[${i}]`, stack)))
     }
     const toJSON = (obj as { toJSON?: unknown }).toJSON
     if (typeof toJSON === 'function') return walk(toJSON.call(obj), path, stack)

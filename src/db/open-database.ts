@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import { AuditedError } from '../core/errors.js'
 import type { Dialect, DialectName } from './dialect.js'
 import { createMysql } from './dialects/mysql.js'
@@ -33,6 +33,17 @@ export interface AuditedDatabase {
 export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<AuditedDatabase> {
   const acquireTimeoutMs = options.pool?.acquireTimeoutMs ?? 2000
   const opened = openByScheme(url, options)
+  // One round trip now: a wrong URL fails here, clearly, and Kysely takes ownership of the
+  // pool (it ends only pools it has initialised, so `close()` would otherwise leak it).
+  try {
+    await sql`SELECT 1`.execute(opened.kysely)
+  } catch (cause) {
+    await opened.close().catch(() => {})
+    throw (
+      opened.dialect.classify(cause) ??
+      new AuditedError('unavailable', 'The database cannot be reached.', { cause, retryAfterSeconds: 1 })
+    )
+  }
   return {
     kysely: opened.kysely,
     dialect: opened.dialect.name,

@@ -41,6 +41,13 @@ function toStatementResult(r: MysqlResult): StatementResult {
   return Array.isArray(r) ? { rows: r, affected: 0 } : { rows: [], affected: r.affectedRows }
 }
 
+/** JSON columns come back as text; the engine parses them itself, exactly once. */
+const rawJson: mysql.TypeCast = (field, next) =>
+  // MySQL flags JSON by type; MariaDB (JSON = LONGTEXT) by its extended metadata.
+  field.type === 'JSON' || (field as { extendedFormat?: string }).extendedFormat === 'json'
+    ? field.string('utf8')
+    : next()
+
 export function createMysql(url: string, options: PoolOptions = {}) {
   const lockWaitSeconds = Math.max(1, Math.ceil((options.statementTimeoutMs ?? 5000) / 1000))
   const pool = mysql.createPool({
@@ -67,7 +74,7 @@ export function createMysql(url: string, options: PoolOptions = {}) {
       const text = list.map((s) => s.sql).join(';\n')
       const params = list.flatMap((s) => s.parameters as unknown[])
       return new Promise((resolve, reject) => {
-        conn.query(text, params, (err, result) => {
+        conn.query({ sql: text, values: params, typeCast: rawJson }, (err, result) => {
           if (err) return reject(err)
           const results = list.length === 1 ? [result as MysqlResult] : (result as MysqlResult[])
           resolve(results.map(toStatementResult))

@@ -45,6 +45,16 @@ function pgLiteral(value: unknown): string {
   return pg.escapeLiteral(String(value))
 }
 
+/** The engine reads json/jsonb as text and parses it itself, exactly once: the driver's
+ * own parsing would make a stored JSON string indistinguishable from JSON text. */
+const JSON_OIDS = new Set([114, 3802])
+const rawJsonTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    JSON_OIDS.has(oid)
+      ? (value: string) => value
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+}
+
 export function createPostgres(url: string, options: PoolOptions = {}) {
   const statementTimeoutMs = options.statementTimeoutMs ?? 5000
   const pool = new pg.Pool({
@@ -62,13 +72,19 @@ export function createPostgres(url: string, options: PoolOptions = {}) {
     async run(list: readonly Statement[]): Promise<StatementResult[]> {
       if (list.length === 1) {
         const only = list[0]!
-        const r = await client.query(only.sql, only.parameters as unknown[])
+        const r = await client.query({
+          text: only.sql,
+          values: only.parameters as unknown[],
+          types: rawJsonTypes,
+        })
         return [{ rows: r.rows, affected: r.rowCount ?? 0 }]
       }
       // One round trip: the simple-query protocol runs the statements in order and stops
       // at the first error, which is what a transaction step needs.
       const text = list.map((s) => inlineParameters(s.sql, s.parameters, '$', pgLiteral)).join(';\n')
-      const raw = (await client.query(text)) as unknown as pg.QueryResult | pg.QueryResult[]
+      const raw = (await client.query({ text, types: rawJsonTypes })) as unknown as
+        | pg.QueryResult
+        | pg.QueryResult[]
       const results = Array.isArray(raw) ? raw : [raw]
       return results.map((r) => ({ rows: r.rows ?? [], affected: r.rowCount ?? 0 }))
     },

@@ -1,0 +1,159 @@
+/**
+ * `npm run bench`: the engine against plain and hand-written SQL on SQLite, PostgreSQL
+ * and MariaDB/MySQL, each in its own fresh database. Prints the tables and writes
+ * bench/results.md. See bench/config.ts for BENCH_DIALECTS and BENCH_SCALE.
+ */
+import { execFileSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { cpus, freemem, loadavg, type as osType, platform, release, totalmem } from 'node:os'
+import { performance } from 'node:perf_hooks'
+import { type DialectName, migrate, openDatabase } from '../src/index.js'
+import { baselineSql } from './baseline-sql.js'
+import { type BenchConfig, MYSQL_URL, PG_URL, POOL_SIZE, readConfig } from './config.js'
+import { type BenchDatabase, readSettings, TARGETS } from './databases.js'
+import { RssSampler } from './measure.js'
+import { type DialectReport, renderConsole, renderMarkdown } from './report.js'
+import { runSuite } from './suite.js'
+import { createItemsTable } from './workload.js'
+
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+function loud(message: string): void {
+  const bar = '!'.repeat(78)
+  log(`\n${bar}\n!! ${message}\n${bar}\n`)
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? e.message) : String(e)
+}
+
+/** Databases still to drop if the run is interrupted. */
+const pendingDrops = new Set<BenchDatabase>()
+
+async function dropDatabase(created: BenchDatabase): Promise<void> {
+  pendingDrops.delete(created)
+  try {
+    await created.drop()
+  } catch (e) {
+    loud(`could not drop the bench database ${created.url}: ${errorMessage(e)}`)
+  }
+}
+
+process.once('SIGINT', () => {
+  log('\ninterrupted: dropping bench databases')
+  void Promise.all([...pendingDrops].map(dropDatabase)).finally(() => process.exit(130))
+})
+
+async function benchDialect(name: DialectName, config: BenchConfig, rss: RssSampler): Promise<DialectReport> {
+  const target = TARGETS[name]
+  const started = performance.now()
+  const elapsed = () => performance.now() - started
+  const unreachable = await target.unreachable()
+  if (unreachable !== undefined) {
+    loud(`${name} is not reachable (${unreachable}); its benchmark is SKIPPED.`)
+    return { name, status: 'skipped', reason: `not reachable: ${unreachable}`, settings: [], elapsedMs: 0 }
+  }
+  const sizes = config.sizes(name)
+  log(`\n${name}: ${sizes.ops} ops per case, ${sizes.createManyCalls} createMany calls per concurrency`)
+  const created = await target.create()
+  pendingDrops.add(created)
+  try {
+    const db = await openDatabase(created.url, { pool: { max: POOL_SIZE, acquireTimeoutMs: 30_000 } })
+    const raw = target.openRaw(created, POOL_SIZE)
+    try {
+      await migrate(db)
+      await createItemsTable(db)
+      const settings = await readSettings(target, db, raw)
+      const suite = await runSuite({ db, raw, sql: baselineSql(name), sizes, rss, log })
+      return { name, status: 'ran', settings, sizes, suite, elapsedMs: elapsed() }
+    } finally {
+      await raw.close()
+      await db.close()
+    }
+  } catch (e) {
+    loud(`${name} benchmark FAILED: ${errorMessage(e)}`)
+    return {
+      name,
+      status: 'failed',
+      reason: errorMessage(e).split('\n')[0],
+      settings: [],
+      elapsedMs: elapsed(),
+    }
+  } finally {
+    await dropDatabase(created)
+  }
+}
+
+/** The engine source measured: the commit, and any uncommitted change under src/. */
+function sourceState(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: 'pipe' })
+  try {
+    const commit = git('rev-parse', '--short', 'HEAD').trim()
+    // Porcelain lines are "XY path": the status columns may start with a space.
+    const dirty = git('status', '--porcelain', '--', 'src')
+      .split('\n')
+      .filter((line) => line.length > 3)
+    return dirty.length === 0
+      ? `git ${commit}, src/ clean`
+      : `git ${commit} with uncommitted changes in ${dirty.map((line) => line.slice(3)).join(', ')}`
+  } catch {
+    return 'unknown (not a git checkout)'
+  }
+}
+
+/** host:port only — never credentials. */
+const serverAddress = (url: string) => new URL(url).host
+
+function machineFacts(config: BenchConfig): [string, string][] {
+  const cpu = cpus()
+  const servers = [
+    ...(config.dialects.includes('postgres') ? [`PostgreSQL at ${serverAddress(PG_URL)}`] : []),
+    ...(config.dialects.includes('mysql') ? [`MariaDB/MySQL at ${serverAddress(MYSQL_URL)}`] : []),
+  ]
+  return [
+    ['engine source', sourceState()],
+    ['node', process.version],
+    ['cpus', `${cpu.length} × ${cpu[0]?.model ?? 'unknown'}`],
+    ['os', `${osType()} ${release()} (${platform()} ${process.arch})`],
+    [
+      'memory',
+      `${(totalmem() / 2 ** 30).toFixed(1)} GiB total, ${(freemem() / 2 ** 30).toFixed(1)} GiB free at start`,
+    ],
+    ['database servers', servers.length === 0 ? 'none' : `${servers.join(', ')} (same machine as the bench)`],
+    ['SQLite', 'a file in a fresh directory under os.tmpdir()'],
+  ]
+}
+
+async function main(): Promise<void> {
+  let config: BenchConfig
+  try {
+    config = readConfig(process.env)
+  } catch (e) {
+    log(`bench: ${e instanceof Error ? e.message : String(e)}`)
+    process.exitCode = 2
+    return
+  }
+  const startedAt = new Date()
+  const started = performance.now()
+  const machine = machineFacts(config)
+  const loadAtStart = loadavg()[0] ?? 0
+  const rss = new RssSampler()
+  const reports: DialectReport[] = []
+  for (const name of config.dialects) reports.push(await benchDialect(name, config, rss))
+  rss.stop()
+  const run = {
+    startedAt,
+    elapsedMs: performance.now() - started,
+    scale: config.scale,
+    machine,
+    overallPeakRssBytes: rss.overallPeak,
+    load: { start: loadAtStart, end: loadavg()[0] ?? 0, cpus: cpus().length },
+  }
+  process.stdout.write(renderConsole(reports, run))
+  const file = new URL('./results.md', import.meta.url)
+  writeFileSync(file, renderMarkdown(reports, run))
+  log(`wrote ${file.pathname}`)
+  if (reports.some((r) => r.status === 'failed')) process.exitCode = 1
+}
+
+await main()
