@@ -65,7 +65,9 @@ function countingDatabase(db: AuditedDatabase, counter: TripCounter): AuditedDat
     release: (destroy) => lease.release(destroy),
     session: {
       run(list) {
-        counter.trips += 1
+        // PostgreSQL sessions send each statement as its own prepared statement (a round
+        // trip each); MySQL sends a list as one multi-statement request; SQLite is in-process.
+        counter.trips += inner.name === 'postgres' ? list.length : 1
         counter.statements += list.length
         return lease.session.run(list)
       },

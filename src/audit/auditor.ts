@@ -71,7 +71,8 @@ export function createAuditor(options: AuditorOptions): Auditor {
         }
       },
     )
-    if (committed !== undefined) await core.runAfterHooks(committed.events.map(publicEvent))
+    if (committed !== undefined && core.hasAfterHooks)
+      await core.runAfterHooks(committed.events.map(publicEvent))
     return result
   }
 

@@ -63,35 +63,35 @@ export interface PendingEvent extends Omit<ChangeEvent, 'hlc'> {
   readonly wallDate: Date
 }
 
-/** Maps a pending event to the column values of its row. */
-export function eventToColumns(
+/** A pending event's column values, in `EVENT_COLUMNS` order. */
+export function eventValues(
   e: PendingEvent,
   bigint: (v: bigint) => unknown,
   date: (d: Date) => unknown,
-): Record<(typeof EVENT_COLUMNS)[number], unknown> {
+): unknown[] {
   const json = (v: unknown) => (v === null ? null : JSON.stringify(v))
-  return {
-    event_id: e.eventId,
-    hlc: bigint(e.hlcValue),
-    wall_time: date(e.wallDate),
-    node_id: e.nodeId,
-    tenant_id: e.tenantId,
-    tx_id: e.txId,
-    table_name: e.table,
-    record_id: e.recordId,
-    operation: e.operation,
-    action: e.action,
-    actor_id: e.actorId,
-    actor_type: e.actorType,
-    old_values: json(e.oldValues),
-    new_values: json(e.newValues),
-    changed_fields: json(e.changedFields),
-    request_id: e.requestId,
-    ip: e.ip,
-    user_agent: e.userAgent,
-    reason: e.reason,
-    metadata: json(e.metadata),
-  }
+  return [
+    e.eventId,
+    bigint(e.hlcValue),
+    date(e.wallDate),
+    e.nodeId,
+    e.tenantId,
+    e.txId,
+    e.table,
+    e.recordId,
+    e.operation,
+    e.action,
+    e.actorId,
+    e.actorType,
+    json(e.oldValues),
+    json(e.newValues),
+    json(e.changedFields),
+    e.requestId,
+    e.ip,
+    e.userAgent,
+    e.reason,
+    json(e.metadata),
+  ]
 }
 
 /** The public form of a pending event (after commit, for `after` hooks). */

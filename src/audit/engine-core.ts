@@ -1,9 +1,9 @@
 import { hostname } from 'node:os'
 import type { Kysely } from 'kysely'
-import { monotonicFactory } from 'ulid'
 import type { AuditContext } from '../core/audit-context.js'
 import { AuditedError, isAuditedError } from '../core/errors.js'
 import { HlcClock } from '../core/hlc.js'
+import { createIdFactory } from '../core/ids.js'
 import type { Dialect } from '../db/dialect.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import type { Transaction } from '../db/transaction.js'
@@ -72,7 +72,7 @@ export class EngineCore {
   readonly timeoutMs: number
   readonly open: OpenTransactions
   readonly eventStatements: EventStatements
-  readonly newEventId = monotonicFactory()
+  readonly newEventId = createIdFactory()
   readonly #hooksBefore: readonly ((change: BeforeChange) => void | Promise<void>)[]
   readonly #hooksAfter: readonly ((event: ChangeEvent) => void | Promise<void>)[]
   readonly #onHookError: (error: unknown, event: ChangeEvent) => void
@@ -139,8 +139,11 @@ export class EngineCore {
     }
   }
 
+  get hasAfterHooks(): boolean {
+    return this.#hooksAfter.length > 0
+  }
+
   async runAfterHooks(events: readonly ChangeEvent[]): Promise<void> {
-    if (this.#hooksAfter.length === 0) return
     for (const event of events) {
       for (const hook of this.#hooksAfter) {
         try {

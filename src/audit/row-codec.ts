@@ -74,12 +74,15 @@ function encodeValue(kind: ColumnKind | undefined, value: unknown, dialect: Dial
   return dialect.toParameter(value)
 }
 
-/** A row's canonical JSON form with redacted columns masked: what events store. */
-export function eventState(entity: Entity<object>, row: Row | null): { [key: string]: JsonValue } | null {
-  if (row === null) return null
-  const state = canonicalize(row) as { [key: string]: JsonValue }
-  for (const column of entity.redact) if (Object.hasOwn(state, column)) state[column] = REDACTED
-  return state
+/** A canonical row with redacted columns masked: what events store. */
+export function eventState(
+  entity: Entity<object>,
+  state: { [key: string]: JsonValue } | null,
+): { [key: string]: JsonValue } | null {
+  if (state === null || entity.redact.size === 0) return state
+  const masked = { ...state }
+  for (const column of entity.redact) if (Object.hasOwn(masked, column)) masked[column] = REDACTED
+  return masked
 }
 
 /** What a redacted value reads as in events. */

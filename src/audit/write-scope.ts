@@ -1,4 +1,3 @@
-import { ulid } from 'ulid'
 import type { AuditContext } from '../core/audit-context.js'
 import { canonicalize, type JsonValue, jsonEqual } from '../core/canonical-json.js'
 import { AuditedError, isAuditedError } from '../core/errors.js'
@@ -8,7 +7,7 @@ import {
   type Action,
   type ChangeEvent,
   eventFromRow,
-  eventToColumns,
+  eventValues,
   type JsonObject,
   type Operation,
   type PendingEvent,
@@ -16,7 +15,7 @@ import {
 import type { EngineCore } from './engine-core.js'
 import type { Entity } from './entity.js'
 import { decodeRow, encodeValues, eventState, type Row } from './row-codec.js'
-import { bind } from './statements.js'
+import { bind, bindRows } from './statements.js'
 
 /** Options of `update` and `delete`. */
 export interface WriteOptions {
@@ -75,7 +74,7 @@ export class WriteScope implements AuditedWriter {
     this.#core = core
     this.#tx = tx
     this.#ctx = ctx
-    this.txId = ulid()
+    this.txId = core.newEventId()
   }
 
   async create<R extends object>(entity: Entity<R>, values: Partial<R>): Promise<R> {
@@ -103,7 +102,9 @@ export class WriteScope implements AuditedWriter {
     const groups = new Map<string, number[]>()
     for (const [i, input] of inputs.entries()) {
       const key = Object.keys(input).join(',')
-      groups.set(key, [...(groups.get(key) ?? []), i])
+      const group = groups.get(key)
+      if (group === undefined) groups.set(key, [i])
+      else group.push(i)
     }
     for (const indexes of groups.values()) {
       const columns = Object.keys(inputs[indexes[0]!]!)
@@ -199,12 +200,8 @@ export class WriteScope implements AuditedWriter {
     const out: Statement[] = []
     for (let start = 0; start < this.events.length; start += st.maxRows) {
       const chunk = this.events.slice(start, start + st.maxRows)
-      const args: Record<string, unknown> = {}
-      for (const [i, e] of chunk.entries()) {
-        const columns = eventToColumns(e, d.bigintParameter, d.toParameter)
-        for (const [c, v] of Object.entries(columns)) args[`e${i}:${c}`] = v
-      }
-      out.push(bind(st.insert(chunk.length), args))
+      const rows = chunk.map((e) => eventValues(e, d.bigintParameter, d.toParameter))
+      out.push(bindRows(st.insert(chunk.length), rows))
     }
     return out
   }
@@ -293,9 +290,10 @@ export class WriteScope implements AuditedWriter {
   async #insertRows(entity: Entity<object>, columns: string[], inputs: Row[]): Promise<Row[]> {
     const st = this.#core.statements(entity)
     const pk = entity.primaryKey
-    const args: Record<string, unknown> = {}
-    for (const [i, input] of inputs.entries()) for (const c of columns) args[`r${i}:${c}`] = input[c]
-    const insert = bind(st.insert(columns, inputs.length), args)
+    const insert = bindRows(
+      st.insert(columns, inputs.length),
+      inputs.map((input) => columns.map((c) => input[c])),
+    )
     let raws: Record<string, unknown>[]
     if (this.#core.dialect.supportsReturning) {
       const [r] = await this.#tx.run([insert])
@@ -309,7 +307,7 @@ export class WriteScope implements AuditedWriter {
     } else {
       // Generated keys: each row's INSERT is followed by its read-back, all in one round trip.
       const list = inputs.flatMap((input) => [
-        bind(st.insert(columns, 1), Object.fromEntries(columns.map((c) => [`r0:${c}`, input[c]]))),
+        bindRows(st.insert(columns, 1), [columns.map((c) => input[c])]),
         bind(st.selectLastInsert(), {}),
       ])
       const results = await this.#tx.run(list)
@@ -380,8 +378,8 @@ export class WriteScope implements AuditedWriter {
       action,
       actorId: ctx.actorId,
       actorType: ctx.actorType,
-      oldValues: eventState(entity, before),
-      newValues: eventState(entity, after),
+      oldValues: eventState(entity, oldCanonical),
+      newValues: eventState(entity, newCanonical),
       changedFields,
       requestId: ctx.requestId ?? null,
       ip: ctx.ip ?? null,

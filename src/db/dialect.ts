@@ -22,9 +22,9 @@ export interface StatementResult {
  */
 export interface Session {
   /**
-   * Runs statements in order, in one round trip where the dialect can (PostgreSQL and
-   * MySQL send them as one multi-statement request; SQLite runs them in-process).
-   * Stops at the first failing statement, which throws.
+   * Runs statements in order and stops at the first failing one, which throws. MySQL
+   * sends them as one multi-statement request (one round trip); PostgreSQL as named
+   * prepared statements, one round trip each; SQLite runs them in-process.
    */
   run(statements: readonly Statement[]): Promise<StatementResult[]>
 }

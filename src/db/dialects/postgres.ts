@@ -1,9 +1,9 @@
+import { createHash } from 'node:crypto'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { AuditedError } from '../../core/errors.js'
 import { acquireWithTimeout } from '../acquire.js'
 import type { Dialect, Session, Statement, StatementResult } from '../dialect.js'
-import { inlineParameters } from '../inline-parameters.js'
 
 export interface PoolOptions {
   /** Connections in the pool (default 10). */
@@ -34,15 +34,16 @@ const PG_CLASSES: Record<string, [AuditedError['code'], string, boolean?]> = {
 }
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'])
 
-/** Renders a bound value as a PostgreSQL literal for a multi-statement request. Every
- * value becomes a quoted literal of unknown type, which the server types from context
- * exactly as it types a text-format parameter. */
-function pgLiteral(value: unknown): string {
-  if (value === null || value === undefined) return 'NULL'
-  if (value instanceof Date) return pg.escapeLiteral(value.toISOString())
-  if (Buffer.isBuffer(value)) return pg.escapeLiteral(`\\x${value.toString('hex')}`)
-  if (typeof value === 'object') return pg.escapeLiteral(JSON.stringify(value))
-  return pg.escapeLiteral(String(value))
+const names = new Map<string, string>()
+/** A stable prepared-statement name per SQL text (the engine's statements are templates,
+ * so their number is bounded by the shapes in use). */
+function statementName(text: string): string {
+  let name = names.get(text)
+  if (name === undefined) {
+    name = `audited_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`
+    names.set(text, name)
+  }
+  return name
 }
 
 /** The engine reads json/jsonb as text and parses it itself, exactly once: the driver's
@@ -69,24 +70,25 @@ export function createPostgres(url: string, options: PoolOptions = {}) {
   const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
 
   const session = (client: pg.PoolClient): Session => ({
+    // One round trip per statement, each a named prepared statement: PostgreSQL parses and
+    // plans it once per connection. (Measured here: sending several statements at once
+    // with inlined literals saved round trips but cost more in parsing than loopback
+    // round trips cost — see bench/results.md.)
     async run(list: readonly Statement[]): Promise<StatementResult[]> {
-      if (list.length === 1) {
-        const only = list[0]!
-        const r = await client.query({
-          text: only.sql,
-          values: only.parameters as unknown[],
-          types: rawJsonTypes,
-        })
-        return [{ rows: r.rows, affected: r.rowCount ?? 0 }]
+      const results: StatementResult[] = []
+      for (const s of list) {
+        const r =
+          s.parameters.length === 0
+            ? await client.query({ text: s.sql, types: rawJsonTypes })
+            : await client.query({
+                name: statementName(s.sql),
+                text: s.sql,
+                values: s.parameters as unknown[],
+                types: rawJsonTypes,
+              })
+        results.push({ rows: r.rows ?? [], affected: r.rowCount ?? 0 })
       }
-      // One round trip: the simple-query protocol runs the statements in order and stops
-      // at the first error, which is what a transaction step needs.
-      const text = list.map((s) => inlineParameters(s.sql, s.parameters, '$', pgLiteral)).join(';\n')
-      const raw = (await client.query({ text, types: rawJsonTypes })) as unknown as
-        | pg.QueryResult
-        | pg.QueryResult[]
-      const results = Array.isArray(raw) ? raw : [raw]
-      return results.map((r) => ({ rows: r.rows ?? [], affected: r.rowCount ?? 0 }))
+      return results
     },
   })
 

@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3'
-import { Kysely, SqliteDialect } from 'kysely'
+import { Kysely } from 'kysely'
 import { AuditedError } from '../../core/errors.js'
 import { acquireWithTimeout } from '../acquire.js'
 import type { Dialect, Lease, Session, Statement, StatementResult } from '../dialect.js'
+import { WriterLock } from '../writer-lock.js'
+import { LeasedSqliteDialect, StatementCache } from './sqlite-kysely-dialect.js'
 
 export interface SqliteOptions {
   /** `normal` (default) or `full`. With WAL, `normal` may lose the last commits on power
@@ -10,31 +12,6 @@ export interface SqliteOptions {
   readonly synchronous?: 'normal' | 'full'
   /** How long SQLite waits for another process's write lock (ms). */
   readonly busyTimeoutMs?: number
-}
-
-/** better-sqlite3 prepares a statement on every call; hot statements are cached here. */
-class StatementCache {
-  readonly #db: Database.Database
-  readonly #cache = new Map<string, Database.Statement>()
-
-  constructor(db: Database.Database) {
-    this.#db = db
-  }
-
-  prepare(sql: string): Database.Statement {
-    let stmt = this.#cache.get(sql)
-    if (stmt === undefined) {
-      stmt = this.#db.prepare(sql)
-      if (this.#cache.size >= 1000) this.#cache.delete(this.#cache.keys().next().value as string)
-      this.#cache.set(sql, stmt)
-    }
-    return stmt
-  }
-
-  close(): void {
-    this.#cache.clear()
-    this.#db.close()
-  }
 }
 
 const SQLITE_CODES: Record<string, [AuditedError['code'], string, boolean?]> = {
@@ -57,7 +34,8 @@ export function createSqlite(path: string, options: SqliteOptions = {}) {
   raw.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`)
   raw.pragma('foreign_keys = ON')
   const statements = new StatementCache(raw)
-  const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: statements }) })
+  const lock = new WriterLock()
+  const kysely = new Kysely<unknown>({ dialect: new LeasedSqliteDialect(statements, lock) })
 
   const session: Session = {
     async run(list: readonly Statement[]): Promise<StatementResult[]> {
@@ -76,16 +54,10 @@ export function createSqlite(path: string, options: SqliteOptions = {}) {
     },
   }
 
-  /** SQLite has one writer: the lease is Kysely's connection mutex, held until release, so
-   * no other query (the engine's or the application's) can run inside an open transaction. */
-  const take = () =>
-    new Promise<Lease>((resolve, reject) => {
-      kysely
-        .connection()
-        .execute(() => new Promise<void>((done) => resolve({ session, release: () => done() })))
-        .catch(reject)
-    })
-
+  /** SQLite has one writer: the lease is the lock Kysely's queries take too, held until
+   * release. A free lock is taken at once, without a timer. */
+  const lease: Lease = { session, release: () => lock.release() }
+  const take = () => lock.take().then(() => lease)
   const dialect: Dialect = {
     name: 'sqlite',
     supportsReturning: true,
@@ -110,7 +82,7 @@ export function createSqlite(path: string, options: SqliteOptions = {}) {
       return new AuditedError(known[0], known[1], { cause: error, retryable: known[2] })
     },
     isRetryableTransactionError: () => false,
-    acquire: (timeoutMs) => acquireWithTimeout(take, timeoutMs),
+    acquire: (timeoutMs) => (lock.tryTake() ? Promise.resolve(lease) : acquireWithTimeout(take, timeoutMs)),
   }
   return { kysely, dialect, close: async () => kysely.destroy() }
 }

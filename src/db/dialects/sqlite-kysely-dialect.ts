@@ -1,0 +1,129 @@
+import type Database from 'better-sqlite3'
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type Kysely,
+  type QueryResult,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+} from 'kysely'
+import type { WriterLock } from '../writer-lock.js'
+
+/** Prepared statements by SQL text: better-sqlite3 would otherwise prepare on every call. */
+export class StatementCache {
+  readonly #db: Database.Database
+  readonly #cache = new Map<string, Database.Statement>()
+
+  constructor(db: Database.Database) {
+    this.#db = db
+  }
+
+  prepare(sql: string): Database.Statement {
+    let stmt = this.#cache.get(sql)
+    if (stmt === undefined) {
+      stmt = this.#db.prepare(sql)
+      if (this.#cache.size >= 1000) this.#cache.delete(this.#cache.keys().next().value as string)
+      this.#cache.set(sql, stmt)
+    }
+    return stmt
+  }
+
+  close(): void {
+    this.#cache.clear()
+    this.#db.close()
+  }
+}
+
+class LeasedConnection implements DatabaseConnection {
+  readonly #statements: StatementCache
+
+  constructor(statements: StatementCache) {
+    this.#statements = statements
+  }
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const stmt = this.#statements.prepare(query.sql)
+    if (stmt.reader) return { rows: stmt.all(query.parameters as unknown[]) as R[] }
+    const { changes, lastInsertRowid } = stmt.run(query.parameters as unknown[])
+    return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) }
+  }
+
+  async *streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    const stmt = this.#statements.prepare(query.sql)
+    for (const row of stmt.iterate(query.parameters as unknown[])) yield { rows: [row as R] }
+  }
+}
+
+class LeasedDriver implements Driver {
+  readonly #statements: StatementCache
+  readonly #lock: WriterLock
+  readonly #connection: LeasedConnection
+
+  constructor(statements: StatementCache, lock: WriterLock) {
+    this.#statements = statements
+    this.#lock = lock
+    this.#connection = new LeasedConnection(statements)
+  }
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    await this.#lock.take()
+    return this.#connection
+  }
+
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('BEGIN IMMEDIATE'))
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('COMMIT'))
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('ROLLBACK'))
+  }
+
+  async releaseConnection(): Promise<void> {
+    this.#lock.release()
+  }
+
+  async destroy(): Promise<void> {
+    this.#statements.close()
+  }
+}
+
+/**
+ * Kysely's SQLite dialect with the connection guarded by the engine's `WriterLock`
+ * (a FIFO queue; Kysely's own mutex wakes every waiter on each release) and prepared
+ * statements cached.
+ */
+export class LeasedSqliteDialect implements Dialect {
+  readonly #statements: StatementCache
+  readonly #lock: WriterLock
+
+  constructor(statements: StatementCache, lock: WriterLock) {
+    this.#statements = statements
+    this.#lock = lock
+  }
+
+  createAdapter() {
+    return new SqliteAdapter()
+  }
+
+  createDriver(): Driver {
+    return new LeasedDriver(this.#statements, this.#lock)
+  }
+
+  createQueryCompiler() {
+    return new SqliteQueryCompiler()
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: Kysely's Dialect interface takes Kysely<any>.
+  createIntrospector(db: Kysely<any>) {
+    return new SqliteIntrospector(db)
+  }
+}
