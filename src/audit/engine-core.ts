@@ -67,6 +67,9 @@ export class EngineCore {
   readonly dialect: Dialect
   // biome-ignore lint/suspicious/noExplicitAny: the engine addresses the application's tables by name.
   readonly kysely: Kysely<any>
+  /** Event queries read here (see `AuditedDatabase.readKysely`). */
+  // biome-ignore lint/suspicious/noExplicitAny: as `kysely`.
+  readonly readKysely: Kysely<any>
   readonly clock: HlcClock
   readonly nodeId: string
   readonly timeoutMs: number
@@ -93,6 +96,7 @@ export class EngineCore {
     this.db = options.db
     this.dialect = options.db.capabilities
     this.kysely = options.db.kysely
+    this.readKysely = options.db.readKysely
     this.clock = options.clock ?? new HlcClock()
     this.nodeId = nodeId
     this.timeoutMs = timeoutMs

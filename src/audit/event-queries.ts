@@ -102,7 +102,7 @@ export class EventQueries {
     const d = this.#core.dialect
     const big = (v: bigint) => sql`${d.bigintParameter(v)}`
     const horizon = this.#core.open.horizon()
-    let q = this.#core.kysely.selectFrom('change_events').select(eventSelection(d))
+    let q = this.#core.readKysely.selectFrom('change_events').select(eventSelection(d))
     if (query.tenantId !== undefined) {
       q =
         query.tenantId === null ? q.where('tenant_id', 'is', null) : q.where('tenant_id', '=', query.tenantId)
@@ -142,7 +142,7 @@ export class EventQueries {
     if (typeof eventId !== 'string' || !/^[0-9A-HJKMNP-TV-Z]{26}$/.test(eventId)) {
       throw new AuditedError('validation', 'eventId must be an event id (a ULID).')
     }
-    let q = this.#core.kysely
+    let q = this.#core.readKysely
       .selectFrom('change_events')
       .select(eventSelection(this.#core.dialect))
       .where('event_id', '=', eventId)
@@ -189,7 +189,7 @@ export class EventQueries {
       throw new AuditedError('validation', 'A record id must be a non-empty string or a safe integer.')
     }
     const d = this.#core.dialect
-    let q = this.#core.kysely
+    let q = this.#core.readKysely
       .selectFrom('change_events')
       .select(eventSelection(d))
       .where('table_name', '=', entity.table)

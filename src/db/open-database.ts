@@ -16,6 +16,10 @@ export interface AuditedDatabase {
   // biome-ignore lint/suspicious/noExplicitAny: the schema is the application's; it types its own Kysely<DB>.
   readonly kysely: Kysely<any>
   readonly dialect: DialectName
+  /** For reads that must never wait behind a write transaction: on SQLite a second,
+   * read-only connection (committed data only); elsewhere the same pool as `kysely`. */
+  // biome-ignore lint/suspicious/noExplicitAny: as `kysely`.
+  readonly readKysely: Kysely<any>
   /** The capability object the engine uses; applications rarely need it. */
   readonly capabilities: Dialect
   /** Pool settings in force. */
@@ -46,6 +50,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   }
   return {
     kysely: opened.kysely,
+    readKysely: opened.readKysely,
     dialect: opened.dialect.name,
     capabilities: opened.dialect,
     acquireTimeoutMs,

@@ -121,5 +121,5 @@ export function createMysql(url: string, options: PoolOptions = {}) {
         timeoutMs,
       ),
   }
-  return { kysely, dialect, close: async () => kysely.destroy() }
+  return { kysely, readKysely: kysely, dialect, close: async () => kysely.destroy() }
 }

@@ -125,5 +125,5 @@ export function createPostgres(url: string, options: PoolOptions = {}) {
         return { session: session(client), release: (destroy) => client.release(destroy === true) }
       }, timeoutMs),
   }
-  return { kysely, dialect, close: async () => kysely.destroy() }
+  return { kysely, readKysely: kysely, dialect, close: async () => kysely.destroy() }
 }

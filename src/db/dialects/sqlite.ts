@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { Kysely } from 'kysely'
+import { Kysely, SqliteDialect } from 'kysely'
 import { AuditedError } from '../../core/errors.js'
 import { acquireWithTimeout } from '../acquire.js'
 import type { Dialect, Lease, Session, Statement, StatementResult } from '../dialect.js'
@@ -25,6 +25,12 @@ const SQLITE_CODES: Record<string, [AuditedError['code'], string, boolean?]> = {
   SQLITE_BUSY: ['unavailable', 'The database is busy.', true],
   SQLITE_BUSY_SNAPSHOT: ['unavailable', 'The database is busy.', true],
   SQLITE_LOCKED: ['unavailable', 'The database is locked.', true],
+}
+
+function readerDatabase(path: string, busyTimeoutMs: number): StatementCache {
+  const reader = new Database(path, { readonly: true, fileMustExist: true })
+  reader.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`)
+  return new StatementCache(reader)
 }
 
 export function createSqlite(path: string, options: SqliteOptions = {}) {
@@ -84,5 +90,22 @@ export function createSqlite(path: string, options: SqliteOptions = {}) {
     isRetryableTransactionError: () => false,
     acquire: (timeoutMs) => (lock.tryTake() ? Promise.resolve(lease) : acquireWithTimeout(take, timeoutMs)),
   }
-  return { kysely, dialect, close: async () => kysely.destroy() }
+  // Reads (event queries) go to a second, read-only connection: with WAL they see the last
+  // committed state and never wait behind an open write transaction. An in-memory
+  // database cannot be shared between connections, so there reads use the writer.
+  const readKysely =
+    path === ':memory:'
+      ? kysely
+      : new Kysely<unknown>({
+          dialect: new SqliteDialect({ database: readerDatabase(path, options.busyTimeoutMs ?? 5000) }),
+        })
+  return {
+    kysely,
+    readKysely,
+    dialect,
+    close: async () => {
+      if (readKysely !== kysely) await readKysely.destroy()
+      await kysely.destroy()
+    },
+  }
 }
