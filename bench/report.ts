@@ -307,9 +307,8 @@ ${drivers}
 The engine (\`openDatabase(url, { pool: { max: ${POOL_SIZE}, acquireTimeoutMs: 30000 } })\`,
 \`createAuditor({ db, settleMs: 0, timeoutMs: 60000 })\`, timeouts raised so that a slow disk shows as latency)
 sends BEGIN with its first statements and the event INSERT with COMMIT: on MariaDB as multi-statement
-requests (\`multipleStatements\`, client-side escaping, one round trip each); on PostgreSQL each statement
-is a named prepared statement, one round trip each (inlining literals into multi-statement requests
-was measured slower here: parsing cost more than loopback round trips). It reads the before-state with \`SELECT … FOR UPDATE\` on update and delete, and reads each
+requests (\`multipleStatements\`, client-side escaping), on PostgreSQL as a pipeline of named prepared
+statements (pg's pipeline mode) — one round trip each way. It reads the before-state with \`SELECT … FOR UPDATE\` on update and delete, and reads each
 written row back (\`RETURNING *\` on SQLite and PostgreSQL, a \`SELECT\` on MariaDB).
 The column **calls / stmts per op** is measured (8 operations after a warm one, counted at the driver
 boundary): driver calls — round trips on a server — and the statements they carry, BEGIN and COMMIT

@@ -65,9 +65,9 @@ function countingDatabase(db: AuditedDatabase, counter: TripCounter): AuditedDat
     release: (destroy) => lease.release(destroy),
     session: {
       run(list) {
-        // PostgreSQL sessions send each statement as its own prepared statement (a round
-        // trip each); MySQL sends a list as one multi-statement request; SQLite is in-process.
-        counter.trips += inner.name === 'postgres' ? list.length : 1
+        // One request per list: a multi-statement request on MySQL, a pipeline of prepared
+        // statements on PostgreSQL; SQLite is in-process.
+        counter.trips += 1
         counter.statements += list.length
         return lease.session.run(list)
       },
