@@ -52,6 +52,12 @@ export interface Dialect {
   readonly beginSql: string
   /** Column types of the change-event table. */
   readonly types: { readonly json: string; readonly timestamp: string; readonly text: string }
+  /** Statements that serialise `migrate` across processes on one connection (session-level
+   * lock), or undefined where the DDL is idempotent anyway (SQLite). */
+  readonly migrationLock: { readonly lock: string; readonly unlock: string } | undefined
+  /** A query (parameters: table, index) returning a row when the index exists, for
+   * databases without `CREATE INDEX IF NOT EXISTS` (MySQL 8); undefined where it exists. */
+  readonly indexExistsSql: string | undefined
   /** Lists a table's column names (one parameter: the table), as rows `{ name }`. */
   readonly columnsSql: string
   /** Largest number of bound parameters one statement may carry. */

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely'
+import { CompiledQuery, type Kysely, sql } from 'kysely'
 import type { Dialect } from './dialect.js'
 import type { AuditedDatabase } from './open-database.js'
 
@@ -44,8 +44,11 @@ const MIGRATIONS: readonly Migration[] = [
         .addColumn('consumed_at', ts)
         .addColumn('synced_at', ts)
         .execute()
-      const index = (name: string, columns: string[]) =>
-        db.schema.createIndex(name).ifNotExists().on('change_events').columns(columns).execute()
+      const index = async (name: string, columns: string[]) => {
+        if (await indexExists(db, dialect, 'change_events', name)) return
+        const create = db.schema.createIndex(name).on('change_events').columns(columns)
+        await (dialect.indexExistsSql === undefined ? create.ifNotExists() : create).execute()
+      }
       // A record's history, a tenant's timeline, an actor's activity, the global cursor.
       await index('change_events_record', ['table_name', 'record_id', 'hlc'])
       await index('change_events_tenant', ['tenant_id', 'hlc'])
@@ -55,7 +58,7 @@ const MIGRATIONS: readonly Migration[] = [
       if (dialect.supportsPartialIndexes) {
         await db.schema
           .createIndex('change_events_undelivered')
-          .ifNotExists()
+          .ifNotExists() // every dialect with partial indexes has IF NOT EXISTS
           .on('change_events')
           .columns(['hlc'])
           .where(sql.ref('consumed_at'), 'is', null)
@@ -67,15 +70,41 @@ const MIGRATIONS: readonly Migration[] = [
   },
 ]
 
+// biome-ignore lint/suspicious/noExplicitAny: see Migration.up.
+async function indexExists(db: Kysely<any>, dialect: Dialect, table: string, name: string): Promise<boolean> {
+  if (dialect.indexExistsSql === undefined) return false
+  const r = await db.executeQuery(CompiledQuery.raw(dialect.indexExistsSql, [table, name]))
+  return r.rows.length > 0
+}
+
 /**
  * Brings the database to the newest schema. Safe to run at every start and from several
- * processes: applied steps are recorded in `audited_migrations` and skipped.
+ * processes at once: a database lock serialises runs (PostgreSQL advisory lock, MySQL
+ * GET_LOCK; SQLite's DDL is idempotent) and applied steps are recorded in
+ * `audited_migrations` and skipped.
  *
  * @example
  * const db = await openDatabase('sqlite:./app.db'); await migrate(db)
  */
 export async function migrate(db: AuditedDatabase, extra: readonly Migration[] = []): Promise<number[]> {
-  const k = db.kysely
+  const lock = db.capabilities.migrationLock
+  // One connection for the whole run, so a session-level lock covers every step.
+  return db.kysely.connection().execute(async (k) => {
+    if (lock !== undefined) await sql.raw(lock.lock).execute(k)
+    try {
+      return await applyPending(k, db.capabilities, extra)
+    } finally {
+      if (lock !== undefined) await sql.raw(lock.unlock).execute(k)
+    }
+  })
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: see Migration.up.
+async function applyPending(
+  k: Kysely<any>,
+  dialect: Dialect,
+  extra: readonly Migration[],
+): Promise<number[]> {
   await k.schema
     .createTable('audited_migrations')
     .ifNotExists()
@@ -91,16 +120,17 @@ export async function migrate(db: AuditedDatabase, extra: readonly Migration[] =
   const applied: number[] = []
   for (const m of [...MIGRATIONS, ...extra].sort((a, b) => a.id - b.id)) {
     if (done.has(m.id)) continue
-    await m.up(k, db.capabilities)
+    await m.up(k, dialect)
     try {
       await k
         .insertInto('audited_migrations')
         .values({ id: m.id, name: m.name, applied_at: new Date().toISOString() })
         .execute()
     } catch (e) {
-      // Another process applied the same step between our read and our insert; its
-      // statements are idempotent (IF NOT EXISTS), so this is not an error.
-      if (db.capabilities.classify(e)?.code !== 'conflict') throw e
+      // SQLite has no lock across processes: another one applied the same step between
+      // our read and our insert. Its statements are idempotent, so this is not an error.
+      if (dialect.classify(e)?.code !== 'conflict') throw e
+      continue
     }
     applied.push(m.id)
   }

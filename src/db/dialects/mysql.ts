@@ -90,6 +90,13 @@ export function createMysql(url: string, options: PoolOptions = {}) {
     supportsPartialIndexes: false,
     beginSql: 'START TRANSACTION',
     types: { json: 'json', timestamp: 'datetime(3)', text: 'text' },
+    migrationLock: {
+      lock: "SELECT GET_LOCK('audited_migrate', 60)",
+      unlock: "SELECT RELEASE_LOCK('audited_migrate')",
+    },
+    // MariaDB has CREATE INDEX IF NOT EXISTS, MySQL 8 does not: ask the catalogue instead.
+    indexExistsSql:
+      'SELECT 1 AS found FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ? LIMIT 1',
     columnsSql:
       'SELECT column_name AS name FROM information_schema.columns WHERE table_name = ? AND table_schema = DATABASE()',
     maxParameters: 60_000,

@@ -106,6 +106,11 @@ export function createPostgres(url: string, options: PoolOptions = {}) {
     supportsPartialIndexes: true,
     beginSql: 'BEGIN',
     types: { json: 'jsonb', timestamp: 'timestamptz', text: 'text' },
+    migrationLock: {
+      lock: 'SELECT pg_advisory_lock(74210042)',
+      unlock: 'SELECT pg_advisory_unlock(74210042)',
+    },
+    indexExistsSql: undefined,
     columnsSql:
       'SELECT column_name AS name FROM information_schema.columns WHERE table_name = $1 AND table_schema = current_schema()',
     maxParameters: 65_000,

@@ -71,6 +71,8 @@ export function createSqlite(path: string, options: SqliteOptions = {}) {
     supportsPartialIndexes: true,
     beginSql: 'BEGIN IMMEDIATE',
     types: { json: 'text', timestamp: 'text', text: 'text' },
+    migrationLock: undefined,
+    indexExistsSql: undefined,
     columnsSql: 'SELECT name FROM pragma_table_info(?)',
     maxParameters: 32_000,
     bigintAsText: (column) => `CAST(${column} AS TEXT)`,
