@@ -99,8 +99,8 @@ export async function migrate(db: AuditedDatabase, extra: readonly Migration[] =
   })
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: see Migration.up.
 async function applyPending(
+  // biome-ignore lint/suspicious/noExplicitAny: see Migration.up.
   k: Kysely<any>,
   dialect: Dialect,
   extra: readonly Migration[],
