@@ -44,11 +44,8 @@ const MIGRATIONS: readonly Migration[] = [
         .addColumn('consumed_at', ts)
         .addColumn('synced_at', ts)
         .execute()
-      const index = async (name: string, columns: string[]) => {
-        if (await indexExists(db, dialect, 'change_events', name)) return
-        const create = db.schema.createIndex(name).on('change_events').columns(columns)
-        await (dialect.indexExistsSql === undefined ? create.ifNotExists() : create).execute()
-      }
+      const index = (name: string, columns: string[]) =>
+        createIndexIfMissing(db, dialect, 'change_events', name, columns)
       // A record's history, a tenant's timeline, an actor's activity, the global cursor.
       await index('change_events_record', ['table_name', 'record_id', 'hlc'])
       await index('change_events_tenant', ['tenant_id', 'hlc'])
@@ -70,11 +67,22 @@ const MIGRATIONS: readonly Migration[] = [
   },
 ]
 
-// biome-ignore lint/suspicious/noExplicitAny: see Migration.up.
-async function indexExists(db: Kysely<any>, dialect: Dialect, table: string, name: string): Promise<boolean> {
-  if (dialect.indexExistsSql === undefined) return false
+/** `CREATE INDEX IF NOT EXISTS`, also where the database lacks it (MySQL 8). */
+export async function createIndexIfMissing(
+  // biome-ignore lint/suspicious/noExplicitAny: see Migration.up.
+  db: Kysely<any>,
+  dialect: Dialect,
+  table: string,
+  name: string,
+  columns: readonly string[],
+): Promise<void> {
+  const create = db.schema
+    .createIndex(name)
+    .on(table)
+    .columns([...columns])
+  if (dialect.indexExistsSql === undefined) return create.ifNotExists().execute()
   const r = await db.executeQuery(CompiledQuery.raw(dialect.indexExistsSql, [table, name]))
-  return r.rows.length > 0
+  if (r.rows.length === 0) await create.execute()
 }
 
 /**

@@ -1,0 +1,213 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import type { Auditor } from '../audit/auditor.js'
+import { type Role, tokens } from '../cms/entities.js'
+import { hashToken, newToken, verifyPassword } from '../cms/secrets.js'
+import type { AuditContext } from '../core/audit-context.js'
+import { AuditedError } from '../core/errors.js'
+import { createIdFactory } from '../core/ids.js'
+import type { AuditedDatabase } from '../db/open-database.js'
+import { sendError } from './error-reply.js'
+import { adminRoutes } from './routes/admin.js'
+import { assetsRoutes } from './routes/assets.js'
+import { auditRoutes } from './routes/audit.js'
+import { contentRoutes } from './routes/content.js'
+
+/** Who is calling, resolved from the bearer token. */
+export interface Principal {
+  readonly tenantId: string
+  /** The user, or the API token itself for `api_token` principals. */
+  readonly actorId: string
+  readonly actorType: 'user' | 'api_token'
+  readonly role: Role
+  readonly platformAdmin: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null
+  }
+}
+
+export interface AppOptions {
+  readonly db: AuditedDatabase
+  readonly auditor: Auditor
+  readonly trustProxy?: boolean | string
+  readonly logger?: FastifyBaseLogger | boolean | { level: string }
+  /** Session lifetime for `POST /auth/login` (ms, default 12 h). */
+  readonly sessionTtlMs?: number
+}
+
+export type App = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The audit context of an authenticated request: actor, tenant, request id, IP, agent. */
+export function auditContext(request: FastifyRequest): AuditContext {
+  const p = requirePrincipal(request)
+  const agent = request.headers['user-agent']
+  return {
+    tenantId: p.tenantId,
+    actorId: p.actorId,
+    actorType: p.actorType,
+    requestId: request.id,
+    ip: request.ip,
+    ...(typeof agent === 'string' && agent.length > 0 ? { userAgent: agent.slice(0, 1000) } : {}),
+  }
+}
+
+export function requirePrincipal(request: FastifyRequest): Principal {
+  if (request.principal === null) throw new AuditedError('unauthorized', 'A valid bearer token is required.')
+  return request.principal
+}
+
+/** A preHandler allowing only these roles (platform admins always pass). */
+export function allow(...roles: Role[]) {
+  return async (request: FastifyRequest) => {
+    const p = requirePrincipal(request)
+    if (!p.platformAdmin && !roles.includes(p.role)) {
+      throw new AuditedError('forbidden', 'Your role does not allow this action.')
+    }
+  }
+}
+
+/**
+ * The headless-CMS HTTP API. Every write goes through the auditor; every error is a
+ * catalogue error rendered as `{ error: { code, message, details?, requestId } }`.
+ *
+ * @example
+ * const app = buildApp({ db, auditor }); await app.listen({ port: 8080 })
+ */
+export function buildApp(options: AppOptions): App {
+  const newRequestId = createIdFactory()
+  const app = Fastify({
+    logger: options.logger ?? false,
+    trustProxy: options.trustProxy ?? false,
+    bodyLimit: 1024 * 1024,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId()
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.decorateRequest('principal', null)
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    request.principal = await resolvePrincipal(options.db, request.headers.authorization)
+  })
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply))
+  app.setNotFoundHandler((request, reply) =>
+    sendError(new AuditedError('not_found', 'No such route.'), request, reply),
+  )
+
+  app.get('/health', async () => ({ status: 'ok' }))
+  app.get('/ready', async () => {
+    try {
+      await options.db.readKysely.selectNoFrom((eb) => eb.lit(1).as('one')).execute()
+    } catch (cause) {
+      throw new AuditedError('unavailable', 'The database is not reachable.', { cause, retryAfterSeconds: 5 })
+    }
+    return { status: 'ready' }
+  })
+
+  const sessionTtlMs = options.sessionTtlMs ?? 12 * 3600_000
+  app.post(
+    '/api/v1/auth/login',
+    {
+      schema: {
+        body: Type.Object(
+          {
+            email: Type.String({ minLength: 3, maxLength: 254 }),
+            password: Type.String({ minLength: 1, maxLength: 200 }),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      const { email, password } = request.body
+      const user = await options.db.readKysely
+        .selectFrom('users')
+        .select(['id', 'tenant_id', 'password_hash', 'role', 'platform_admin'])
+        .where('email', '=', email.toLowerCase())
+        .executeTakeFirst()
+      if (user === undefined || !(await verifyPassword(password, String(user.password_hash)))) {
+        throw new AuditedError('unauthorized', 'Wrong email or password.')
+      }
+      const { token, hash } = newToken()
+      const expiresAt = new Date(Date.now() + sessionTtlMs)
+      const now = new Date()
+      await options.auditor.create(
+        tokens,
+        {
+          id: newRequestId(),
+          user_id: String(user.id),
+          name: 'session',
+          role: user.role as Role,
+          kind: 'session',
+          platform_admin:
+            user.platform_admin === true || user.platform_admin === 1 || user.platform_admin === '1',
+          token_hash: hash,
+          expires_at: expiresAt,
+          created_at: now,
+          updated_at: now,
+        },
+        {
+          tenantId: String(user.tenant_id),
+          actorId: String(user.id),
+          actorType: 'user',
+          requestId: request.id,
+          ip: request.ip,
+          reason: 'login',
+        },
+      )
+      return { token, expiresAt: expiresAt.toISOString() }
+    },
+  )
+  const deps = { db: options.db, auditor: options.auditor }
+  app.register(async (scoped) => {
+    await contentRoutes(scoped as App, deps)
+    await adminRoutes(scoped as App, deps)
+    await auditRoutes(scoped as App, deps)
+    await assetsRoutes(scoped as App, deps)
+  })
+  return app
+}
+
+/** Looks a bearer token up by its hash; no or unknown token → anonymous (routes decide). */
+async function resolvePrincipal(db: AuditedDatabase, header: string | undefined): Promise<Principal | null> {
+  if (header === undefined) return null
+  const m = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(header)
+  if (m === null) throw new AuditedError('unauthorized', 'The Authorization header must be "Bearer <token>".')
+  const row = await db.readKysely
+    .selectFrom('tokens')
+    .select(['id', 'tenant_id', 'user_id', 'role', 'kind', 'platform_admin', 'expires_at'])
+    .where('token_hash', '=', hashToken(m[1]!))
+    .executeTakeFirst()
+  if (row === undefined) throw new AuditedError('unauthorized', 'The token is not valid.')
+  const expires =
+    row.expires_at instanceof Date
+      ? row.expires_at
+      : row.expires_at === null
+        ? null
+        : new Date(String(row.expires_at))
+  if (expires !== null && expires.getTime() < Date.now()) {
+    throw new AuditedError('unauthorized', 'The token has expired.')
+  }
+  const session = row.kind === 'session'
+  return {
+    tenantId: String(row.tenant_id),
+    actorId: String(session ? row.user_id : row.id),
+    actorType: session ? 'user' : 'api_token',
+    role: row.role as Role,
+    platformAdmin: row.platform_admin === true || row.platform_admin === 1 || row.platform_admin === '1',
+  }
+}

@@ -1,0 +1,5 @@
+import type { App } from '../app.js'
+import type { RouteDeps } from './deps.js'
+
+/** Routes: (to be written). */
+export async function adminRoutes(_app: App, _deps: RouteDeps): Promise<void> {}

@@ -1,0 +1,49 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { createAuditor } from '../audit/auditor.js'
+import { bootstrap } from '../cms/bootstrap.js'
+import { CMS_MIGRATIONS } from '../cms/schema.js'
+import { migrate } from '../db/migrations.js'
+import { openDatabase } from '../db/open-database.js'
+import { buildApp } from './app.js'
+import type { ServerConfig } from './config.js'
+
+/** Opens (and on SQLite creates) the database, migrates, bootstraps, listens; closes
+ * gracefully on SIGINT/SIGTERM: stops accepting, finishes in-flight requests, closes the pool. */
+export async function serve(config: ServerConfig): Promise<{ close(): Promise<void>; url: string }> {
+  if (config.databaseUrl.startsWith('sqlite:') && !config.databaseUrl.startsWith('sqlite::memory:')) {
+    mkdirSync(dirname(config.databaseUrl.slice('sqlite:'.length)), { recursive: true })
+  }
+  const db = await openDatabase(config.databaseUrl, {
+    pool: { max: config.poolMax, acquireTimeoutMs: config.acquireTimeoutMs },
+  })
+  await migrate(db, CMS_MIGRATIONS)
+  const auditor = createAuditor({ db, ...(config.nodeId ? { nodeId: config.nodeId } : {}) })
+  const app = buildApp({ db, auditor, trustProxy: config.trustProxy, logger: { level: config.logLevel } })
+  const first = await bootstrap(db, auditor, { email: config.adminEmail, password: config.adminPassword })
+  if (first?.generatedPassword !== undefined) {
+    process.stdout.write(
+      `\nFirst start: tenant "default" and platform admin ${first.adminEmail} created.\n` +
+        `Generated password (shown once): ${first.generatedPassword}\n\n`,
+    )
+  }
+  const url = await app.listen({ host: config.host, port: config.port })
+  let closing: Promise<void> | undefined
+  const close = () => {
+    closing ??= (async () => {
+      await app.close()
+      await db.close()
+    })()
+    return closing
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      app.log.info({ signal }, 'shutting down')
+      close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      )
+    })
+  }
+  return { close, url }
+}

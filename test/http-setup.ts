@@ -1,0 +1,80 @@
+/**
+ * HTTP fixture: the CMS app over a fresh database per dialect, migrated and bootstrapped,
+ * with a logged-in platform admin. Requests go through `app.inject()`.
+ */
+import { after, before, describe } from 'node:test'
+import type { Auditor } from '../src/audit/auditor.js'
+import { createAuditor } from '../src/audit/auditor.js'
+import { bootstrap } from '../src/cms/bootstrap.js'
+import { CMS_MIGRATIONS } from '../src/cms/schema.js'
+import type { DialectName } from '../src/db/dialect.js'
+import { migrate } from '../src/db/migrations.js'
+import { type AuditedDatabase, openDatabase } from '../src/db/open-database.js'
+import { type App, buildApp } from '../src/server/app.js'
+import { DIALECTS } from './setup.js'
+
+export const ADMIN = { email: 'admin@example.test', password: 'correct horse battery staple' }
+
+export interface HttpFixture {
+  readonly name: DialectName
+  app: App
+  db: AuditedDatabase
+  auditor: Auditor
+  tenantId: string
+  /** The platform admin's bearer token. */
+  adminToken: string
+  /** `app.inject` with JSON and an optional bearer token. */
+  call(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    url: string,
+    options?: { token?: string | null; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Record<string, unknown> }>
+}
+
+export function forEachHttpDialect(title: string, body: (f: HttpFixture) => void): void {
+  for (const d of DIALECTS) {
+    describe(`${title} [${d.name}]`, { skip: d.skip }, () => {
+      const f = { name: d.name } as HttpFixture
+      let drop: (() => Promise<void>) | undefined
+      before(async () => {
+        const created = await d.create()
+        drop = created.drop
+        f.db = await openDatabase(created.url)
+        await migrate(f.db, CMS_MIGRATIONS)
+        f.auditor = createAuditor({ db: f.db, settleMs: 0 })
+        const boot = await bootstrap(f.db, f.auditor, ADMIN)
+        f.tenantId = boot!.tenantId
+        f.app = buildApp({ db: f.db, auditor: f.auditor })
+        await f.app.ready()
+        f.call = async (method, url, options = {}) => {
+          const token = options.token === undefined ? f.adminToken : options.token
+          const res = await f.app.inject({
+            method,
+            url,
+            headers: {
+              ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+              ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+              ...options.headers,
+            },
+            ...(options.body === undefined ? {} : { payload: JSON.stringify(options.body) }),
+          })
+          let parsed: unknown = res.body
+          try {
+            parsed = res.body === '' ? undefined : JSON.parse(res.body)
+          } catch {
+            // not JSON (e.g. CSV export): keep the text
+          }
+          return { status: res.statusCode, body: parsed, headers: res.headers }
+        }
+        const login = await f.call('POST', '/api/v1/auth/login', { token: null, body: ADMIN })
+        f.adminToken = login.body.token
+      })
+      after(async () => {
+        await f.app?.close()
+        await f.db?.close()
+        await drop?.()
+      })
+      body(f)
+    })
+  }
+}
