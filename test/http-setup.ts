@@ -28,6 +28,7 @@ export interface HttpFixture {
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     url: string,
     options?: { token?: string | null; body?: unknown; headers?: Record<string, string> },
+    // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are asserted field by field.
   ): Promise<{ status: number; body: any; headers: Record<string, unknown> }>
 }
 

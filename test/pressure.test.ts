@@ -212,11 +212,20 @@ forEachDialect('pressure', (f) => {
         await tx.update(posts, second, { body: `by ${first}` })
       })
     const results = await Promise.allSettled([cross(a, b), cross(b, a)])
-    assert.deepEqual(
-      results.map((r) => r.status),
-      ['fulfilled', 'fulfilled'],
-    )
-    assert.equal(attempts, 3, 'exactly one transaction was re-run')
+    // The first attempts always deadlock, so at least one transaction is re-run. Its re-run
+    // can, under load, queue ahead of the survivor and deadlock a second time; after its
+    // one retry it then gives up with a retryable conflict — never anything else.
+    assert.ok(attempts >= 3, 'the deadlock victim was re-run')
+    assert.ok(results.some((r) => r.status === 'fulfilled'))
+    for (const r of results) {
+      if (r.status === 'rejected') assert.ok(code('conflict')(r.reason) && r.reason.retryable === true)
+    }
+    if (attempts === 3) {
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'fulfilled'],
+      )
+    }
     for (const id of [a, b]) {
       const history = await f.auditor.events.history(posts, id)
       for (let i = 1; i < history.length; i++)

@@ -60,15 +60,16 @@ export function createAuditor(options: AuditorOptions): Auditor {
       { timeoutMs: core.timeoutMs, acquireTimeoutMs: core.db.acquireTimeoutMs, signal: ctx.signal },
       async (tx) => {
         const start = core.open.begin()
-        try {
-          const scope = new WriteScope(core, tx, ctx)
-          const value = await fn(scope)
-          await tx.commit(scope.eventInserts())
-          committed = scope
-          return value
-        } finally {
-          core.open.end(start)
-        }
+        tx.onClose(() => core.open.end(start))
+        const scope = new WriteScope(core, tx, ctx)
+        const value = await fn(scope)
+        // A write that failed after sending statements may have left rows without their
+        // events (or, on MySQL, a transaction the server already rolled back): such a
+        // transaction never commits, even if the caller caught the error.
+        if (scope.failure !== undefined) throw scope.failure
+        await tx.commit(scope.eventInserts())
+        committed = scope
+        return value
       },
     )
     if (committed !== undefined && core.hasAfterHooks)

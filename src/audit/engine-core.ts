@@ -54,9 +54,13 @@ export interface AuditorOptions {
    * `timeoutMs + 1000`; 0 when this process is the database's only writer.
    */
   readonly settleMs?: number
-  /** The clock (tests inject one). */
+  /** The clock (default: one shared by every auditor of the process; tests inject one). */
   readonly clock?: HlcClock
 }
+
+/** One clock per process unless a caller brings its own: every auditor of the process
+ * then issues strictly increasing HLCs and shares the open-transaction registry. */
+const PROCESS_CLOCK = new HlcClock()
 
 const asList = <T>(v: T | readonly T[] | undefined): readonly T[] =>
   v === undefined ? [] : Array.isArray(v) ? (v as readonly T[]) : [v as T]
@@ -97,7 +101,7 @@ export class EngineCore {
     this.dialect = options.db.capabilities
     this.kysely = options.db.kysely
     this.readKysely = options.db.readKysely
-    this.clock = options.clock ?? new HlcClock()
+    this.clock = options.clock ?? PROCESS_CLOCK
     this.nodeId = nodeId
     this.timeoutMs = timeoutMs
     this.open = new OpenTransactions(this.clock, options.settleMs ?? timeoutMs + 1000)
@@ -124,7 +128,9 @@ export class EngineCore {
   async columnsOf(entity: Entity<object>, tx: Transaction): Promise<Set<string>> {
     const cached = this.#columns.get(entity.table)
     if (cached !== undefined) return cached
-    const [r] = await tx.run([{ sql: this.dialect.columnsSql, parameters: [entity.table] }])
+    const [r] = await tx.run([{ sql: this.dialect.columnsSql, parameters: [entity.table] }], {
+      readOnly: true,
+    })
     const names = new Set(r!.rows.map((row) => String(row.name ?? row.NAME)))
     if (names.size === 0)
       throw new AuditedError('internal', `Table ${entity.table} does not exist; create it first.`)

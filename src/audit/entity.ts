@@ -5,7 +5,7 @@ import { AuditedError } from '../core/errors.js'
  * dialect (SQLite stores booleans as 0/1 and dates as text; MariaDB returns JSON as text).
  * Columns without a kind are passed through as the driver returns them.
  */
-export type ColumnKind = 'text' | 'number' | 'bigint' | 'boolean' | 'json' | 'timestamp'
+export type ColumnKind = 'text' | 'number' | 'bigint' | 'boolean' | 'json' | 'timestamp' | 'bytes'
 
 export interface EntityConfig {
   /** The table's name. */
@@ -38,7 +38,7 @@ export interface Entity<Row extends object = Record<string, unknown>> {
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
-const KINDS: readonly string[] = ['text', 'number', 'bigint', 'boolean', 'json', 'timestamp']
+const KINDS: readonly string[] = ['text', 'number', 'bigint', 'boolean', 'json', 'timestamp', 'bytes']
 
 /** True for a name that may be used as a table or column. */
 export function isIdentifier(name: string): boolean {

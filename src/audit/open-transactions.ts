@@ -9,8 +9,12 @@ import { hlcAtEndOf } from '../core/hlc.js'
  * the horizon can no longer appear: a reader that never passes the horizon never skips
  * an event that commits late with an earlier HLC.
  */
+/** Open transactions by clock: auditors sharing a clock (by default every auditor of the
+ * process) share one registry, so each one's horizon covers the others' transactions. */
+const REGISTRIES = new WeakMap<HlcClock, Map<bigint, number>>()
+
 export class OpenTransactions {
-  readonly #open = new Map<bigint, number>()
+  readonly #open: Map<bigint, number>
   readonly #clock: HlcClock
   readonly #settleMs: number
 
@@ -21,6 +25,12 @@ export class OpenTransactions {
   constructor(clock: HlcClock, settleMs: number) {
     this.#clock = clock
     this.#settleMs = settleMs
+    let open = REGISTRIES.get(clock)
+    if (open === undefined) {
+      open = new Map()
+      REGISTRIES.set(clock, open)
+    }
+    this.#open = open
   }
 
   /** Registers a transaction; returns its start HLC (all its events are above it). */

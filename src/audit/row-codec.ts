@@ -36,6 +36,12 @@ function decodeValue(kind: ColumnKind | undefined, value: unknown, column: strin
       return typeof value === 'number' ? value : Number(value)
     case 'text':
       return String(value)
+    case 'bytes':
+      return Buffer.isBuffer(value)
+        ? value
+        : value instanceof Uint8Array
+          ? Buffer.from(value)
+          : Buffer.from(String(value), 'base64')
     default:
       return value
   }
@@ -59,6 +65,8 @@ export function encodeValues(entity: Entity<object>, values: Row, dialect: Diale
 function encodeValue(kind: ColumnKind | undefined, value: unknown, dialect: Dialect): unknown {
   if (value === null) return null
   if (kind === 'json') return canonicalJson(value)
+  // Binary values travel as base64 in events, so that is how a string reaches a bytes column.
+  if (kind === 'bytes' && typeof value === 'string') return Buffer.from(value, 'base64')
   if (kind === 'timestamp' && typeof value === 'string') {
     const date = new Date(value)
     if (Number.isNaN(date.getTime())) {

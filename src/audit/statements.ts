@@ -222,21 +222,41 @@ export class EventStatements {
     return t
   }
 
-  /** The newest event of one record. */
-  lastOfRecord(): Template {
-    let t = this.#cache.get('last-of-record')
+  /** The highest HLC among the events of `count` records (`table`, `k0`…): a write takes
+   * a later HLC, so per record HLC order is commit order even across processes and clocks. */
+  lastHlc(count: number): Template {
+    const key = `last-hlc:${count}`
+    let t = this.#cache.get(key)
     if (t === undefined) {
       t = compile(
         this.#db
           .selectFrom('change_events')
-          .select(eventSelection(this.#dialect))
+          .select(sql.raw<string>(this.#dialect.bigintAsText('MAX(hlc)')).as('hlc'))
           .where('table_name', '=', slot('table'))
-          .where('record_id', '=', slot('recordId'))
-          .orderBy('hlc', 'desc')
-          .orderBy('event_id', 'desc')
-          .limit(sql<number>`1`),
+          .where(
+            'record_id',
+            'in',
+            Array.from({ length: count }, (_, i) => slot(`k${i}`)),
+          ),
       )
-      this.#cache.set('last-of-record', t)
+      this.#cache.set(key, t)
+    }
+    return t
+  }
+
+  /** The newest event of one record (within the tenant when `withTenant`). */
+  lastOfRecord(withTenant: boolean): Template {
+    const key = `last-of-record:${withTenant}`
+    let t = this.#cache.get(key)
+    if (t === undefined) {
+      let q = this.#db
+        .selectFrom('change_events')
+        .select(eventSelection(this.#dialect))
+        .where('table_name', '=', slot('table'))
+        .where('record_id', '=', slot('recordId'))
+      if (withTenant) q = q.where('tenant_id', '=', slot('tenant'))
+      t = compile(q.orderBy('hlc', 'desc').orderBy('event_id', 'desc').limit(sql<number>`1`))
+      this.#cache.set(key, t)
     }
     return t
   }

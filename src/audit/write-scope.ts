@@ -1,7 +1,7 @@
 import type { AuditContext } from '../core/audit-context.js'
 import { canonicalize, type JsonValue, jsonEqual } from '../core/canonical-json.js'
 import { AuditedError, isAuditedError } from '../core/errors.js'
-import type { Statement } from '../db/dialect.js'
+import type { Statement, StatementResult } from '../db/dialect.js'
 import type { Transaction } from '../db/transaction.js'
 import {
   type Action,
@@ -77,12 +77,53 @@ export class WriteScope implements AuditedWriter {
     this.txId = core.newEventId()
   }
 
-  async create<R extends object>(entity: Entity<R>, values: Partial<R>): Promise<R> {
+  /** Set when a write failed after sending statements: the transaction must not commit. */
+  failure: unknown = undefined
+
+  create<R extends object>(entity: Entity<R>, values: Partial<R>): Promise<R> {
+    return this.#guard(() => this.#createOp(entity, values))
+  }
+
+  createMany<R extends object>(entity: Entity<R>, rows: readonly Partial<R>[]): Promise<R[]> {
+    return this.#guard(() => this.#createManyOp(entity, rows))
+  }
+
+  update<R extends object>(
+    entity: Entity<R>,
+    id: RecordId,
+    patch: Partial<R>,
+    options?: WriteOptions,
+  ): Promise<R> {
+    return this.#guard(() => this.#updateOp(entity, id, patch, options))
+  }
+
+  delete<R extends object>(entity: Entity<R>, id: RecordId, options?: WriteOptions): Promise<R> {
+    return this.#guard(() => this.#deleteOp(entity, id, options))
+  }
+
+  restore<R extends object>(entity: Entity<R>, id: RecordId, eventId: string): Promise<R> {
+    return this.#guard(() => this.#restoreOp(entity, id, eventId))
+  }
+
+  /** Runs one write; a failure after statements were sent poisons the scope. A failure
+   * before any statement (bad input) leaves the transaction usable. */
+  async #guard<T>(op: () => Promise<T>): Promise<T> {
+    if (this.failure !== undefined) throw this.failure
+    const sentBefore = this.#tx.sent
+    try {
+      return await op()
+    } catch (e) {
+      if (this.#tx.sent !== sentBefore) this.failure = e
+      throw e
+    }
+  }
+
+  async #createOp<R extends object>(entity: Entity<R>, values: Partial<R>): Promise<R> {
     const input = await this.#input(entity, values, 'create')
     return (await this.#insert(entity, input, 'create')) as R
   }
 
-  async createMany<R extends object>(entity: Entity<R>, rows: readonly Partial<R>[]): Promise<R[]> {
+  async #createManyOp<R extends object>(entity: Entity<R>, rows: readonly Partial<R>[]): Promise<R[]> {
     if (!Array.isArray(rows)) throw new AuditedError('validation', 'createMany takes an array of rows.')
     const inputs: Row[] = []
     for (const [i, values] of rows.entries()) {
@@ -123,7 +164,7 @@ export class WriteScope implements AuditedWriter {
     return out as R[]
   }
 
-  async update<R extends object>(
+  async #updateOp<R extends object>(
     entity: Entity<R>,
     id: RecordId,
     patch: Partial<R>,
@@ -136,21 +177,23 @@ export class WriteScope implements AuditedWriter {
     return (await this.#update(entity, id, input, expected, undefined)) as R
   }
 
-  async delete<R extends object>(entity: Entity<R>, id: RecordId, options?: WriteOptions): Promise<R> {
+  async #deleteOp<R extends object>(entity: Entity<R>, id: RecordId, options?: WriteOptions): Promise<R> {
     checkId(id)
     const expected = checkVersion(options)
     const st = this.#core.statements(entity)
     const args = this.#lookupArgs(entity, id, expected)
-    const [found] = await this.#tx.run([
+    const [found, , last] = await this.#tx.run([
       bind(st.select({ lock: true }), args),
       bind(st.delete({ lock: true, expectVersion: expected !== undefined }), args),
+      this.#lastHlc(entity, [id]),
     ])
     const before = this.#found(entity, id, found!.rows[0], expected)
+    this.#observe(last!)
     await this.#record(entity, 'DELETE', 'delete', before, null)
     return before as R
   }
 
-  async restore<R extends object>(entity: Entity<R>, id: RecordId, eventId: string): Promise<R> {
+  async #restoreOp<R extends object>(entity: Entity<R>, id: RecordId, eventId: string): Promise<R> {
     checkId(id)
     if (typeof eventId !== 'string' || !/^[0-9A-HJKMNP-TV-Z]{26}$/.test(eventId)) {
       throw new AuditedError('validation', 'eventId must be an event id (a ULID).')
@@ -183,8 +226,13 @@ export class WriteScope implements AuditedWriter {
     }
     const input = await this.#input(entity, { ...target, [entity.primaryKey]: id }, 'create')
     if (entity.versionColumn) {
+      const withTenant = entity.tenantColumn !== undefined
       const [last] = await this.#tx.run([
-        bind(events.lastOfRecord(), { table: entity.table, recordId: String(id) }),
+        bind(events.lastOfRecord(withTenant), {
+          table: entity.table,
+          recordId: String(id),
+          ...(withTenant ? { tenant: this.#ctx.tenantId } : {}),
+        }),
       ])
       const lastEvent = last!.rows[0] === undefined ? undefined : eventFromRow(last!.rows[0])
       const lastVersion = Number(lastEvent?.oldValues?.[entity.versionColumn] ?? 0)
@@ -295,13 +343,24 @@ export class WriteScope implements AuditedWriter {
       inputs.map((input) => columns.map((c) => input[c])),
     )
     let raws: Record<string, unknown>[]
+    // A key given by the caller may have history (a record deleted and re-created).
+    const history = columns.includes(pk)
+      ? [
+          this.#lastHlc(
+            entity,
+            inputs.map((input) => input[pk] as RecordId),
+          ),
+        ]
+      : []
     if (this.#core.dialect.supportsReturning) {
-      const [r] = await this.#tx.run([insert])
+      const [r, last] = await this.#tx.run([insert, ...history])
+      if (last !== undefined) this.#observe(last)
       raws = r!.rows
     } else if (columns.includes(pk)) {
       const keys: Record<string, unknown> = Object.fromEntries(inputs.map((input, i) => [`k${i}`, input[pk]]))
       if (entity.tenantColumn) keys.tenant = this.#requireTenant(entity)
-      const [, r] = await this.#tx.run([insert, bind(st.selectKeys(inputs.length), keys)])
+      const [, r, last] = await this.#tx.run([insert, bind(st.selectKeys(inputs.length), keys), ...history])
+      this.#observe(last!)
       const byKey = new Map(r!.rows.map((row) => [String(row[pk]), row]))
       raws = inputs.map((input) => byKey.get(String(input[pk])) as Record<string, unknown>)
     } else {
@@ -311,7 +370,27 @@ export class WriteScope implements AuditedWriter {
         bind(st.selectLastInsert(), {}),
       ])
       const results = await this.#tx.run(list)
-      raws = results.filter((_, i) => i % 2 === 1).map((r) => r.rows[0] as Record<string, unknown>)
+      raws = inputs.map((_, i) => {
+        // LAST_INSERT_ID() is only this INSERT's key if it generated one (AUTO_INCREMENT);
+        // otherwise it still holds an earlier insert's and must not be trusted.
+        const generated = results[2 * i]!.insertId
+        const row = results[2 * i + 1]!.rows[0]
+        if (
+          generated === undefined ||
+          Number(generated) === 0 ||
+          row === undefined ||
+          String(row[pk]) !== String(generated)
+        ) {
+          throw new AuditedError(
+            'validation',
+            `${entity.table}: give the key "${pk}" in the values; only AUTO_INCREMENT keys can be generated here.`,
+          )
+        }
+        if (entity.tenantColumn && row[entity.tenantColumn] !== this.#ctx.tenantId) {
+          throw new AuditedError('internal', `An inserted ${entity.table} row read back in another tenant.`)
+        }
+        return row
+      })
     }
     if (raws.length !== inputs.length || raws.some((r) => r === undefined)) {
       throw new AuditedError('internal', `Inserted ${entity.table} rows could not be read back.`)
@@ -334,14 +413,28 @@ export class WriteScope implements AuditedWriter {
     const list = [bind(st.select(lookup), args), bind(st.update(columns, lookup), args)]
     const returning = this.#core.dialect.supportsReturning
     if (!returning) list.push(bind(st.select({ lock: false }), args))
+    list.push(this.#lastHlc(entity, [id]))
     const results = await this.#tx.run(list)
     const before = this.#found(entity, id, results[0]!.rows[0], expected)
+    this.#observe(results.at(-1)!)
     const raw = results[returning ? 1 : 2]!.rows[0]
     if (raw === undefined)
       throw new AuditedError('internal', `The updated ${entity.table} row could not be read back.`)
     const after = decodeRow(entity, raw)
     await this.#record(entity, 'UPDATE', action ?? statusAction(entity, before, after), before, after)
     return after
+  }
+
+  /** Reads the records' newest event HLC (after their row locks are taken). */
+  #lastHlc(entity: Entity<object>, ids: readonly RecordId[]): Statement {
+    const args: Record<string, unknown> = { table: entity.table }
+    for (const [i, id] of ids.entries()) args[`k${i}`] = String(id)
+    return bind(this.#core.eventStatements.lastHlc(ids.length), args)
+  }
+
+  #observe(result: StatementResult): void {
+    const hlc = result.rows[0]?.hlc
+    if (hlc !== null && hlc !== undefined) this.#core.clock.observe(BigInt(String(hlc)))
   }
 
   /** Values of a past state that can be written back (not the key, tenant, version or masked fields). */

@@ -63,6 +63,17 @@ export class HlcClock {
     return this.#pack()
   }
 
+  /**
+   * Makes every later `now()` greater than `seen`, a value read from this system's own
+   * store (no drift check: unlike `receive`, it is not a message from a peer).
+   */
+  observe(seen: bigint): void {
+    if (seen > this.#pack()) {
+      this.#wall = seen >> 16n
+      this.#counter = seen & 0xffffn
+    }
+  }
+
   /** The last value issued (0n before the first), without advancing the clock. */
   peek(): bigint {
     return this.#pack()

@@ -13,6 +13,8 @@ export interface StatementResult {
   readonly rows: Record<string, unknown>[]
   /** Rows inserted, updated or deleted (0 for a SELECT). */
   readonly affected: number
+  /** MySQL: the AUTO_INCREMENT value the INSERT generated (0 when it generated none). */
+  readonly insertId?: number | string
 }
 
 /**

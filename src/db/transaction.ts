@@ -27,6 +27,8 @@ export class Transaction {
   #state: 'open' | 'committing' | 'done' = 'open'
   #stopped: AuditedError | undefined
   #released = false
+  #sent = 0
+  readonly #onClose: (() => void)[] = []
 
   constructor(dialect: Dialect, lease: Lease) {
     this.#dialect = dialect
@@ -37,9 +39,25 @@ export class Transaction {
     return this.#dialect
   }
 
-  /** Runs statements inside the transaction, opening it first if needed. */
-  async run(statements: readonly Statement[]): Promise<StatementResult[]> {
+  /** How many requests this transaction has sent (a failed step that sent none left no trace). */
+  get sent(): number {
+    return this.#sent
+  }
+
+  /** Runs once the transaction is over (committed, rolled back or stopped) and its
+   * connection returned — even if the caller's code never returns. */
+  onClose(callback: () => void): void {
+    this.#onClose.push(callback)
+  }
+
+  /** Runs statements inside the transaction, opening it first if needed. `readOnly`
+   * requests (catalogue lookups) do not count in `sent`. */
+  async run(
+    statements: readonly Statement[],
+    options: { readOnly?: boolean } = {},
+  ): Promise<StatementResult[]> {
     this.#assertUsable()
+    if (options.readOnly !== true) this.#sent += 1
     const withBegin = this.#begun
       ? statements
       : [{ sql: this.#dialect.beginSql, parameters: [] }, ...statements]
@@ -62,6 +80,7 @@ export class Transaction {
     ]
     const skip = this.#begun ? 0 : 1
     this.#begun = true
+    this.#sent += 1
     this.#state = 'committing'
     const results = await this.#send(list)
     this.#state = 'done'
@@ -98,6 +117,7 @@ export class Transaction {
     }
     this.#state = 'done'
     this.#lease.release(destroy)
+    for (const callback of this.#onClose.splice(0)) callback()
   }
 
   #assertUsable(): void {
@@ -175,6 +195,10 @@ async function runOnce<T>(
   const remaining = deadline - Date.now()
   if (remaining <= 0) throw timeoutError(options.timeoutMs)
   const lease = await dialect.acquire(Math.min(options.acquireTimeoutMs, remaining))
+  if (signal?.aborted) {
+    lease.release()
+    throw abortError(signal) // aborted while waiting for the connection
+  }
   const tx = new Transaction(dialect, lease)
   return new Promise<T>((resolve, reject) => {
     const stop = (error: AuditedError) => {
@@ -185,6 +209,7 @@ async function runOnce<T>(
     const timer = setTimeout(() => stop(timeoutError(options.timeoutMs)), Math.max(0, deadline - Date.now()))
     const onAbort = () => stop(abortError(signal!))
     signal?.addEventListener('abort', onAbort, { once: true })
+    if (signal?.aborted) onAbort()
     const work = (async () => {
       try {
         const result = await fn(tx)

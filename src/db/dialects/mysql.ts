@@ -38,7 +38,9 @@ const NETWORK_CODES = new Set([
 type MysqlResult = mysql.ResultSetHeader | Record<string, unknown>[]
 
 function toStatementResult(r: MysqlResult): StatementResult {
-  return Array.isArray(r) ? { rows: r, affected: 0 } : { rows: [], affected: r.affectedRows }
+  return Array.isArray(r)
+    ? { rows: r, affected: 0 }
+    : { rows: [], affected: r.affectedRows, insertId: r.insertId }
 }
 
 /** JSON columns come back as text; the engine parses them itself, exactly once. */
@@ -63,6 +65,9 @@ export function createMysql(url: string, options: PoolOptions = {}) {
     dateStrings: false,
   })
   pool.on('connection', (conn) => {
+    // Each statement sees the latest commits, as on PostgreSQL: the engine relies on row
+    // locks, never on a snapshot, and reads a record's newest event after locking it.
+    conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED')
     conn.query(`SET SESSION innodb_lock_wait_timeout = ${lockWaitSeconds}`)
     // MariaDB's statement cap; MySQL answers "unknown variable", which is fine to ignore.
     conn.query(`SET SESSION max_statement_time = ${lockWaitSeconds}`, () => {})
