@@ -118,6 +118,19 @@ export const entries = defineEntity<EntryRow>({
   columns: { ...stamped.columns, data: 'json' },
 })
 
+/** One value of a `unique` entry field; `id` = sha256(tenant, type, field, canonical value). */
+export interface EntryUniqueValueRow {
+  id: string
+  tenant_id: string
+  type: string
+  field: string
+  entry_id: string
+}
+export const entryUniqueValues = defineEntity<EntryUniqueValueRow>({
+  table: 'entry_unique_values',
+  tenantColumn: 'tenant_id',
+})
+
 export interface LocaleRow {
   id: string
   tenant_id: string

@@ -65,17 +65,17 @@ export const CMS_MIGRATIONS: readonly Migration[] = [
           .addColumn('status', 'varchar(16)', (c) => c.notNull())
           .addColumn('data', json, (c) => c.notNull()),
       ).execute()
-      // Values of `unique` entry fields, one row each, so the database enforces uniqueness
-      // per tenant on every dialect (JSON columns cannot carry a unique index portably).
+      // Values of `unique` entry fields, one row each, keyed by a hash of (tenant, type,
+      // field, value): the primary key enforces uniqueness per tenant on every dialect (JSON
+      // columns cannot carry a unique index portably), written in the entry's transaction.
       await db.schema
         .createTable('entry_unique_values')
         .ifNotExists()
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
         .addColumn('tenant_id', 'varchar(26)', (c) => c.notNull())
         .addColumn('type', 'varchar(64)', (c) => c.notNull())
         .addColumn('field', 'varchar(64)', (c) => c.notNull())
-        .addColumn('value_hash', 'varchar(64)', (c) => c.notNull())
         .addColumn('entry_id', 'varchar(26)', (c) => c.notNull())
-        .addPrimaryKeyConstraint('entry_unique_values_pk', ['tenant_id', 'type', 'field', 'value_hash'])
         .execute()
       await stamps(
         base('locales')

@@ -18,7 +18,13 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     pool: { max: config.poolMax, acquireTimeoutMs: config.acquireTimeoutMs },
   })
   await migrate(db, CMS_MIGRATIONS)
-  const auditor = createAuditor({ db, ...(config.nodeId ? { nodeId: config.nodeId } : {}) })
+  // One server process is the only writer unless several share a database (REDIS_URL set
+  // for shared limits): only then must cursor reads wait out other processes' transactions.
+  const auditor = createAuditor({
+    db,
+    settleMs: config.redisUrl === undefined ? 0 : 6000,
+    ...(config.nodeId ? { nodeId: config.nodeId } : {}),
+  })
   const app = buildApp({ db, auditor, trustProxy: config.trustProxy, logger: { level: config.logLevel } })
   const first = await bootstrap(db, auditor, { email: config.adminEmail, password: config.adminPassword })
   if (first?.generatedPassword !== undefined) {
