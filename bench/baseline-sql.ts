@@ -3,6 +3,8 @@
  * statements built from it. The engine runs the same kinds of statements (its own
  * compiled forms); these are what an application would write without it.
  */
+
+import { EVENT_COLUMNS } from '../src/audit/change-event.js'
 import type { DialectName } from '../src/index.js'
 import type { RawStatement } from './raw-pools.js'
 
@@ -38,29 +40,8 @@ export const DIALECT_SQL: Readonly<Record<DialectName, DialectSqlTraits>> = {
   },
 }
 
-/** The change-event columns the hand-written version fills — all of the engine's. */
-export const HAND_EVENT_COLUMNS = [
-  'event_id',
-  'hlc',
-  'wall_time',
-  'node_id',
-  'tenant_id',
-  'tx_id',
-  'table_name',
-  'record_id',
-  'operation',
-  'action',
-  'actor_id',
-  'actor_type',
-  'old_values',
-  'new_values',
-  'changed_fields',
-  'request_id',
-  'ip',
-  'user_agent',
-  'reason',
-  'metadata',
-] as const
+/** The change-event columns the hand-written version fills — all of the table's (the schema's own list). */
+export const HAND_EVENT_COLUMNS = EVENT_COLUMNS
 
 export const ITEM_COLUMNS = ['id', 'tenant_id', 'title', 'body', 'views', 'version'] as const
 
