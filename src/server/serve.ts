@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { Redis } from 'ioredis'
 import { createAuditor } from '../audit/auditor.js'
 import { bootstrap } from '../cms/bootstrap.js'
+import { createLimiter, MemoryBucketStore, RedisBucketStore } from '../cms/limits.js'
 import { CMS_MIGRATIONS } from '../cms/schema.js'
 import { migrate } from '../db/migrations.js'
 import { openDatabase } from '../db/open-database.js'
@@ -20,8 +22,12 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
   await migrate(db, CMS_MIGRATIONS)
   // One server process is the only writer unless several share a database (REDIS_URL set
   // for shared limits): only then must cursor reads wait out other processes' transactions.
+  const buckets =
+    config.redisUrl === undefined ? new MemoryBucketStore() : new RedisBucketStore(new Redis(config.redisUrl))
+  const limiter = createLimiter(db, buckets)
   const auditor = createAuditor({
     db,
+    hooks: { before: limiter.before },
     settleMs: config.redisUrl === undefined ? 0 : 6000,
     ...(config.nodeId ? { nodeId: config.nodeId } : {}),
   })
@@ -38,6 +44,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
   const close = () => {
     closing ??= (async () => {
       await app.close()
+      await buckets.close()
       await db.close()
     })()
     return closing

@@ -1,0 +1,147 @@
+import type { Redis } from 'ioredis'
+import type { BeforeChange } from '../audit/engine-core.js'
+import { AuditedError } from '../core/errors.js'
+import type { AuditedDatabase } from '../db/open-database.js'
+
+/** A tenant's limits as stored in `tenants.limits`. */
+export interface TenantLimits {
+  readonly writesPerSecond?: number
+  readonly burst?: number
+  readonly maxEntries?: number
+}
+
+/** Where token buckets live: in this process, or in Redis so several processes share one budget. */
+export interface BucketStore {
+  /** Takes one token from `key`'s bucket; answers how long to wait when there is none. */
+  take(key: string, ratePerSecond: number, burst: number): Promise<{ allowed: boolean; retryAfterMs: number }>
+  close(): Promise<void>
+}
+
+/** Token buckets in a Map: one process. */
+export class MemoryBucketStore implements BucketStore {
+  readonly #buckets = new Map<string, { tokens: number; at: number }>()
+
+  async take(key: string, rate: number, burst: number) {
+    const now = Date.now()
+    const b = this.#buckets.get(key) ?? { tokens: burst, at: now }
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate)
+    b.at = now
+    this.#buckets.set(key, b)
+    if (b.tokens >= 1) {
+      b.tokens -= 1
+      return { allowed: true, retryAfterMs: 0 }
+    }
+    return { allowed: false, retryAfterMs: Math.ceil(((1 - b.tokens) / rate) * 1000) }
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Refill and take in one atomic step on the Redis server (time from Redis itself, so
+ * processes with different clocks agree). Returns {allowed 0|1, retry-after ms}. */
+const TAKE_SCRIPT = `
+local key, rate, burst = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', key, 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + (now - at) / 1000 * rate)
+local allowed, wait = 0, 0
+if tokens >= 1 then tokens = tokens - 1; allowed = 1 else wait = math.ceil((1 - tokens) / rate * 1000) end
+redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', key, math.ceil(burst / rate * 1000) + 1000)
+return {allowed, wait}
+`
+
+/** Token buckets in Redis: every server process sharing `REDIS_URL` shares each tenant's budget. */
+export class RedisBucketStore implements BucketStore {
+  readonly #redis: Redis
+  readonly #prefix: string
+
+  constructor(redis: Redis, prefix = 'audited:bucket:') {
+    this.#redis = redis
+    this.#prefix = prefix
+  }
+
+  async take(key: string, rate: number, burst: number) {
+    try {
+      const [allowed, wait] = (await this.#redis.eval(TAKE_SCRIPT, 1, this.#prefix + key, rate, burst)) as [
+        number,
+        number,
+      ]
+      return { allowed: allowed === 1, retryAfterMs: wait }
+    } catch (cause) {
+      throw new AuditedError('unavailable', 'The rate limiter cannot be reached.', {
+        cause,
+        retryAfterSeconds: 1,
+      })
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#redis.quit()
+  }
+}
+
+/**
+ * The per-tenant write limiter, as an auditor `before` hook: it runs inside every audited
+ * write, so no route or code path can bypass it. Limits are read from `tenants.limits`
+ * (cached for `cacheMs`); the `system` actor is not limited.
+ *
+ * `maxEntries` is checked against committed rows: concurrent creates can pass the quota by
+ * at most the number of entry creates in flight at that moment.
+ */
+export function createLimiter(db: AuditedDatabase, store: BucketStore, options: { cacheMs?: number } = {}) {
+  const cacheMs = options.cacheMs ?? 2000
+  const cache = new Map<string, { limits: TenantLimits; at: number }>()
+
+  async function limitsOf(tenantId: string): Promise<TenantLimits> {
+    const hit = cache.get(tenantId)
+    if (hit !== undefined && Date.now() - hit.at < cacheMs) return hit.limits
+    const row = await db.readKysely
+      .selectFrom('tenants')
+      .select('limits')
+      .where('id', '=', tenantId)
+      .executeTakeFirst()
+    const raw = row?.limits
+    const limits = (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {})) as TenantLimits
+    cache.set(tenantId, { limits, at: Date.now() })
+    return limits
+  }
+
+  return {
+    /** Forget cached limits (after a tenant's limits change). */
+    invalidate(tenantId: string) {
+      cache.delete(tenantId)
+    },
+    async before(change: BeforeChange): Promise<void> {
+      const { ctx } = change
+      if (ctx.actorType === 'system' || ctx.tenantId === null) return
+      const limits = await limitsOf(ctx.tenantId)
+      if (limits.writesPerSecond !== undefined) {
+        const burst = limits.burst ?? Math.max(1, Math.ceil(limits.writesPerSecond))
+        const r = await store.take(`writes:${ctx.tenantId}`, limits.writesPerSecond, burst)
+        if (!r.allowed) {
+          throw new AuditedError('rate_limited', 'This organisation is writing too fast.', {
+            retryAfterSeconds: Math.max(1, Math.ceil(r.retryAfterMs / 1000)),
+            details: { limit: 'writesPerSecond', retryAfterMs: r.retryAfterMs },
+          })
+        }
+      }
+      if (limits.maxEntries !== undefined && change.table === 'entries' && change.operation === 'INSERT') {
+        const r = await db.readKysely
+          .selectFrom('entries')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('tenant_id', '=', ctx.tenantId)
+          .executeTakeFirstOrThrow()
+        if (Number(r.n) >= limits.maxEntries) {
+          throw new AuditedError('rate_limited', 'This organisation has reached its entry quota.', {
+            retryAfterSeconds: 3600,
+            details: { limit: 'maxEntries', maxEntries: limits.maxEntries },
+          })
+        }
+      }
+    },
+  }
+}
