@@ -5,10 +5,11 @@ import type { Auditor } from '../audit/auditor.js'
 import { type Role, tokens } from '../cms/entities.js'
 import { hashToken, newToken, verifyPassword } from '../cms/secrets.js'
 import type { AuditContext } from '../core/audit-context.js'
-import { AuditedError } from '../core/errors.js'
+import { AuditedError, isAuditedError } from '../core/errors.js'
 import { createIdFactory } from '../core/ids.js'
 import type { AuditedDatabase } from '../db/open-database.js'
-import { sendError } from './error-reply.js'
+import { CircuitBreaker } from './circuit-breaker.js'
+import { classifyHttpError, sendError } from './error-reply.js'
 import { adminRoutes } from './routes/admin.js'
 import { assetsRoutes } from './routes/assets.js'
 import { auditRoutes } from './routes/audit.js'
@@ -27,6 +28,10 @@ export interface Principal {
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null
+    /** Admitted by the circuit breaker (true when as its probe); null when not admitted. */
+    breakerProbe: boolean | null
+    /** The request failed because the database did (see `isDatabaseFailure`). */
+    databaseFailed: boolean
   }
 }
 
@@ -37,7 +42,12 @@ export interface AppOptions {
   readonly logger?: FastifyBaseLogger | boolean | { level: string }
   /** Session lifetime for `POST /auth/login` (ms, default 12 h). */
   readonly sessionTtlMs?: number
+  /** Fails fast while the database is failing (default: 5 failures, 5 s cooldown). */
+  readonly breaker?: CircuitBreaker
 }
+
+/** Routes that never touch the database and so bypass the circuit breaker. */
+const NO_DATABASE = new Set(['/health', '/metrics'])
 
 export type App = FastifyInstance<
   import('node:http').Server,
@@ -98,12 +108,29 @@ export function buildApp(options: AppOptions): App {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  const breaker = options.breaker ?? new CircuitBreaker()
   app.decorateRequest('principal', null)
+  app.decorateRequest('breakerProbe', null)
+  app.decorateRequest('databaseFailed', false)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    if (NO_DATABASE.has(request.url)) return
+    request.breakerProbe = breaker.admit().probe
     request.principal = await resolvePrincipal(options.db, request.headers.authorization)
   })
-  app.setErrorHandler((error, request, reply) => sendError(error, request, reply))
+  app.addHook('onResponse', async (request, reply) => {
+    const probe = request.breakerProbe
+    if (probe === null) return
+    if (request.databaseFailed) breaker.failure(probe)
+    else if (reply.statusCode < 500) breaker.success(probe)
+    else breaker.release(probe)
+  })
+  app.setErrorHandler((error, request, reply) => {
+    // Driver errors from plain reads (Kysely) are classified like the engine's.
+    const classified = isAuditedError(error) ? error : (options.db.capabilities.classify(error) ?? error)
+    if (isDatabaseFailure(classified)) request.databaseFailed = true
+    return sendError(classified, request, reply)
+  })
   app.setNotFoundHandler((request, reply) =>
     sendError(new AuditedError('not_found', 'No such route.'), request, reply),
   )
@@ -180,6 +207,19 @@ export function buildApp(options: AppOptions): App {
     await assetsRoutes(scoped as App, deps)
   })
   return app
+}
+
+/** An error that means the database itself failed (unreachable, timing out) — not load
+ * (pool exhausted), not the caller (aborted), not an open circuit. */
+function isDatabaseFailure(error: unknown): boolean {
+  const e = classifyHttpError(error)
+  const reason = e.details?.reason
+  return (
+    e.code === 'unavailable' &&
+    reason !== 'pool_exhausted' &&
+    reason !== 'circuit_open' &&
+    reason !== 'aborted'
+  )
 }
 
 /** Looks a bearer token up by its hash; no or unknown token → anonymous (routes decide). */

@@ -68,8 +68,11 @@ export function createPostgres(url: string, options: PoolOptions = {}) {
     // refuses only portal queries (cursors) in this mode, which nothing here uses.
     pipeline: true,
   })
-  // An idle client losing its connection must not crash the process; the pool drops it.
+  // A client losing its connection must not crash the process: idle ones are dropped by
+  // the pool; a checked-out one (in pipeline mode pg also emits 'error' on the client) has
+  // its queries rejected, which the engine classifies as `unavailable`.
   pool.on('error', () => {})
+  pool.on('connect', (client) => client.on('error', () => {}))
   const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
 
   const session = (client: pg.PoolClient): Session => ({

@@ -1,0 +1,140 @@
+/**
+ * Pool pressure and database failure over HTTP: every request is answered within the
+ * acquire timeout (success, or 503 with Retry-After), none hang, and the server recovers;
+ * the circuit breaker fails fast while the database is down and closes after a good probe.
+ */
+import assert from 'node:assert/strict'
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { after, before, describe, it } from 'node:test'
+import { createAuditor } from '../src/audit/auditor.js'
+import { bootstrap } from '../src/cms/bootstrap.js'
+import { CMS_MIGRATIONS } from '../src/cms/schema.js'
+import { migrate } from '../src/db/migrations.js'
+import { openDatabase } from '../src/db/open-database.js'
+import { buildApp } from '../src/server/app.js'
+import { CircuitBreaker } from '../src/server/circuit-breaker.js'
+import { ADMIN } from './http-setup.js'
+import { DIALECTS } from './setup.js'
+
+/** A TCP proxy to the real database that the test can cut and restore. */
+class CuttableProxy {
+  #server: Server | undefined
+  readonly #sockets = new Set<Socket>()
+  readonly #target: { host: string; port: number }
+  port = 0
+
+  constructor(target: { host: string; port: number }) {
+    this.#target = target
+  }
+
+  async up(): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = connect(this.#target.port, this.#target.host)
+      for (const s of [client, upstream]) {
+        this.#sockets.add(s)
+        s.on('close', () => this.#sockets.delete(s))
+        s.on('error', () => s.destroy())
+      }
+      client.pipe(upstream).pipe(client)
+    })
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve))
+    this.port = (server.address() as { port: number }).port
+    this.#server = server
+  }
+
+  async down(): Promise<void> {
+    for (const s of this.#sockets) s.destroy()
+    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()))
+    this.#server = undefined
+  }
+}
+
+for (const d of DIALECTS) {
+  describe(`http pressure [${d.name}]`, { skip: d.skip }, () => {
+    let drop: () => Promise<void>
+    let url: string
+    before(async () => {
+      const created = await d.create()
+      drop = created.drop
+      url = created.url
+      const db = await openDatabase(url)
+      await migrate(db, CMS_MIGRATIONS)
+      await bootstrap(db, createAuditor({ db, settleMs: 0 }), ADMIN)
+      await db.close()
+    })
+    after(() => drop())
+
+    it('a small pool under 20 concurrent slow writes answers every request in bounded time, then recovers', async () => {
+      const db = await openDatabase(url, { pool: { max: 2, acquireTimeoutMs: 100 } })
+      const auditor = createAuditor({
+        db,
+        settleMs: 0,
+        hooks: { before: () => new Promise((r) => setTimeout(r, 300)) }, // each write holds its connection 300 ms
+      })
+      const app = buildApp({ db, auditor })
+      try {
+        const login = () =>
+          app.inject({
+            method: 'POST',
+            url: '/api/v1/auth/login',
+            payload: ADMIN,
+            headers: { 'content-type': 'application/json' },
+          })
+        const answers = await Promise.all(Array.from({ length: 20 }, login))
+        const statuses = answers.map((a) => a.statusCode)
+        assert.ok(
+          statuses.every((s) => s === 200 || s === 503),
+          `only 200 or 503: ${statuses.join(',')}`,
+        )
+        assert.ok(statuses.includes(200), 'some requests get through')
+        assert.ok(statuses.includes(503), 'the pool was exhausted for some')
+        for (const a of answers.filter((x) => x.statusCode === 503)) {
+          assert.ok(Number(a.headers['retry-after']) >= 1)
+          assert.equal(JSON.parse(a.body).error.code, 'unavailable')
+        }
+        assert.equal((await login()).statusCode, 200, 'recovered once the burst is over')
+      } finally {
+        await app.close()
+        await db.close()
+      }
+    })
+
+    it('the circuit opens after consecutive database failures, fails fast, and closes after a good probe', {
+      skip:
+        d.name === 'sqlite' ? 'SQLite is a file in this process: there is no connection to cut' : undefined,
+    }, async () => {
+      const target = new URL(url)
+      const proxy = new CuttableProxy({
+        host: target.hostname,
+        port: Number(target.port || (d.name === 'postgres' ? 5432 : 3306)),
+      })
+      await proxy.up()
+      const viaProxy = new URL(url)
+      viaProxy.port = String(proxy.port)
+      const db = await openDatabase(viaProxy.toString(), {
+        pool: { max: 2, acquireTimeoutMs: 1000, statementTimeoutMs: 1000 },
+      })
+      const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 300 })
+      const app = buildApp({ db, auditor: createAuditor({ db, settleMs: 0 }), breaker })
+      const ready = () => app.inject({ method: 'GET', url: '/ready' })
+      try {
+        assert.equal((await ready()).statusCode, 200)
+        await proxy.down()
+        for (let i = 0; i < 3; i++) assert.equal((await ready()).statusCode, 503)
+        assert.equal(breaker.state, 'open')
+        const fast = await ready()
+        assert.equal(fast.statusCode, 503)
+        assert.equal(JSON.parse(fast.body).error.details.reason, 'circuit_open')
+        assert.ok(Number(fast.headers['retry-after']) >= 1)
+        await proxy.up()
+        await new Promise((r) => setTimeout(r, 350))
+        assert.equal((await ready()).statusCode, 200, 'the probe reaches the database again')
+        assert.equal(breaker.state, 'closed')
+      } finally {
+        await app.close()
+        await db.close().catch(() => {})
+        await proxy.down()
+      }
+    })
+  })
+}
