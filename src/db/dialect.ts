@@ -31,6 +31,13 @@ export interface Session {
   run(statements: readonly Statement[]): Promise<StatementResult[]>
 }
 
+/** Connections of a pool right now (for metrics). */
+export interface PoolStats {
+  readonly total: number
+  readonly idle: number
+  readonly waiting: number
+}
+
 export interface Lease {
   readonly session: Session
   /** Returns the connection; `destroy` drops it instead (after a failed rollback). */
@@ -74,6 +81,8 @@ export interface Dialect {
   classify(error: unknown): AuditedError | undefined
   /** True for deadlocks and serialization failures: the whole transaction may be retried. */
   isRetryableTransactionError(error: unknown): boolean
+  /** Pool usage now. */
+  poolStats(): PoolStats
   /** Takes a connection, waiting at most `timeoutMs`; then `unavailable`. */
   acquire(timeoutMs: number): Promise<Lease>
 }

@@ -7,6 +7,14 @@ export class WriterLock {
   #held = false
   readonly #waiters: (() => void)[] = []
 
+  get held(): boolean {
+    return this.#held
+  }
+
+  get waiting(): number {
+    return this.#waiters.length
+  }
+
   /** Takes the lock if it is free, synchronously. */
   tryTake(): boolean {
     if (this.#held) return false

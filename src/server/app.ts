@@ -1,3 +1,5 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
@@ -10,6 +12,7 @@ import { createIdFactory } from '../core/ids.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import { CircuitBreaker } from './circuit-breaker.js'
 import { classifyHttpError, sendError } from './error-reply.js'
+import { ServerMetrics } from './metrics.js'
 import { adminRoutes } from './routes/admin.js'
 import { assetsRoutes } from './routes/assets.js'
 import { auditRoutes } from './routes/audit.js'
@@ -44,10 +47,13 @@ export interface AppOptions {
   readonly sessionTtlMs?: number
   /** Fails fast while the database is failing (default: 5 failures, 5 s cooldown). */
   readonly breaker?: CircuitBreaker
+  /** Prometheus metrics; pass the same object's `recordEvent` as the auditor's `after`
+   * hook to count audited writes (serve() does). Default: a fresh registry. */
+  readonly metrics?: ServerMetrics
 }
 
 /** Routes that never touch the database and so bypass the circuit breaker. */
-const NO_DATABASE = new Set(['/health', '/metrics'])
+const NO_DATABASE = new Set(['/health', '/metrics', '/openapi.json'])
 
 export type App = FastifyInstance<
   import('node:http').Server,
@@ -109,16 +115,29 @@ export function buildApp(options: AppOptions): App {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const breaker = options.breaker ?? new CircuitBreaker()
+  const metrics = options.metrics ?? new ServerMetrics(() => options.db.capabilities.poolStats())
+  app.register(swagger, {
+    openapi: {
+      info: { title: 'audited headless CMS', version: '0.1.0', description: 'Every write audited.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  })
+  app.register(swaggerUi, { routePrefix: '/docs' })
   app.decorateRequest('principal', null)
   app.decorateRequest('breakerProbe', null)
   app.decorateRequest('databaseFailed', false)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
-    if (NO_DATABASE.has(request.url)) return
+    if (NO_DATABASE.has(request.url) || request.url.startsWith('/docs')) return
     request.breakerProbe = breaker.admit().probe
     request.principal = await resolvePrincipal(options.db, request.headers.authorization)
   })
   app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) })
+    metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000)
+    if (reply.statusCode === 429) metrics.rateLimited.inc()
     const probe = request.breakerProbe
     if (probe === null) return
     if (request.databaseFailed) breaker.failure(probe)
@@ -135,72 +154,83 @@ export function buildApp(options: AppOptions): App {
     sendError(new AuditedError('not_found', 'No such route.'), request, reply),
   )
 
-  app.get('/health', async () => ({ status: 'ok' }))
-  app.get('/ready', async () => {
-    try {
-      await options.db.readKysely.selectNoFrom((eb) => eb.lit(1).as('one')).execute()
-    } catch (cause) {
-      throw new AuditedError('unavailable', 'The database is not reachable.', { cause, retryAfterSeconds: 5 })
-    }
-    return { status: 'ready' }
-  })
-
-  const sessionTtlMs = options.sessionTtlMs ?? 12 * 3600_000
-  app.post(
-    '/api/v1/auth/login',
-    {
-      schema: {
-        body: Type.Object(
-          {
-            email: Type.String({ minLength: 3, maxLength: 254 }),
-            password: Type.String({ minLength: 1, maxLength: 200 }),
-          },
-          { additionalProperties: false },
-        ),
-      },
-    },
-    async (request) => {
-      const { email, password } = request.body
-      const user = await options.db.readKysely
-        .selectFrom('users')
-        .select(['id', 'tenant_id', 'password_hash', 'role', 'platform_admin'])
-        .where('email', '=', email.toLowerCase())
-        .executeTakeFirst()
-      if (user === undefined || !(await verifyPassword(password, String(user.password_hash)))) {
-        throw new AuditedError('unauthorized', 'Wrong email or password.')
-      }
-      const { token, hash } = newToken()
-      const expiresAt = new Date(Date.now() + sessionTtlMs)
-      const now = new Date()
-      await options.auditor.create(
-        tokens,
-        {
-          id: newRequestId(),
-          user_id: String(user.id),
-          name: 'session',
-          role: user.role as Role,
-          kind: 'session',
-          platform_admin:
-            user.platform_admin === true || user.platform_admin === 1 || user.platform_admin === '1',
-          token_hash: hash,
-          expires_at: expiresAt,
-          created_at: now,
-          updated_at: now,
-        },
-        {
-          tenantId: String(user.tenant_id),
-          actorId: String(user.id),
-          actorType: 'user',
-          requestId: request.id,
-          ip: request.ip,
-          reason: 'login',
-        },
-      )
-      return { token, expiresAt: expiresAt.toISOString() }
-    },
-  )
   const deps = { db: options.db, auditor: options.auditor }
+  // Routes are declared inside a plugin registered after @fastify/swagger, so that its
+  // onRoute hook sees every one of them for /openapi.json.
   app.register(async (scoped) => {
+    const root = scoped as App
+    root.get('/health', async () => ({ status: 'ok' }))
+    root.get('/metrics', async (_request, reply) => {
+      reply.header('content-type', metrics.registry.contentType)
+      return metrics.registry.metrics()
+    })
+    root.get('/openapi.json', { schema: { hide: true } }, async () => root.swagger())
+    root.get('/ready', async () => {
+      try {
+        await options.db.readKysely.selectNoFrom((eb) => eb.lit(1).as('one')).execute()
+      } catch (cause) {
+        throw new AuditedError('unavailable', 'The database is not reachable.', {
+          cause,
+          retryAfterSeconds: 5,
+        })
+      }
+      return { status: 'ready' }
+    })
+
+    const sessionTtlMs = options.sessionTtlMs ?? 12 * 3600_000
+    root.post(
+      '/api/v1/auth/login',
+      {
+        schema: {
+          body: Type.Object(
+            {
+              email: Type.String({ minLength: 3, maxLength: 254 }),
+              password: Type.String({ minLength: 1, maxLength: 200 }),
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request) => {
+        const { email, password } = request.body
+        const user = await options.db.readKysely
+          .selectFrom('users')
+          .select(['id', 'tenant_id', 'password_hash', 'role', 'platform_admin'])
+          .where('email', '=', email.toLowerCase())
+          .executeTakeFirst()
+        if (user === undefined || !(await verifyPassword(password, String(user.password_hash)))) {
+          throw new AuditedError('unauthorized', 'Wrong email or password.')
+        }
+        const { token, hash } = newToken()
+        const expiresAt = new Date(Date.now() + sessionTtlMs)
+        const now = new Date()
+        await options.auditor.create(
+          tokens,
+          {
+            id: newRequestId(),
+            user_id: String(user.id),
+            name: 'session',
+            role: user.role as Role,
+            kind: 'session',
+            platform_admin:
+              user.platform_admin === true || user.platform_admin === 1 || user.platform_admin === '1',
+            token_hash: hash,
+            expires_at: expiresAt,
+            created_at: now,
+            updated_at: now,
+          },
+          {
+            tenantId: String(user.tenant_id),
+            actorId: String(user.id),
+            actorType: 'user',
+            requestId: request.id,
+            ip: request.ip,
+            reason: 'login',
+          },
+        )
+        return { token, expiresAt: expiresAt.toISOString() }
+      },
+    )
     await contentRoutes(scoped as App, deps)
     await adminRoutes(scoped as App, deps)
     await auditRoutes(scoped as App, deps)

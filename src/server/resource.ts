@@ -32,10 +32,11 @@ export function present(row: object, omit: readonly string[] = []): Record<strin
   return out
 }
 
-/** Query string of every list route. */
+/** Query string of every list route. `limit` is a digit string: query strings are text and
+ * the app's validator does not coerce types (so JSON bodies stay strictly typed). */
 export const PageQuery = {
   after: Type.Optional(Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+  limit: Type.Optional(Type.String({ pattern: '^(200|1[0-9]{2}|[1-9][0-9]?)$' })),
 }
 
 export const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' }) })
@@ -48,10 +49,10 @@ export async function listPage(
   db: AuditedDatabase,
   table: string,
   tenantId: string,
-  page: { after?: string | undefined; limit?: number | undefined },
+  page: { after?: string | undefined; limit?: number | string | undefined },
   filters: Record<string, string | undefined> = {},
 ): Promise<{ rows: Record<string, unknown>[]; nextCursor: string | null }> {
-  const limit = page.limit ?? 50
+  const limit = page.limit === undefined ? 50 : Number(page.limit)
   let q = db.readKysely.selectFrom(table).selectAll().where('tenant_id', '=', tenantId)
   for (const [column, value] of Object.entries(filters))
     if (value !== undefined) q = q.where(column, '=', value)

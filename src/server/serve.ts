@@ -8,6 +8,7 @@ import { CMS_MIGRATIONS } from '../cms/schema.js'
 import { migrate } from '../db/migrations.js'
 import { openDatabase } from '../db/open-database.js'
 import { buildApp } from './app.js'
+import { ServerMetrics } from './metrics.js'
 import type { ServerConfig } from './config.js'
 
 /** Opens (and on SQLite creates) the database, migrates, bootstraps, listens; closes
@@ -25,13 +26,14 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
   const buckets =
     config.redisUrl === undefined ? new MemoryBucketStore() : new RedisBucketStore(new Redis(config.redisUrl))
   const limiter = createLimiter(db, buckets)
+  const metrics = new ServerMetrics(() => db.capabilities.poolStats())
   const auditor = createAuditor({
     db,
-    hooks: { before: limiter.before },
+    hooks: { before: limiter.before, after: metrics.recordEvent },
     settleMs: config.redisUrl === undefined ? 0 : 6000,
     ...(config.nodeId ? { nodeId: config.nodeId } : {}),
   })
-  const app = buildApp({ db, auditor, trustProxy: config.trustProxy, logger: { level: config.logLevel } })
+  const app = buildApp({ db, auditor, metrics, trustProxy: config.trustProxy, logger: { level: config.logLevel } })
   const first = await bootstrap(db, auditor, { email: config.adminEmail, password: config.adminPassword })
   if (first?.generatedPassword !== undefined) {
     process.stdout.write(

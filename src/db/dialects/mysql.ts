@@ -118,6 +118,15 @@ export function createMysql(url: string, options: PoolOptions = {}) {
       return new AuditedError(known[0], known[1], { cause: error, retryable: known[2] })
     },
     isRetryableTransactionError: (error) => (error as { errno?: unknown })?.errno === 1213,
+    poolStats: () => {
+      // mysql2 exposes no counters; these arrays are its pool's own bookkeeping.
+      const p = pool as unknown as { _allConnections?: { length: number }; _freeConnections?: { length: number }; _connectionQueue?: { length: number } }
+      return {
+        total: p._allConnections?.length ?? 0,
+        idle: p._freeConnections?.length ?? 0,
+        waiting: p._connectionQueue?.length ?? 0,
+      }
+    },
     acquire: (timeoutMs) =>
       acquireWithTimeout(
         () =>

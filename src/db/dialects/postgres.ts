@@ -130,6 +130,7 @@ export function createPostgres(url: string, options: PoolOptions = {}) {
       if (known === undefined) return undefined
       return new AuditedError(known[0], known[1], { cause: error, retryable: known[2] })
     },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     isRetryableTransactionError: (error) => {
       const code = (error as { code?: unknown })?.code
       return code === '40001' || code === '40P01'

@@ -90,6 +90,7 @@ export function createSqlite(path: string, options: SqliteOptions = {}) {
       return new AuditedError(known[0], known[1], { cause: error, retryable: known[2] })
     },
     isRetryableTransactionError: () => false,
+    poolStats: () => ({ total: 1, idle: lock.held ? 0 : 1, waiting: lock.waiting }),
     acquire: (timeoutMs) => (lock.tryTake() ? Promise.resolve(lease) : acquireWithTimeout(take, timeoutMs)),
   }
   // Reads (event queries) go to a second, read-only connection: with WAL they see the last

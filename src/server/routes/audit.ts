@@ -1,5 +1,274 @@
-import type { App } from '../app.js'
+import { Readable } from 'node:stream'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { type Static, Type } from 'typebox'
+import type { Auditor } from '../../audit/auditor.js'
+import type { ChangeEvent } from '../../audit/change-event.js'
+import type { Entity } from '../../audit/entity.js'
+import type { EventPage, ListEventsQuery } from '../../audit/event-queries.js'
+import { CMS_ENTITIES } from '../../cms/entities.js'
+import { AuditedError } from '../../core/errors.js'
+import { type App, allow, auditContext, requirePrincipal } from '../app.js'
+import { present } from '../resource.js'
 import type { RouteDeps } from './deps.js'
 
-/** Routes: (to be written). */
-export async function auditRoutes(_app: App, _deps: RouteDeps): Promise<void> {}
+const ULID = '^[0-9A-HJKMNP-TV-Z]{26}$'
+
+/**
+ * An ISO date (`2024-05-01`, `2024-05-01T12:00:00Z`) or an HLC decimal string. The pattern
+ * only keeps obvious garbage out; the engine parses the value and answers `validation`
+ * for a date that does not exist.
+ */
+const PointInTime = Type.String({
+  pattern: '^(\\d{1,20}|\\d{4}-\\d\\d-\\d\\d([T ][0-9:.]+(Z|[+-]\\d\\d:?\\d\\d)?)?)$',
+})
+
+/**
+ * A page size in the query string. The app's Ajv does not coerce types, so a query value
+ * is always a string: it is validated as digits here and converted in the handler.
+ */
+const LimitString = Type.String({ pattern: '^[1-9][0-9]{0,3}$' })
+
+const ListQuery = Type.Object(
+  {
+    table: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    recordId: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    actorId: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    action: Type.Optional(
+      Type.Union(
+        ['create', 'update', 'delete', 'publish', 'unpublish', 'restore'].map((a) => Type.Literal(a)),
+      ),
+    ),
+    from: Type.Optional(PointInTime),
+    to: Type.Optional(PointInTime),
+    after: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    limit: Type.Optional(LimitString),
+  },
+  { additionalProperties: false },
+)
+type ListQuery = Static<typeof ListQuery>
+
+const EventParams = Type.Object({ eventId: Type.String({ pattern: ULID }) })
+const RecordParams = Type.Object({
+  table: Type.String({ minLength: 1, maxLength: 64 }),
+  id: Type.String({ minLength: 1, maxLength: 255 }),
+})
+type RecordParams = Static<typeof RecordParams>
+const StateQuery = Type.Object({ at: PointInTime }, { additionalProperties: false })
+const RestoreBody = Type.Object({ eventId: Type.String({ pattern: ULID }) }, { additionalProperties: false })
+const ExportQuery = Type.Object(
+  {
+    format: Type.Optional(Type.Union([Type.Literal('ndjson'), Type.Literal('csv')])),
+    from: Type.Optional(PointInTime),
+    to: Type.Optional(PointInTime),
+  },
+  { additionalProperties: false },
+)
+type ExportFormat = 'ndjson' | 'csv'
+
+/** The largest page `events.list` serves: the export reads in these steps. */
+const EXPORT_PAGE = 1000
+
+/**
+ * Routes: the change-event trail of the caller's tenant (list, one event, a record's
+ * history, its state at a point in time, restore, streamed export). Readable by `admin`
+ * and `auditor`; restore is `admin` only. Every engine query carries the principal's
+ * tenant, so another tenant's event or record is `not_found`, never an empty success.
+ */
+export async function auditRoutes(app: App, deps: RouteDeps): Promise<void> {
+  const readers = { preHandler: allow('admin', 'auditor') }
+  const { auditor } = deps
+
+  app.get('/api/v1/audit/events', { ...readers, schema: { querystring: ListQuery } }, async (request) => {
+    const page = await auditor.events.list(listQuery(tenantOf(request), request.query))
+    return { events: page.events, nextCursor: page.nextCursor }
+  })
+
+  app.get('/api/v1/audit/events/:eventId', { ...readers, schema: { params: EventParams } }, async (request) =>
+    auditor.events.get(request.params.eventId, { tenantId: tenantOf(request) }),
+  )
+
+  app.get(
+    '/api/v1/audit/history/:table/:id',
+    { ...readers, schema: { params: RecordParams } },
+    async (request) => ({ events: await recordHistory(auditor, tenantOf(request), request.params) }),
+  )
+
+  app.get(
+    '/api/v1/audit/state/:table/:id',
+    { ...readers, schema: { params: RecordParams, querystring: StateQuery } },
+    async (request) => {
+      const tenantId = tenantOf(request)
+      const { table, id } = request.params
+      const entity = entityOf(table)
+      const state = await auditor.events.stateAt(entity, id, request.query.at, { tenantId })
+      // `null` means both "did not exist then" and "never existed here"; only the first
+      // is an answer, the second is a 404 like any other unknown record.
+      if (state === null) await recordHistory(auditor, tenantId, request.params)
+      return { state }
+    },
+  )
+
+  app.post(
+    '/api/v1/audit/restore/:table/:id',
+    { preHandler: allow('admin'), schema: { params: RecordParams, body: RestoreBody } },
+    async (request) => {
+      const { table, id } = request.params
+      const entity = entityOf(table)
+      assertRestorable(request, table)
+      // The engine checks the event's tenant only for tenant-scoped entities; `tenants`
+      // has no tenant column, so the event is first looked up within the caller's tenant.
+      await auditor.events.get(request.body.eventId, { tenantId: tenantOf(request) })
+      const row = await auditor.restore(entity, id, request.body.eventId, auditContext(request))
+      return present(row, [...entity.redact])
+    },
+  )
+
+  app.get(
+    '/api/v1/audit/export',
+    { ...readers, schema: { querystring: ExportQuery } },
+    async (request, reply) => {
+      const { format = 'ndjson', from, to } = request.query
+      const query: ListEventsQuery = {
+        tenantId: tenantOf(request),
+        limit: EXPORT_PAGE,
+        ...(from === undefined ? {} : { from }),
+        ...(to === undefined ? {} : { to }),
+      }
+      // The first page is read before the response starts, so bad input is still a clean
+      // 400 instead of a stream cut off after its headers were sent.
+      const first = await auditor.events.list(query)
+      return sendExport(reply, format, exportChunks(auditor, query, first, format))
+    },
+  )
+}
+
+function tenantOf(request: FastifyRequest): string {
+  return requirePrincipal(request).tenantId
+}
+
+/** The entity behind an audit route's `:table`; anything else is an unknown route target. */
+function entityOf(table: string): Entity<object> {
+  if (!Object.hasOwn(CMS_ENTITIES, table)) {
+    throw new AuditedError('not_found', 'No such audited table.', { details: { table } })
+  }
+  return CMS_ENTITIES[table as keyof typeof CMS_ENTITIES] as Entity<object>
+}
+
+/**
+ * The tenant row itself carries platform-controlled facts (limits): restoring it is for
+ * platform admins, not for the tenant's own admins.
+ */
+function assertRestorable(request: FastifyRequest, table: string): void {
+  if (table === 'tenants' && !requirePrincipal(request).platformAdmin) {
+    throw new AuditedError('forbidden', 'Only platform admins may restore a tenant.')
+  }
+}
+
+/** A record's events in this tenant, oldest first; a record without any is `not_found`. */
+async function recordHistory(
+  auditor: Auditor,
+  tenantId: string,
+  params: RecordParams,
+): Promise<ChangeEvent[]> {
+  const events = await auditor.events.history(entityOf(params.table), params.id, { tenantId })
+  if (events.length === 0) {
+    throw new AuditedError('not_found', 'No events for that record.', { details: { ...params } })
+  }
+  return events
+}
+
+/** The engine query for a validated query string, always scoped to the tenant. */
+function listQuery(tenantId: string, q: ListQuery): ListEventsQuery {
+  const optional = <K extends keyof ListQuery>(key: K) => (q[key] === undefined ? {} : { [key]: q[key] })
+  return {
+    tenantId,
+    ...optional('table'),
+    ...optional('recordId'),
+    ...optional('actorId'),
+    ...optional('action'),
+    ...optional('from'),
+    ...optional('to'),
+    ...optional('after'),
+    ...(q.limit === undefined ? {} : { limit: Number(q.limit) }),
+  }
+}
+
+const EXPORT_TYPES: Record<ExportFormat, string> = {
+  ndjson: 'application/x-ndjson; charset=utf-8',
+  csv: 'text/csv; charset=utf-8',
+}
+
+function sendExport(reply: FastifyReply, format: ExportFormat, chunks: AsyncGenerator<string>): FastifyReply {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  return reply
+    .header('content-type', EXPORT_TYPES[format])
+    .header('content-disposition', `attachment; filename="audit-events-${stamp}.${format}"`)
+    .header('cache-control', 'no-store')
+    .send(Readable.from(chunks, { objectMode: false }))
+}
+
+/**
+ * One chunk per page of events. The stream pulls the next chunk only when its buffer
+ * has drained below the high-water mark; in byte mode (not `Readable.from`'s default
+ * object mode, which would buffer 16 pages ahead) that is after the client took the
+ * previous page, so about one page is in memory. A client that disconnects destroys the
+ * stream, which returns the generator and stops the paging.
+ */
+async function* exportChunks(
+  auditor: Auditor,
+  query: ListEventsQuery,
+  first: EventPage,
+  format: ExportFormat,
+): AsyncGenerator<string> {
+  if (format === 'csv') yield csvLine(CSV_COLUMNS)
+  let page = first
+  for (;;) {
+    if (page.events.length > 0) yield page.events.map(format === 'csv' ? csvEvent : ndjsonEvent).join('')
+    if (!page.hasMore || page.nextCursor === null) return
+    page = await auditor.events.list({ ...query, after: page.nextCursor })
+  }
+}
+
+function ndjsonEvent(event: ChangeEvent): string {
+  return `${JSON.stringify(event)}\n`
+}
+
+/** CSV columns: every field of a change event, in the API's order. */
+export const CSV_COLUMNS = [
+  'eventId',
+  'hlc',
+  'wallTime',
+  'nodeId',
+  'tenantId',
+  'txId',
+  'table',
+  'recordId',
+  'operation',
+  'action',
+  'actorId',
+  'actorType',
+  'oldValues',
+  'newValues',
+  'changedFields',
+  'requestId',
+  'ip',
+  'userAgent',
+  'reason',
+  'metadata',
+] as const satisfies readonly (keyof ChangeEvent)[]
+
+/** Objects and arrays as JSON text; `null` as an empty field. */
+function csvEvent(event: ChangeEvent): string {
+  return csvLine(
+    CSV_COLUMNS.map((column) => {
+      const value = event[column]
+      if (value === null) return ''
+      return typeof value === 'object' ? JSON.stringify(value) : String(value)
+    }),
+  )
+}
+
+/** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; CRLF. */
+function csvLine(fields: readonly string[]): string {
+  return `${fields.map((f) => (/[",\r\n]/.test(f) ? `"${f.replaceAll('"', '""')}"` : f)).join(',')}\r\n`
+}
