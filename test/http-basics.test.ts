@@ -70,7 +70,10 @@ forEachHttpDialect('http basics', (f) => {
     await f.call('GET', '/health', { token: null })
     const metrics = await f.call('GET', '/metrics', { token: null })
     assert.equal(metrics.status, 200)
-    assert.match(String(metrics.body), /audited_http_requests_total\{method="GET",route="\/health",status="200"\} \d+/)
+    assert.match(
+      String(metrics.body),
+      /audited_http_requests_total\{method="GET",route="\/health",status="200"\} \d+/,
+    )
     assert.match(String(metrics.body), /audited_db_pool_connections \d+/)
     assert.match(String(metrics.body), /audited_http_request_duration_seconds_bucket/)
     const api = await f.call('GET', '/openapi.json', { token: null })

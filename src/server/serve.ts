@@ -8,8 +8,8 @@ import { CMS_MIGRATIONS } from '../cms/schema.js'
 import { migrate } from '../db/migrations.js'
 import { openDatabase } from '../db/open-database.js'
 import { buildApp } from './app.js'
-import { ServerMetrics } from './metrics.js'
 import type { ServerConfig } from './config.js'
+import { ServerMetrics } from './metrics.js'
 
 /** Opens (and on SQLite creates) the database, migrates, bootstraps, listens; closes
  * gracefully on SIGINT/SIGTERM: stops accepting, finishes in-flight requests, closes the pool. */
@@ -33,7 +33,13 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     settleMs: config.redisUrl === undefined ? 0 : 6000,
     ...(config.nodeId ? { nodeId: config.nodeId } : {}),
   })
-  const app = buildApp({ db, auditor, metrics, trustProxy: config.trustProxy, logger: { level: config.logLevel } })
+  const app = buildApp({
+    db,
+    auditor,
+    metrics,
+    trustProxy: config.trustProxy,
+    logger: { level: config.logLevel },
+  })
   const first = await bootstrap(db, auditor, { email: config.adminEmail, password: config.adminPassword })
   if (first?.generatedPassword !== undefined) {
     process.stdout.write(

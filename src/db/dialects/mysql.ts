@@ -120,7 +120,11 @@ export function createMysql(url: string, options: PoolOptions = {}) {
     isRetryableTransactionError: (error) => (error as { errno?: unknown })?.errno === 1213,
     poolStats: () => {
       // mysql2 exposes no counters; these arrays are its pool's own bookkeeping.
-      const p = pool as unknown as { _allConnections?: { length: number }; _freeConnections?: { length: number }; _connectionQueue?: { length: number } }
+      const p = pool as unknown as {
+        _allConnections?: { length: number }
+        _freeConnections?: { length: number }
+        _connectionQueue?: { length: number }
+      }
       return {
         total: p._allConnections?.length ?? 0,
         idle: p._freeConnections?.length ?? 0,
