@@ -106,4 +106,11 @@ export const CMS_MIGRATIONS: readonly Migration[] = [
       await index('tokens_tenant', 'tokens', ['tenant_id', 'id'])
     },
   },
+  {
+    id: 1001,
+    name: 'entry_unique_values_by_entry',
+    // Entry updates and deletes look their unique-value rows up by entry.
+    up: (db, dialect) =>
+      createIndexIfMissing(db, dialect, 'entry_unique_values', 'entry_unique_values_entry', ['tenant_id', 'entry_id']),
+  },
 ]
