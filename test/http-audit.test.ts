@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
 import type { ChangeEvent } from '../src/audit/change-event.js'
+import { CSV_COLUMNS } from '../src/audit/event-export.js'
 import { locales, type Role, tenants, tokens } from '../src/cms/entities.js'
 import { newToken } from '../src/cms/secrets.js'
 import type { AuditContext } from '../src/core/audit-context.js'
 import { newRecordId } from '../src/server/resource.js'
-import { CSV_COLUMNS } from '../src/server/routes/audit.js'
 import { forEachHttpDialect, type HttpFixture } from './http-setup.js'
 
 /** An API token row written straight through the engine (the admin routes are not needed). */

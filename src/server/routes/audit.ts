@@ -4,7 +4,8 @@ import { type Static, Type } from 'typebox'
 import type { Auditor } from '../../audit/auditor.js'
 import type { ChangeEvent } from '../../audit/change-event.js'
 import type { Entity } from '../../audit/entity.js'
-import type { EventPage, ListEventsQuery } from '../../audit/event-queries.js'
+import { type ExportFormat, exportChunks } from '../../audit/event-export.js'
+import type { ListEventsQuery } from '../../audit/event-queries.js'
 import { CMS_ENTITIES } from '../../cms/entities.js'
 import { AuditedError } from '../../core/errors.js'
 import { type App, allow, auditContext, requirePrincipal } from '../app.js'
@@ -63,7 +64,6 @@ const ExportQuery = Type.Object(
   },
   { additionalProperties: false },
 )
-type ExportFormat = 'ndjson' | 'csv'
 
 /** The largest page `events.list` serves: the export reads in these steps. */
 const EXPORT_PAGE = 1000
@@ -205,70 +205,4 @@ function sendExport(reply: FastifyReply, format: ExportFormat, chunks: AsyncGene
     .header('content-disposition', `attachment; filename="audit-events-${stamp}.${format}"`)
     .header('cache-control', 'no-store')
     .send(Readable.from(chunks, { objectMode: false }))
-}
-
-/**
- * One chunk per page of events. The stream pulls the next chunk only when its buffer
- * has drained below the high-water mark; in byte mode (not `Readable.from`'s default
- * object mode, which would buffer 16 pages ahead) that is after the client took the
- * previous page, so about one page is in memory. A client that disconnects destroys the
- * stream, which returns the generator and stops the paging.
- */
-async function* exportChunks(
-  auditor: Auditor,
-  query: ListEventsQuery,
-  first: EventPage,
-  format: ExportFormat,
-): AsyncGenerator<string> {
-  if (format === 'csv') yield csvLine(CSV_COLUMNS)
-  let page = first
-  for (;;) {
-    if (page.events.length > 0) yield page.events.map(format === 'csv' ? csvEvent : ndjsonEvent).join('')
-    if (!page.hasMore || page.nextCursor === null) return
-    page = await auditor.events.list({ ...query, after: page.nextCursor })
-  }
-}
-
-function ndjsonEvent(event: ChangeEvent): string {
-  return `${JSON.stringify(event)}\n`
-}
-
-/** CSV columns: every field of a change event, in the API's order. */
-export const CSV_COLUMNS = [
-  'eventId',
-  'hlc',
-  'wallTime',
-  'nodeId',
-  'tenantId',
-  'txId',
-  'table',
-  'recordId',
-  'operation',
-  'action',
-  'actorId',
-  'actorType',
-  'oldValues',
-  'newValues',
-  'changedFields',
-  'requestId',
-  'ip',
-  'userAgent',
-  'reason',
-  'metadata',
-] as const satisfies readonly (keyof ChangeEvent)[]
-
-/** Objects and arrays as JSON text; `null` as an empty field. */
-function csvEvent(event: ChangeEvent): string {
-  return csvLine(
-    CSV_COLUMNS.map((column) => {
-      const value = event[column]
-      if (value === null) return ''
-      return typeof value === 'object' ? JSON.stringify(value) : String(value)
-    }),
-  )
-}
-
-/** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; CRLF. */
-function csvLine(fields: readonly string[]): string {
-  return `${fields.map((f) => (/[",\r\n]/.test(f) ? `"${f.replaceAll('"', '""')}"` : f)).join(',')}\r\n`
 }
