@@ -11,6 +11,9 @@ export interface ServerConfig {
   readonly poolMax: number
   readonly acquireTimeoutMs: number
   readonly redisUrl: string | undefined
+  /** How long cursor reads hold back other processes' fresh events (ms); undefined = the
+   * command's default (serve: 0 alone, 6000 with REDIS_URL; the CLI: 6000). */
+  readonly settleMs: number | undefined
   readonly adminEmail: string | undefined
   readonly adminPassword: string | undefined
 }
@@ -47,6 +50,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     poolMax: integer(env, 'DB_POOL_MAX', 10, 1, 1000),
     acquireTimeoutMs: integer(env, 'DB_ACQUIRE_TIMEOUT_MS', 2000, 10, 60_000),
     redisUrl: env.REDIS_URL || undefined,
+    settleMs:
+      env.SETTLE_MS === undefined || env.SETTLE_MS === ''
+        ? undefined
+        : integer(env, 'SETTLE_MS', 0, 0, 600_000),
     adminEmail: env.ADMIN_EMAIL || undefined,
     adminPassword: env.ADMIN_PASSWORD || undefined,
   }

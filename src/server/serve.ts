@@ -30,7 +30,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
   const auditor = createAuditor({
     db,
     hooks: { before: limiter.before, after: metrics.recordEvent },
-    settleMs: config.redisUrl === undefined ? 0 : 6000,
+    settleMs: config.settleMs ?? (config.redisUrl === undefined ? 0 : 6000),
     ...(config.nodeId ? { nodeId: config.nodeId } : {}),
   })
   const app = buildApp({
