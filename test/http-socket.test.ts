@@ -34,7 +34,11 @@ it('serve() answers over a real socket and closes gracefully', async () => {
     const { token } = (await login.json()) as { token: string }
     const created = await fetch(`${server.url}/api/v1/locales`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'user-agent': 'smoke/1' },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${token}`,
+        'user-agent': 'smoke/1',
+      },
       body: JSON.stringify({ code: 'fr', name: 'Français' }),
     })
     assert.equal(created.status, 201)

@@ -111,6 +111,9 @@ export const CMS_MIGRATIONS: readonly Migration[] = [
     name: 'entry_unique_values_by_entry',
     // Entry updates and deletes look their unique-value rows up by entry.
     up: (db, dialect) =>
-      createIndexIfMissing(db, dialect, 'entry_unique_values', 'entry_unique_values_entry', ['tenant_id', 'entry_id']),
+      createIndexIfMissing(db, dialect, 'entry_unique_values', 'entry_unique_values_entry', [
+        'tenant_id',
+        'entry_id',
+      ]),
   },
 ]
