@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
+import { tokens } from '../src/cms/entities.js'
+import { newToken } from '../src/cms/secrets.js'
+import { created, newRecordId } from '../src/server/resource.js'
 import { ADMIN, forEachHttpDialect } from './http-setup.js'
 
 forEachHttpDialect('http basics', (f) => {
@@ -83,5 +86,28 @@ forEachHttpDialect('http basics', (f) => {
     const docs = await f.app.inject({ method: 'GET', url: '/docs/' })
     assert.equal(docs.statusCode, 200)
     assert.match(docs.body, /<html/i)
+  })
+
+  it('the role check comes before body validation: a viewer gets 403, not 400', async () => {
+    const { token, hash } = newToken()
+    await f.auditor.create(
+      tokens,
+      created({
+        id: newRecordId(),
+        user_id: null,
+        name: 'viewer',
+        role: 'viewer' as const,
+        kind: 'api' as const,
+        platform_admin: false,
+        token_hash: hash,
+        expires_at: null,
+      }),
+      { tenantId: f.tenantId, actorId: 'test', actorType: 'system' },
+    )
+    const bad = await f.call('POST', '/api/v1/locales', { token, body: { nonsense: true } })
+    assert.equal(bad.status, 403)
+    assert.equal(bad.body.error.code, 'forbidden')
+    const read = await f.call('GET', '/api/v1/locales', { token })
+    assert.equal(read.status, 200)
   })
 })

@@ -228,7 +228,7 @@ async function patchLimits(
 function tenantRoutes(app: App, deps: RouteDeps): void {
   app.post(
     '/api/v1/tenants',
-    { schema: { body: TenantCreateBody }, preHandler: platformAdminOnly },
+    { schema: { body: TenantCreateBody }, preValidation: platformAdminOnly },
     async (request, reply) => {
       const result = await createTenant(deps, request, request.body.name)
       return reply.code(201).send(result)
@@ -237,13 +237,13 @@ function tenantRoutes(app: App, deps: RouteDeps): void {
 
   app.patch(
     '/api/v1/tenants/:id',
-    { schema: { params: IdParams, body: TenantPatchBody }, preHandler: platformAdminOnly },
+    { schema: { params: IdParams, body: TenantPatchBody }, preValidation: platformAdminOnly },
     async (request) => present(await patchLimits(deps, request, request.params.id, request.body.limits)),
   )
 
   app.get(
     '/api/v1/tenants/:id',
-    { schema: { params: IdParams }, preHandler: allow('admin') },
+    { schema: { params: IdParams }, preValidation: allow('admin') },
     async (request) => {
       const p = requirePrincipal(request)
       // Another tenant is 404 for a tenant admin: its existence is not theirs to learn.
@@ -343,7 +343,7 @@ function userRoutes(app: App, deps: RouteDeps): void {
 
   app.get(
     '/api/v1/users',
-    { schema: { querystring: UserListQuery }, preHandler: admins },
+    { schema: { querystring: UserListQuery }, preValidation: admins },
     async (request) => {
       const { role, ...query } = request.query
       const { rows, nextCursor } = await listPage(
@@ -359,26 +359,26 @@ function userRoutes(app: App, deps: RouteDeps): void {
 
   app.post(
     '/api/v1/users',
-    { schema: { body: UserCreateBody }, preHandler: admins },
+    { schema: { body: UserCreateBody }, preValidation: admins },
     async (request, reply) => {
       const row = await createUser(deps, auditContext(request), request.body)
       return reply.code(201).send(shown(row))
     },
   )
 
-  app.get('/api/v1/users/:id', { schema: { params: IdParams }, preHandler: admins }, async (request) =>
+  app.get('/api/v1/users/:id', { schema: { params: IdParams }, preValidation: admins }, async (request) =>
     shown(await findUser(deps, requirePrincipal(request).tenantId, request.params.id)),
   )
 
   app.patch(
     '/api/v1/users/:id',
-    { schema: { params: IdParams, body: UserPatchBody }, preHandler: admins },
+    { schema: { params: IdParams, body: UserPatchBody }, preValidation: admins },
     async (request) => shown(await updateUser(deps, request, request.params.id, request.body)),
   )
 
   app.delete(
     '/api/v1/users/:id',
-    { schema: { params: IdParams }, preHandler: admins },
+    { schema: { params: IdParams }, preValidation: admins },
     async (request, reply) => {
       await deleteUser(deps, request, request.params.id)
       return noContent(reply)
@@ -433,7 +433,7 @@ function tokenRoutes(app: App, deps: RouteDeps): void {
 
   app.get(
     '/api/v1/tokens',
-    { schema: { querystring: TokenListQuery }, preHandler: admins },
+    { schema: { querystring: TokenListQuery }, preValidation: admins },
     async (request) => {
       const { kind, ...query } = request.query
       const { rows, nextCursor } = await listPage(
@@ -451,7 +451,7 @@ function tokenRoutes(app: App, deps: RouteDeps): void {
 
   app.post(
     '/api/v1/tokens',
-    { schema: { body: TokenCreateBody }, preHandler: admins },
+    { schema: { body: TokenCreateBody }, preValidation: admins },
     async (request, reply) => {
       const { row, token } = await createToken(deps, auditContext(request), request.body)
       return reply.code(201).send({ ...shown(row), token })
@@ -460,7 +460,7 @@ function tokenRoutes(app: App, deps: RouteDeps): void {
 
   app.delete(
     '/api/v1/tokens/:id',
-    { schema: { params: IdParams }, preHandler: admins },
+    { schema: { params: IdParams }, preValidation: admins },
     async (request, reply) => {
       await deleteToken(deps, request, request.params.id)
       return noContent(reply)

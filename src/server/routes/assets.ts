@@ -89,12 +89,12 @@ export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
 
   app.get(
     '/api/v1/locales',
-    { preHandler: READERS, schema: { querystring: AssetPageQuery } },
+    { preValidation: READERS, schema: { querystring: AssetPageQuery } },
     async (request) => list('locales', requirePrincipal(request).tenantId, request.query),
   )
   app.post(
     '/api/v1/locales',
-    { preHandler: ADMINS, schema: { body: LocaleBody } },
+    { preValidation: ADMINS, schema: { body: LocaleBody } },
     async (request, reply) => {
       // A duplicate code hits the (tenant_id, code) unique key: the engine answers `conflict`.
       const row = await auditor.create(
@@ -108,7 +108,7 @@ export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
 
   app.get(
     '/api/v1/media',
-    { preHandler: READERS, schema: { querystring: AssetPageQuery } },
+    { preValidation: READERS, schema: { querystring: AssetPageQuery } },
     async (request) => {
       const page = await list('media', requirePrincipal(request).tenantId, request.query)
       return { ...page, items: page.items.map(withNumericSize) }
@@ -116,7 +116,7 @@ export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
   )
   app.post(
     '/api/v1/media',
-    { preHandler: MEDIA_WRITERS, schema: { body: MediaBody } },
+    { preValidation: MEDIA_WRITERS, schema: { body: MediaBody } },
     async (request, reply) => {
       const { size, ...rest } = request.body
       const values = created({ id: newRecordId(), ...rest, size: String(size) })
@@ -127,16 +127,20 @@ export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
 
   app.get(
     '/api/v1/webhooks',
-    { preHandler: READERS, schema: { querystring: AssetPageQuery } },
+    { preValidation: READERS, schema: { querystring: AssetPageQuery } },
     async (request) => list('webhooks', requirePrincipal(request).tenantId, request.query, WEBHOOK_SECRETS),
   )
-  app.get('/api/v1/webhooks/:id', { preHandler: READERS, schema: { params: IdParams } }, async (request) => {
-    const row = await getOne(db, 'webhooks', requirePrincipal(request).tenantId, request.params.id)
-    return present(row, WEBHOOK_SECRETS)
-  })
+  app.get(
+    '/api/v1/webhooks/:id',
+    { preValidation: READERS, schema: { params: IdParams } },
+    async (request) => {
+      const row = await getOne(db, 'webhooks', requirePrincipal(request).tenantId, request.params.id)
+      return present(row, WEBHOOK_SECRETS)
+    },
+  )
   app.post(
     '/api/v1/webhooks',
-    { preHandler: ADMINS, schema: { body: WebhookBody } },
+    { preValidation: ADMINS, schema: { body: WebhookBody } },
     async (request, reply) => {
       const values = created({ id: newRecordId(), active: true, ...request.body, secret: newWebhookSecret() })
       const row = await auditor.create(webhooks, values, auditContext(request))
@@ -146,7 +150,7 @@ export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
   )
   app.patch(
     '/api/v1/webhooks/:id',
-    { preHandler: ADMINS, schema: { params: IdParams, body: WebhookPatch } },
+    { preValidation: ADMINS, schema: { params: IdParams, body: WebhookPatch } },
     async (request) => {
       const row = await auditor.update(
         webhooks,
@@ -159,7 +163,7 @@ export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
   )
   app.delete(
     '/api/v1/webhooks/:id',
-    { preHandler: ADMINS, schema: { params: IdParams } },
+    { preValidation: ADMINS, schema: { params: IdParams } },
     async (request, reply) => {
       await auditor.delete(webhooks, request.params.id, auditContext(request))
       return reply.code(204).send()

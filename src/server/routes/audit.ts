@@ -75,7 +75,7 @@ const EXPORT_PAGE = 1000
  * tenant, so another tenant's event or record is `not_found`, never an empty success.
  */
 export async function auditRoutes(app: App, deps: RouteDeps): Promise<void> {
-  const readers = { preHandler: allow('admin', 'auditor') }
+  const readers = { preValidation: allow('admin', 'auditor') }
   const { auditor } = deps
 
   app.get('/api/v1/audit/events', { ...readers, schema: { querystring: ListQuery } }, async (request) => {
@@ -110,7 +110,7 @@ export async function auditRoutes(app: App, deps: RouteDeps): Promise<void> {
 
   app.post(
     '/api/v1/audit/restore/:table/:id',
-    { preHandler: allow('admin'), schema: { params: RecordParams, body: RestoreBody } },
+    { preValidation: allow('admin'), schema: { params: RecordParams, body: RestoreBody } },
     async (request) => {
       const { table, id } = request.params
       const entity = entityOf(table)

@@ -585,7 +585,7 @@ function contentTypeRoutes(app: App, deps: RouteDeps): void {
 
   app.get(
     '/api/v1/content-types',
-    { preHandler: TYPE_READERS, schema: { querystring: ContentTypeListQuery } },
+    { preValidation: TYPE_READERS, schema: { querystring: ContentTypeListQuery } },
     async (request) => {
       const { tenantId } = requirePrincipal(request)
       const page = await listPage(db, 'content_types', tenantId, request.query)
@@ -596,7 +596,7 @@ function contentTypeRoutes(app: App, deps: RouteDeps): void {
 
   app.post(
     '/api/v1/content-types',
-    { preHandler: TYPE_WRITERS, schema: { body: ContentTypeCreateBody } },
+    { preValidation: TYPE_WRITERS, schema: { body: ContentTypeCreateBody } },
     async (request, reply) => {
       const fields = normaliseFields(request.body.fields)
       const values = { id: newRecordId(), key: request.body.key, name: request.body.name, fields }
@@ -607,7 +607,7 @@ function contentTypeRoutes(app: App, deps: RouteDeps): void {
 
   app.get(
     '/api/v1/content-types/:key',
-    { preHandler: TYPE_READERS, schema: { params: TypeParams } },
+    { preValidation: TYPE_READERS, schema: { params: TypeParams } },
     async (request) =>
       presentType(await loadType(db, requirePrincipal(request).tenantId, request.params.key)),
   )
@@ -618,7 +618,7 @@ function contentTypeRoutes(app: App, deps: RouteDeps): void {
   // exist (see `assertNoNewUniqueWithEntries`).
   app.patch(
     '/api/v1/content-types/:key',
-    { preHandler: TYPE_WRITERS, schema: { params: TypeParams, body: ContentTypePatchBody } },
+    { preValidation: TYPE_WRITERS, schema: { params: TypeParams, body: ContentTypePatchBody } },
     async (request) => {
       const { tenantId } = requirePrincipal(request)
       const type = await loadType(db, tenantId, request.params.key)
@@ -638,7 +638,7 @@ function contentTypeRoutes(app: App, deps: RouteDeps): void {
 
   app.delete(
     '/api/v1/content-types/:key',
-    { preHandler: TYPE_WRITERS, schema: { params: TypeParams } },
+    { preValidation: TYPE_WRITERS, schema: { params: TypeParams } },
     async (request, reply) => {
       const { tenantId } = requirePrincipal(request)
       const type = await loadType(db, tenantId, request.params.key)
@@ -661,7 +661,7 @@ function entryRoutes(app: App, deps: RouteDeps): void {
   app.get(
     '/api/v1/entries/:type',
     {
-      preHandler: ENTRY_READERS,
+      preValidation: ENTRY_READERS,
       schema: { params: EntryTypeParams, querystring: EntryListQuery },
     },
     async (request) => {
@@ -682,7 +682,7 @@ function entryRoutes(app: App, deps: RouteDeps): void {
 
   app.post(
     '/api/v1/entries/:type',
-    { preHandler: ENTRY_WRITERS, schema: { params: EntryTypeParams, body: EntryCreateBody } },
+    { preValidation: ENTRY_WRITERS, schema: { params: EntryTypeParams, body: EntryCreateBody } },
     async (request, reply) => {
       const entry = await createEntry(deps, caller(request), request.params.type, request.body)
       return reply.code(201).send(presentEntry(entry))
@@ -691,7 +691,7 @@ function entryRoutes(app: App, deps: RouteDeps): void {
 
   app.get(
     '/api/v1/entries/:type/:id',
-    { preHandler: ENTRY_READERS, schema: { params: EntryParams } },
+    { preValidation: ENTRY_READERS, schema: { params: EntryParams } },
     async (request) => {
       const { tenantId } = requirePrincipal(request)
       const type = await loadType(db, tenantId, request.params.type)
@@ -701,13 +701,13 @@ function entryRoutes(app: App, deps: RouteDeps): void {
 
   app.patch(
     '/api/v1/entries/:type/:id',
-    { preHandler: ENTRY_WRITERS, schema: { params: EntryParams, body: EntryPatchBody } },
+    { preValidation: ENTRY_WRITERS, schema: { params: EntryParams, body: EntryPatchBody } },
     async (request) => presentEntry(await patchEntry(deps, caller(request), request.params, request.body)),
   )
 
   app.delete(
     '/api/v1/entries/:type/:id',
-    { preHandler: ENTRY_WRITERS, schema: { params: EntryParams } },
+    { preValidation: ENTRY_WRITERS, schema: { params: EntryParams } },
     async (request, reply) => {
       await deleteEntry(deps, caller(request), request.params)
       return reply.code(204).send()
@@ -721,8 +721,8 @@ function entryRoutes(app: App, deps: RouteDeps): void {
     app.post(
       `/api/v1/entries/:type/:id/${action}`,
       {
-        preValidation: emptyBodyAsObject,
-        preHandler: ENTRY_WRITERS,
+        // the role check first (403 before any 400), then an empty body becomes {}
+        preValidation: [ENTRY_WRITERS, emptyBodyAsObject],
         schema: { params: EntryParams, body: StatusChangeBody },
       },
       async (request) =>
