@@ -107,6 +107,8 @@ export function buildApp(options: AppOptions): App {
     logger: options.logger ?? false,
     trustProxy: options.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
+    // During shutdown new requests get our own 503 envelope (below), not Fastify's.
+    return503OnClosing: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId()
@@ -127,8 +129,19 @@ export function buildApp(options: AppOptions): App {
   app.decorateRequest('principal', null)
   app.decorateRequest('breakerProbe', null)
   app.decorateRequest('databaseFailed', false)
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    if (closing) {
+      reply.header('connection', 'close')
+      throw new AuditedError('unavailable', 'The server is shutting down.', {
+        details: { reason: 'shutting_down' },
+        retryAfterSeconds: 1,
+      })
+    }
     if (NO_DATABASE.has(request.url) || request.url.startsWith('/docs')) return
     request.breakerProbe = breaker.admit().probe
     request.principal = await resolvePrincipal(options.db, request.headers.authorization)
