@@ -252,17 +252,14 @@ export function buildApp(options: AppOptions): App {
   return app
 }
 
+const NOT_DATABASE_FAILURES = new Set(['pool_exhausted', 'circuit_open', 'aborted', 'shutting_down'])
+
 /** An error that means the database itself failed (unreachable, timing out) — not load
  * (pool exhausted), not the caller (aborted), not an open circuit. */
 function isDatabaseFailure(error: unknown): boolean {
   const e = classifyHttpError(error)
   const reason = e.details?.reason
-  return (
-    e.code === 'unavailable' &&
-    reason !== 'pool_exhausted' &&
-    reason !== 'circuit_open' &&
-    reason !== 'aborted'
-  )
+  return e.code === 'unavailable' && !NOT_DATABASE_FAILURES.has(String(reason))
 }
 
 /** Looks a bearer token up by its hash; no or unknown token → anonymous (routes decide). */
