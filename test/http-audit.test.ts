@@ -2,35 +2,10 @@ import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
 import type { ChangeEvent } from '../src/audit/change-event.js'
 import { CSV_COLUMNS } from '../src/audit/event-export.js'
-import { locales, type Role, tenants, tokens } from '../src/cms/entities.js'
-import { newToken } from '../src/cms/secrets.js'
+import { locales, tenants } from '../src/cms/entities.js'
 import type { AuditContext } from '../src/core/audit-context.js'
 import { newRecordId } from '../src/server/resource.js'
-import { forEachHttpDialect, type HttpFixture } from './http-setup.js'
-
-/** An API token row written straight through the engine (the admin routes are not needed). */
-async function apiToken(f: HttpFixture, tenantId: string, role: Role): Promise<string> {
-  const { token, hash } = newToken()
-  const now = new Date()
-  const ctx: AuditContext = { tenantId, actorId: 'test-setup', actorType: 'system' }
-  await f.auditor.create(
-    tokens,
-    {
-      id: newRecordId(),
-      user_id: null,
-      name: `${role} token`,
-      role,
-      kind: 'api',
-      platform_admin: false,
-      token_hash: hash,
-      expires_at: null,
-      created_at: now,
-      updated_at: now,
-    },
-    ctx,
-  )
-  return token
-}
+import { apiToken, forEachHttpDialect, type HttpFixture } from './http-setup.js'
 
 async function newTenant(f: HttpFixture, name: string): Promise<string> {
   const id = newRecordId()

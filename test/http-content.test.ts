@@ -1,32 +1,8 @@
 import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
-import { entries, type Role, tenants, tokens } from '../src/cms/entities.js'
-import { newToken } from '../src/cms/secrets.js'
+import { entries, tenants } from '../src/cms/entities.js'
 import { newRecordId } from '../src/server/resource.js'
-import { forEachHttpDialect, type HttpFixture } from './http-setup.js'
-
-/** An API token of `role` in `tenantId`, written the way the engine writes any row. */
-async function apiToken(f: HttpFixture, tenantId: string, role: Role): Promise<string> {
-  const { token, hash } = newToken()
-  const now = new Date()
-  await f.auditor.create(
-    tokens,
-    {
-      id: newRecordId(),
-      user_id: null,
-      name: `test ${role}`,
-      role,
-      kind: 'api',
-      platform_admin: false,
-      token_hash: hash,
-      expires_at: null,
-      created_at: now,
-      updated_at: now,
-    },
-    { tenantId, actorId: 'test-setup', actorType: 'system' },
-  )
-  return token
-}
+import { apiToken, forEachHttpDialect, type HttpFixture } from './http-setup.js'
 
 /** Rows that a refused write must leave untouched. */
 async function counts(f: HttpFixture): Promise<Record<string, number>> {

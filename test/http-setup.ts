@@ -6,11 +6,14 @@ import { after, before, describe } from 'node:test'
 import type { Auditor } from '../src/audit/auditor.js'
 import { createAuditor } from '../src/audit/auditor.js'
 import { bootstrap } from '../src/cms/bootstrap.js'
+import { type Role, tokens } from '../src/cms/entities.js'
 import { CMS_MIGRATIONS } from '../src/cms/schema.js'
+import { newApiToken } from '../src/cms/secrets.js'
 import type { DialectName } from '../src/db/dialect.js'
 import { migrate } from '../src/db/migrations.js'
 import { type AuditedDatabase, openDatabase } from '../src/db/open-database.js'
 import { type App, buildApp } from '../src/server/app.js'
+import { newRecordId } from '../src/server/resource.js'
 import { DIALECTS } from './setup.js'
 
 export const ADMIN = { email: 'admin@example.test', password: 'correct horse battery staple' }
@@ -78,4 +81,11 @@ export function forEachHttpDialect(title: string, body: (f: HttpFixture) => void
       body(f)
     })
   }
+}
+
+/** An API token of `role` in `tenantId`, created through the auditor (as the CLI does). */
+export async function apiToken(f: HttpFixture, tenantId: string, role: Role): Promise<string> {
+  const { token, row } = newApiToken(newRecordId(), role, `test ${role}`)
+  await f.auditor.create(tokens, row, { tenantId, actorId: 'test-setup', actorType: 'system' })
+  return token
 }

@@ -4,10 +4,10 @@ import type { Auditor } from '../audit/auditor.js'
 import { type ExportFormat, exportChunks, ndjsonEvent } from '../audit/event-export.js'
 import type { ListEventsQuery } from '../audit/event-queries.js'
 import { CMS_ENTITIES, ROLES, type Role, tokens } from '../cms/entities.js'
-import { newToken } from '../cms/secrets.js'
+import { newApiToken } from '../cms/secrets.js'
 import { AuditedError } from '../core/errors.js'
 import type { AuditedDatabase } from '../db/open-database.js'
-import { created, newRecordId } from '../server/resource.js'
+import { newRecordId } from '../server/resource.js'
 
 /** What every command gets: the database, the auditor, where to write. */
 export interface CommandContext {
@@ -34,21 +34,13 @@ export async function tokenCreate(c: CommandContext, o: { tenant?: string; role?
   if (!ROLES.includes(o.role as Role))
     throw new AuditedError('validation', `--role must be one of ${ROLES.join(', ')}.`)
   const tenantId = await tenantIdOf(c.db, o.tenant)
-  const { token, hash } = newToken()
-  const row = await c.auditor.create(
-    tokens,
-    created({
-      id: newRecordId(),
-      user_id: null,
-      name: o.name ?? 'cli token',
-      role: o.role as Role,
-      kind: 'api' as const,
-      platform_admin: false,
-      token_hash: hash,
-      expires_at: null,
-    }),
-    { tenantId, actorId: 'cli', actorType: 'system', reason: 'audited token create' },
-  )
+  const { token, row: tokenRow } = newApiToken(newRecordId(), o.role as Role, o.name ?? 'cli token')
+  const row = await c.auditor.create(tokens, tokenRow, {
+    tenantId,
+    actorId: 'cli',
+    actorType: 'system',
+    reason: 'audited token create',
+  })
   c.out.write(`${JSON.stringify({ id: row.id, tenantId, role: row.role, token })}\n`)
 }
 

@@ -33,3 +33,45 @@ export function hashToken(token: string): string {
 export function generatePassword(): string {
   return randomBytes(18).toString('base64url')
 }
+
+/**
+ * A new tenant API token: the row to store (hash only) and the bearer string, which exists
+ * only in the answer to whoever created it. API tokens belong to the tenant, not a user.
+ */
+export function newApiToken(
+  id: string,
+  role: 'admin' | 'editor' | 'viewer' | 'auditor',
+  name: string,
+): {
+  token: string
+  row: {
+    id: string
+    user_id: null
+    name: string
+    role: 'admin' | 'editor' | 'viewer' | 'auditor'
+    kind: 'api'
+    platform_admin: false
+    token_hash: string
+    expires_at: null
+    created_at: Date
+    updated_at: Date
+  }
+} {
+  const { token, hash } = newToken()
+  const now = new Date()
+  return {
+    token,
+    row: {
+      id,
+      user_id: null,
+      name,
+      role,
+      kind: 'api',
+      platform_admin: false,
+      token_hash: hash,
+      expires_at: null,
+      created_at: now,
+      updated_at: now,
+    },
+  }
+}

@@ -37,7 +37,7 @@ import {
   type UserRow,
   users,
 } from '../../cms/entities.js'
-import { hashPassword, newToken } from '../../cms/secrets.js'
+import { hashPassword, newApiToken } from '../../cms/secrets.js'
 import type { AuditContext } from '../../core/audit-context.js'
 import { AuditedError } from '../../core/errors.js'
 import { type App, allow, auditContext, type Principal, requirePrincipal } from '../app.js'
@@ -181,23 +181,10 @@ async function createTenant(
 ): Promise<{ tenant: Record<string, unknown>; adminToken: string }> {
   const tenantId = newRecordId()
   const ctx: AuditContext = { ...auditContext(request), tenantId }
-  const { token, hash } = newToken()
-  const tokenId = newRecordId()
+  const { token, row: tokenRow } = newApiToken(newRecordId(), 'admin', 'initial admin token')
   const tenant = await deps.auditor.transaction(ctx, async (tx) => {
     const row = await tx.create(tenants, created({ id: tenantId, name, limits: null }))
-    await tx.create(
-      tokens,
-      created({
-        id: tokenId,
-        user_id: null,
-        name: 'initial admin token',
-        role: 'admin' as const,
-        kind: 'api' as const,
-        platform_admin: false,
-        token_hash: hash,
-        expires_at: null,
-      }),
-    )
+    await tx.create(tokens, tokenRow)
     return row
   })
   return { tenant: present(tenant), adminToken: token }
@@ -403,21 +390,9 @@ async function createToken(
   ctx: AuditContext,
   body: TokenCreate,
 ): Promise<{ row: TokenRow; token: string }> {
-  const { token, hash } = newToken()
-  const row = await deps.auditor.create(
-    tokens,
-    created({
-      id: newRecordId(),
-      user_id: null,
-      name: body.name,
-      role: body.role,
-      kind: 'api' as const,
-      platform_admin: false,
-      token_hash: hash,
-      expires_at: null,
-    }),
-    ctx,
-  )
+  const made = newApiToken(newRecordId(), body.role, body.name)
+  const token = made.token
+  const row = await deps.auditor.create(tokens, made.row, ctx)
   return { row, token }
 }
 
