@@ -235,3 +235,17 @@ describe('canonicalize: structure', () => {
     assert.deepEqual(Object.keys(input), ['b', 'a', 'c'])
   })
 })
+
+describe('canonical JSON depth', () => {
+  it('nesting deeper than 200 is a validation error, not a stack overflow', () => {
+    let deep: unknown = 1
+    for (let i = 0; i < 5000; i++) deep = [deep]
+    assert.throws(
+      () => canonicalize(deep),
+      (e: unknown) => isAuditedError(e) && e.code === 'validation',
+    )
+    let ok: unknown = 1
+    for (let i = 0; i < 150; i++) ok = { a: ok }
+    assert.doesNotThrow(() => canonicalize(ok))
+  })
+})

@@ -3,6 +3,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { hlcAtEndOf, hlcAtStartOf } from '../src/core/hlc.js'
 import { HlcClock, isAuditedError, parseHlc, unpackHlc } from '../src/index.js'
 
 const pack = (wall: bigint, counter: bigint): bigint => (wall << 16n) | counter
@@ -292,5 +293,19 @@ describe('unpackHlc', () => {
       assert.equal(pack(wall, counter), v)
       assert.equal(parseHlc(v.toString()), v)
     }
+  })
+})
+
+describe('HLC date range', () => {
+  it('dates an HLC cannot represent are validation errors', () => {
+    assert.throws(
+      () => hlcAtStartOf(new Date('6429-10-17T02:45:55.328Z')),
+      (e: unknown) => isAuditedError(e) && e.code === 'validation',
+    )
+    assert.throws(
+      () => hlcAtEndOf(new Date(-1)),
+      (e: unknown) => isAuditedError(e) && e.code === 'validation',
+    )
+    assert.ok(hlcAtEndOf(new Date('6429-01-01T00:00:00Z')) < 2n ** 63n)
   })
 })

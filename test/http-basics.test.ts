@@ -110,4 +110,14 @@ forEachHttpDialect('http basics', (f) => {
     const read = await f.call('GET', '/api/v1/locales', { token })
     assert.equal(read.status, 200)
   })
+
+  it('router errors use the error envelope too', async () => {
+    const bad = await f.call('GET', '/api/v1/content-types/%ff')
+    assert.equal(bad.status, 400)
+    assert.equal(bad.body.error.code, 'validation')
+    assert.equal(bad.body.error.requestId, bad.headers['x-request-id'])
+    const long = await f.call('GET', `/api/v1/webhooks/${'A'.repeat(101)}`)
+    assert.equal(long.status, 400)
+    assert.equal(long.body.error.code, 'validation')
+  })
 })

@@ -38,6 +38,10 @@ function fail(path: string, what: string): never {
   })
 }
 
+/** Deeper values are refused: no audit state needs them, and unbounded recursion would
+ * overflow the stack (a 500) instead of answering a clear `validation` error. */
+const MAX_DEPTH = 200
+
 function walk(value: unknown, path: string, stack: object[]): JsonValue {
   switch (typeof value) {
     case 'string':
@@ -67,6 +71,7 @@ function walk(value: unknown, path: string, stack: object[]): JsonValue {
     fail(path, obj.constructor.name)
   }
   if (stack.includes(obj)) fail(path, 'cycle')
+  if (stack.length >= MAX_DEPTH) fail(path, `nesting deeper than ${MAX_DEPTH}`)
   stack.push(obj)
   try {
     if (Array.isArray(obj)) {

@@ -98,14 +98,27 @@ export function unpackHlc(hlc: bigint): { wall: bigint; counter: bigint } {
   return { wall: hlc >> 16n, counter: hlc & 0xffffn }
 }
 
+/** The latest wall time an HLC can carry in a signed 64-bit column (year 6429). */
+const MAX_WALL_MS = 2 ** 47 - 1
+
+function wallMs(date: Date): bigint {
+  const ms = date.getTime()
+  if (!(ms >= 0 && ms <= MAX_WALL_MS)) {
+    throw new AuditedError('validation', 'The date is outside what an HLC can represent (1970 to 6429).', {
+      details: { date: Number.isNaN(ms) ? 'invalid' : date.toISOString() },
+    })
+  }
+  return BigInt(ms)
+}
+
 /** The greatest HLC any clock can issue at or before `date` (for "as of" queries). */
 export function hlcAtEndOf(date: Date): bigint {
-  return (BigInt(date.getTime()) << 16n) | 0xffffn
+  return (wallMs(date) << 16n) | 0xffffn
 }
 
 /** The smallest HLC for `date`'s millisecond. */
 export function hlcAtStartOf(date: Date): bigint {
-  return BigInt(date.getTime()) << 16n
+  return wallMs(date) << 16n
 }
 
 /** Parses a decimal HLC string; anything else is a `validation` error. */

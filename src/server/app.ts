@@ -109,6 +109,12 @@ export function buildApp(options: AppOptions): App {
     bodyLimit: 1024 * 1024,
     // During shutdown new requests get our own 503 envelope (below), not Fastify's.
     return503OnClosing: false,
+    // Router errors (a malformed %-escape, an over-long path parameter) get the catalogue
+    // envelope too; the router answers them before any hook runs.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id)
+      sendError(new AuditedError('validation', 'The URL is malformed.', { cause: error }), request, reply)
+    },
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId()
@@ -142,7 +148,8 @@ export function buildApp(options: AppOptions): App {
         retryAfterSeconds: 1,
       })
     }
-    if (NO_DATABASE.has(request.url) || request.url.startsWith('/docs')) return
+    const path = request.url.split('?', 1)[0] ?? ''
+    if (NO_DATABASE.has(path) || path.startsWith('/docs')) return
     request.breakerProbe = breaker.admit().probe
     request.principal = await resolvePrincipal(options.db, request.headers.authorization)
   })
