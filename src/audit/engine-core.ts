@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import type { Kysely } from 'kysely'
+import type { Compilable, Kysely } from 'kysely'
 import type { AuditContext } from '../core/audit-context.js'
 import { AuditedError, isAuditedError } from '../core/errors.js'
 import { HlcClock } from '../core/hlc.js'
@@ -24,6 +24,12 @@ export interface BeforeChange {
   readonly after: Row | null
   readonly changedFields: readonly string[]
   readonly ctx: AuditContext
+  /**
+   * Runs a read (a Kysely query, e.g. `db.kysely.selectFrom(…)`) on the write's own
+   * transaction: it sees the transaction's writes and needs no second connection — a hook
+   * that read through the pool could wait forever for a connection while holding one.
+   */
+  readonly read: <R = Record<string, unknown>>(query: Compilable) => Promise<R[]>
 }
 
 export interface AuditorHooks {

@@ -111,20 +111,21 @@ export class EventQueries {
     if (query.recordId !== undefined) q = q.where('record_id', '=', query.recordId)
     if (query.actorId !== undefined) q = q.where('actor_id', '=', query.actorId)
     if (query.action !== undefined) q = q.where('action', '=', query.action)
-    if (query.from !== undefined) q = q.where('hlc', '>=', big(toHlc(query.from, 'start', 'from')))
+    if (query.from !== undefined)
+      q = q.where('change_events.hlc', '>=', big(toHlc(query.from, 'start', 'from')))
     const to = query.to === undefined ? horizon : toHlc(query.to, 'end', 'to')
-    q = q.where('hlc', '<=', big(to < horizon ? to : horizon))
+    q = q.where('change_events.hlc', '<=', big(to < horizon ? to : horizon))
     if (query.after !== undefined) {
       const c = decodeCursor(query.after)
       q = q.where((eb) =>
         eb.or([
-          eb('hlc', '>', big(c.hlc)),
-          eb.and([eb('hlc', '=', big(c.hlc)), eb('event_id', '>', c.eventId)]),
+          eb('change_events.hlc', '>', big(c.hlc)),
+          eb.and([eb('change_events.hlc', '=', big(c.hlc)), eb('event_id', '>', c.eventId)]),
         ]),
       )
     }
     const rows = await q
-      .orderBy('hlc')
+      .orderBy('change_events.hlc')
       .orderBy('event_id')
       .limit(limit + 1)
       .execute()
@@ -197,9 +198,10 @@ export class EventQueries {
     if (tenantId !== undefined) {
       q = tenantId === null ? q.where('tenant_id', 'is', null) : q.where('tenant_id', '=', tenantId)
     }
-    if (atOrBefore !== undefined) q = q.where('hlc', '<=', sql`${d.bigintParameter(atOrBefore)}`)
+    if (atOrBefore !== undefined)
+      q = q.where('change_events.hlc', '<=', sql`${d.bigintParameter(atOrBefore)}`)
     const direction = newestOnly === undefined ? 'asc' : 'desc'
-    let ordered = q.orderBy('hlc', direction).orderBy('event_id', direction)
+    let ordered = q.orderBy('change_events.hlc', direction).orderBy('event_id', direction)
     if (newestOnly !== undefined) ordered = ordered.limit(newestOnly)
     return (await ordered.execute()).map(eventFromRow)
   }

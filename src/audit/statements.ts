@@ -166,7 +166,9 @@ export class EntityStatements {
   }
 }
 
-/** The event columns to read, `hlc` as exact decimal text. */
+/** The event columns to read, `hlc` as exact decimal text. The alias shadows the column in
+ * ORDER BY (PostgreSQL, SQLite), so queries must order and filter by `change_events.hlc`:
+ * ordering by the text alias cannot use the index and sorts the whole table. */
 export function eventSelection(dialect: Dialect) {
   return EVENT_COLUMNS.map((c) =>
     c === 'hlc' ? sql.raw<string>(dialect.bigintAsText('hlc')).as('hlc') : sql.ref(c).as(c),
@@ -255,7 +257,7 @@ export class EventStatements {
         .where('table_name', '=', slot('table'))
         .where('record_id', '=', slot('recordId'))
       if (withTenant) q = q.where('tenant_id', '=', slot('tenant'))
-      t = compile(q.orderBy('hlc', 'desc').orderBy('event_id', 'desc').limit(sql<number>`1`))
+      t = compile(q.orderBy('change_events.hlc', 'desc').orderBy('event_id', 'desc').limit(sql<number>`1`))
       this.#cache.set(key, t)
     }
     return t

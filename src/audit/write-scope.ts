@@ -1,3 +1,4 @@
+import type { Compilable } from 'kysely'
 import type { AuditContext } from '../core/audit-context.js'
 import { canonicalize, type JsonValue, jsonEqual } from '../core/canonical-json.js'
 import { AuditedError, isAuditedError } from '../core/errors.js'
@@ -489,6 +490,11 @@ export class WriteScope implements AuditedWriter {
       after,
       changedFields,
       ctx,
+      read: async <R>(query: Compilable) => {
+        const { sql, parameters } = query.compile()
+        const [r] = await this.#tx.run([{ sql, parameters }], { readOnly: true })
+        return r!.rows as R[]
+      },
     })
     this.events.push({ ...event, wallTime: event.wallDate.toISOString() })
   }

@@ -96,14 +96,15 @@ export function createLimiter(db: AuditedDatabase, store: BucketStore, options: 
   const cacheMs = options.cacheMs ?? 2000
   const cache = new Map<string, { limits: TenantLimits; at: number }>()
 
-  async function limitsOf(tenantId: string): Promise<TenantLimits> {
+  // Reads run on the write's own transaction (change.read): through the pool they could
+  // wait for a connection while this write holds one — with every connection held that way,
+  // nothing moves until the acquire timeout.
+  async function limitsOf(change: BeforeChange, tenantId: string): Promise<TenantLimits> {
     const hit = cache.get(tenantId)
     if (hit !== undefined && Date.now() - hit.at < cacheMs) return hit.limits
-    const row = await db.readKysely
-      .selectFrom('tenants')
-      .select('limits')
-      .where('id', '=', tenantId)
-      .executeTakeFirst()
+    const [row] = await change.read<{ limits: unknown }>(
+      db.kysely.selectFrom('tenants').select('limits').where('id', '=', tenantId),
+    )
     const raw = row?.limits
     const limits = (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {})) as TenantLimits
     cache.set(tenantId, { limits, at: Date.now() })
@@ -118,7 +119,7 @@ export function createLimiter(db: AuditedDatabase, store: BucketStore, options: 
     async before(change: BeforeChange): Promise<void> {
       const { ctx } = change
       if (ctx.actorType === 'system' || ctx.tenantId === null) return
-      const limits = await limitsOf(ctx.tenantId)
+      const limits = await limitsOf(change, ctx.tenantId)
       if (limits.writesPerSecond !== undefined) {
         const burst = limits.burst ?? Math.max(1, Math.ceil(limits.writesPerSecond))
         const r = await store.take(`writes:${ctx.tenantId}`, limits.writesPerSecond, burst)
@@ -130,12 +131,14 @@ export function createLimiter(db: AuditedDatabase, store: BucketStore, options: 
         }
       }
       if (limits.maxEntries !== undefined && change.table === 'entries' && change.operation === 'INSERT') {
-        const r = await db.readKysely
-          .selectFrom('entries')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .where('tenant_id', '=', ctx.tenantId)
-          .executeTakeFirstOrThrow()
-        if (Number(r.n) >= limits.maxEntries) {
+        const [r] = await change.read<{ n: unknown }>(
+          db.kysely
+            .selectFrom('entries')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('tenant_id', '=', ctx.tenantId),
+        )
+        // The count includes this transaction's own insert (the hook runs after the row is written).
+        if (Number(r?.n) > limits.maxEntries) {
           throw new AuditedError('rate_limited', 'This organisation has reached its entry quota.', {
             retryAfterSeconds: 3600,
             details: { limit: 'maxEntries', maxEntries: limits.maxEntries },
