@@ -21,6 +21,7 @@ import { ROLES, type Role, tokens } from '../src/cms/entities.js'
 import { newToken } from '../src/cms/secrets.js'
 import { ERROR_CODES } from '../src/core/errors.js'
 import { created, newRecordId } from '../src/server/resource.js'
+import { FIELD_TYPES } from '../src/server/routes/content.js'
 import { ADMIN, forEachHttpDialect, type HttpFixture } from './http-setup.js'
 
 const DEFAULT_SEED = 20_240_501
@@ -749,17 +750,6 @@ function request(K: Known, shape: Shape): fc.Arbitrary<Req> {
 
 // ------------------------------------------------------------------------- body generators
 
-const FIELD_TYPES = [
-  'string',
-  'text',
-  'number',
-  'integer',
-  'boolean',
-  'datetime',
-  'json',
-  'enum',
-  'reference',
-]
 const role: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...ROLES) },
   { weight: 1, arbitrary: fc.constantFrom('ADMIN', 'platform_admin', 'owner', 'root') },

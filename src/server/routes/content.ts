@@ -30,7 +30,8 @@ const TYPE_KEY = '^[a-z][a-z0-9_]{0,63}$'
 /** BCP 47-ish (`en`, `pt-BR`, `zh-Hant-TW`); the column is varchar(16). */
 const LOCALE = '^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8}){0,2}$'
 
-const FIELD_TYPES = [
+/** The field types a content type may declare. */
+export const FIELD_TYPES = [
   'string',
   'text',
   'number',
