@@ -166,3 +166,33 @@ export async function readSettings(
     return [name, other === undefined || other === value ? value : `${value} (baseline connection: ${other})`]
   })
 }
+
+/**
+ * Bench databases still to drop, so that an interrupted run (Ctrl-C) leaves none behind.
+ * `track` one when created; `drop` it when done; `dropAll` on SIGINT.
+ */
+export class PendingDrops {
+  readonly #pending = new Set<BenchDatabase>()
+  readonly #warn: (message: string) => void
+
+  constructor(warn: (message: string) => void) {
+    this.#warn = warn
+  }
+
+  track(created: BenchDatabase): void {
+    this.#pending.add(created)
+  }
+
+  async drop(created: BenchDatabase): Promise<void> {
+    this.#pending.delete(created)
+    try {
+      await created.drop()
+    } catch (e) {
+      this.#warn(`could not drop the bench database ${created.url}: ${errorMessage(e)}`)
+    }
+  }
+
+  dropAll(): Promise<void> {
+    return Promise.all([...this.#pending].map((d) => this.drop(d))).then(() => undefined)
+  }
+}

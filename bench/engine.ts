@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks'
 import { type DialectName, migrate, openDatabase } from '../src/index.js'
 import { baselineSql } from './baseline-sql.js'
 import { type BenchConfig, MYSQL_URL, PG_URL, POOL_SIZE, readConfig } from './config.js'
-import { type BenchDatabase, readSettings, TARGETS } from './databases.js'
+import { PendingDrops, readSettings, TARGETS } from './databases.js'
 import { RssSampler } from './measure.js'
 import { type DialectReport, renderConsole, renderMarkdown } from './report.js'
 import { runSuite } from './suite.js'
@@ -27,21 +27,11 @@ function errorMessage(e: unknown): string {
   return e instanceof Error ? (e.stack ?? e.message) : String(e)
 }
 
-/** Databases still to drop if the run is interrupted. */
-const pendingDrops = new Set<BenchDatabase>()
-
-async function dropDatabase(created: BenchDatabase): Promise<void> {
-  pendingDrops.delete(created)
-  try {
-    await created.drop()
-  } catch (e) {
-    loud(`could not drop the bench database ${created.url}: ${errorMessage(e)}`)
-  }
-}
+const drops = new PendingDrops(loud)
 
 process.once('SIGINT', () => {
   log('\ninterrupted: dropping bench databases')
-  void Promise.all([...pendingDrops].map(dropDatabase)).finally(() => process.exit(130))
+  void drops.dropAll().finally(() => process.exit(130))
 })
 
 async function benchDialect(name: DialectName, config: BenchConfig, rss: RssSampler): Promise<DialectReport> {
@@ -56,7 +46,7 @@ async function benchDialect(name: DialectName, config: BenchConfig, rss: RssSamp
   const sizes = config.sizes(name)
   log(`\n${name}: ${sizes.ops} ops per case, ${sizes.createManyCalls} createMany calls per concurrency`)
   const created = await target.create()
-  pendingDrops.add(created)
+  drops.track(created)
   try {
     const db = await openDatabase(created.url, { pool: { max: POOL_SIZE, acquireTimeoutMs: 30_000 } })
     const raw = target.openRaw(created, POOL_SIZE)
@@ -80,7 +70,7 @@ async function benchDialect(name: DialectName, config: BenchConfig, rss: RssSamp
       elapsedMs: elapsed(),
     }
   } finally {
-    await dropDatabase(created)
+    await drops.drop(created)
   }
 }
 

@@ -22,7 +22,7 @@ import { cpus, freemem, loadavg, type as osType, platform, release, totalmem } f
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import type { DialectName } from '../src/index.js'
-import { type BenchDatabase, type DialectTarget, TARGETS } from './databases.js'
+import { type DialectTarget, PendingDrops, TARGETS } from './databases.js'
 import { type SeedResult, seedEvents } from './http-seed.js'
 import {
   BENCH_ADMIN,
@@ -380,21 +380,12 @@ interface DialectRun {
   elapsedMs: number
 }
 
-const pendingDrops = new Set<BenchDatabase>()
-
-async function dropDatabase(created: BenchDatabase): Promise<void> {
-  pendingDrops.delete(created)
-  try {
-    await created.drop()
-  } catch (e) {
-    log(`!! could not drop the bench database ${created.url}: ${errorMessage(e)}`)
-  }
-}
+const drops = new PendingDrops((m) => log(`!! ${m}`))
 
 process.once('SIGINT', () => {
   log('\ninterrupted: stopping the server, dropping bench databases')
   for (const child of children) child.kill('SIGKILL')
-  void Promise.all([...pendingDrops].map(dropDatabase)).finally(() => process.exit(130))
+  void drops.dropAll().finally(() => process.exit(130))
 })
 
 async function rawRows(raw: RawPool, name: string, text: string): Promise<Record<string, unknown>[]> {
@@ -436,7 +427,7 @@ async function benchDialect(target: DialectTarget, settings: Settings): Promise<
   }
   log(`\n== ${target.name}`)
   const created = await target.create()
-  pendingDrops.add(created)
+  drops.track(created)
   let server: RunningServer | undefined
   let raw: RawPool | undefined
   try {
@@ -590,7 +581,7 @@ async function benchDialect(target: DialectTarget, settings: Settings): Promise<
   } finally {
     await server?.close()
     await raw?.close()
-    await dropDatabase(created)
+    await drops.drop(created)
     run.elapsedMs = performance.now() - started
   }
 }

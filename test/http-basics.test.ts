@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { tokens } from '../src/cms/entities.js'
-import { newToken } from '../src/cms/secrets.js'
-import { created, newRecordId } from '../src/server/resource.js'
-import { ADMIN, forEachHttpDialect } from './http-setup.js'
+import { ADMIN, apiToken, forEachHttpDialect } from './http-setup.js'
 
 forEachHttpDialect('http basics', (f) => {
   it('health and ready answer', async () => {
@@ -89,21 +86,7 @@ forEachHttpDialect('http basics', (f) => {
   })
 
   it('the role check comes before body validation: a viewer gets 403, not 400', async () => {
-    const { token, hash } = newToken()
-    await f.auditor.create(
-      tokens,
-      created({
-        id: newRecordId(),
-        user_id: null,
-        name: 'viewer',
-        role: 'viewer' as const,
-        kind: 'api' as const,
-        platform_admin: false,
-        token_hash: hash,
-        expires_at: null,
-      }),
-      { tenantId: f.tenantId, actorId: 'test', actorType: 'system' },
-    )
+    const token = await apiToken(f, f.tenantId, 'viewer')
     const bad = await f.call('POST', '/api/v1/locales', { token, body: { nonsense: true } })
     assert.equal(bad.status, 403)
     assert.equal(bad.body.error.code, 'forbidden')

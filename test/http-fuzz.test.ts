@@ -17,12 +17,10 @@ import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
 import fc from 'fast-check'
 import { sql } from 'kysely'
-import { ROLES, type Role, tokens } from '../src/cms/entities.js'
-import { newToken } from '../src/cms/secrets.js'
+import { ROLES, type Role } from '../src/cms/entities.js'
 import { ERROR_CODES } from '../src/core/errors.js'
-import { created, newRecordId } from '../src/server/resource.js'
 import { FIELD_TYPES } from '../src/server/routes/content.js'
-import { ADMIN, forEachHttpDialect, type HttpFixture } from './http-setup.js'
+import { ADMIN, forEachHttpDialect, type HttpFixture, apiToken as sharedApiToken } from './http-setup.js'
 
 const DEFAULT_SEED = 20_240_501
 const SEED = process.env.FUZZ_SEED === undefined ? DEFAULT_SEED : Number(process.env.FUZZ_SEED)
@@ -1677,24 +1675,7 @@ forEachHttpDialect('http fuzz', (f) => {
       )
       return res.body
     }
-    const apiToken = async (role: Role): Promise<string> => {
-      const { token, hash } = newToken()
-      await f.auditor.create(
-        tokens,
-        created({
-          id: newRecordId(),
-          user_id: null,
-          name: `fuzz ${role}`,
-          role,
-          kind: 'api' as const,
-          platform_admin: false,
-          token_hash: hash,
-          expires_at: null,
-        }),
-        { tenantId: f.tenantId, actorId: 'fuzz-setup', actorType: 'system' },
-      )
-      return token
-    }
+    const apiToken = (role: Role) => sharedApiToken(f, f.tenantId, role)
 
     // Another tenant, with records whose ids this tenant must not reach.
     const other = await ok('POST', api('tenants'), { name: 'other tenant' })
