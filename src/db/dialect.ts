@@ -83,6 +83,9 @@ export interface Dialect {
   isRetryableTransactionError(error: unknown): boolean
   /** Pool usage now. */
   poolStats(): PoolStats
+  /** Where COMMITs are shared (SQLite group commit): engine transactions committed and the
+   * COMMIT statements that carried them, since the database was opened. */
+  commitStats?(): { readonly transactions: number; readonly commits: number }
   /** Takes a connection, waiting at most `timeoutMs`; then `unavailable`. */
   acquire(timeoutMs: number): Promise<Lease>
 }

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import { AuditedError } from '../../core/errors.js'
-import { acquireWithTimeout } from '../acquire.js'
-import type { Dialect, Lease, Session, Statement, StatementResult } from '../dialect.js'
+import type { Dialect } from '../dialect.js'
 import { WriterLock } from '../writer-lock.js'
+import { CommitGroup } from './sqlite-group-commit.js'
 import { LeasedSqliteDialect, StatementCache } from './sqlite-kysely-dialect.js'
 
 export interface SqliteOptions {
@@ -12,6 +12,10 @@ export interface SqliteOptions {
   readonly synchronous?: 'normal' | 'full'
   /** How long SQLite waits for another process's write lock (ms). */
   readonly busyTimeoutMs?: number
+  /** Engine transactions that queue for the writer share one COMMIT (default true). Each
+   * caller still returns only after the COMMIT that made its write durable; see
+   * sqlite-group-commit.ts. */
+  readonly groupCommit?: boolean
 }
 
 const SQLITE_CODES: Record<string, [AuditedError['code'], string, boolean?]> = {
@@ -43,27 +47,8 @@ export function createSqlite(path: string, options: SqliteOptions = {}) {
   const lock = new WriterLock()
   const kysely = new Kysely<unknown>({ dialect: new LeasedSqliteDialect(statements, lock) })
 
-  const session: Session = {
-    async run(list: readonly Statement[]): Promise<StatementResult[]> {
-      const results: StatementResult[] = []
-      for (const { sql, parameters } of list) {
-        const stmt = statements.prepare(sql)
-        if (stmt.reader) {
-          const rows = stmt.all(parameters as unknown[]) as Record<string, unknown>[]
-          results.push({ rows, affected: rows.length })
-        } else {
-          const info = stmt.run(parameters as unknown[])
-          results.push({ rows: [], affected: Number(info.changes) })
-        }
-      }
-      return results
-    },
-  }
-
-  /** SQLite has one writer: the lease is the lock Kysely's queries take too, held until
-   * release. A free lock is taken at once, without a timer. */
-  const lease: Lease = { session, release: () => lock.release() }
-  const take = () => lock.take().then(() => lease)
+  // Engine transactions share COMMITs while they queue for the one writer (group commit).
+  const group = new CommitGroup(raw, statements, lock, options.groupCommit !== false)
   const dialect: Dialect = {
     name: 'sqlite',
     supportsReturning: true,
@@ -90,8 +75,9 @@ export function createSqlite(path: string, options: SqliteOptions = {}) {
       return new AuditedError(known[0], known[1], { cause: error, retryable: known[2] })
     },
     isRetryableTransactionError: () => false,
+    commitStats: () => ({ ...group.stats }),
     poolStats: () => ({ total: 1, idle: lock.held ? 0 : 1, waiting: lock.waiting }),
-    acquire: (timeoutMs) => (lock.tryTake() ? Promise.resolve(lease) : acquireWithTimeout(take, timeoutMs)),
+    acquire: (timeoutMs) => group.acquire(timeoutMs),
   }
   // Reads (event queries) go to a second, read-only connection: with WAL they see the last
   // committed state and never wait behind an open write transaction. An in-memory

@@ -1,0 +1,275 @@
+import type Database from 'better-sqlite3'
+import { AuditedError } from '../../core/errors.js'
+import { acquireWithTimeout } from '../acquire.js'
+import type { Lease, Statement, StatementResult } from '../dialect.js'
+import type { WriterLock } from '../writer-lock.js'
+import type { StatementCache } from './sqlite-kysely-dialect.js'
+
+/** Most transactions one COMMIT carries. */
+const MAX_MEMBERS = 32
+/** A group stops taking members this long after it opened (ms): bounds the wait of its first. */
+const MAX_GROUP_MS = 10
+
+/** Linger only while at least this share of recent lingers found a member to join… */
+const MIN_JOIN_RATE = 0.25
+/** …except once in this many commits, to notice when load comes back. */
+const PROBE_EVERY = 16
+
+const SAVEPOINT = 'audited_member'
+const NO_RESULT: StatementResult = { rows: [], affected: 0 }
+
+interface Waiting {
+  resolve(): void
+  reject(error: unknown): void
+}
+
+/**
+ * Group commit for SQLite's one writer connection.
+ *
+ * SQLite serialises writers, and most of a small write transaction's cost is its COMMIT
+ * (writing every touched page of the row, the event and their indexes to the WAL). When
+ * engine transactions queue for the connection, each one runs inside a savepoint of one
+ * outer transaction; a finished member releases its savepoint, hands the connection to the
+ * next queued transaction and waits; the member that finds no transaction queued behind it
+ * (or the group full or 10 ms old) commits the outer transaction for all of them. Every
+ * caller still learns "committed" only after the COMMIT that made its write durable, and a
+ * failed member rolls back to its savepoint without touching the others. If the COMMIT
+ * fails, or SQLite rolls back the whole transaction on its own (SQLITE_FULL, I/O errors),
+ * every member of the group gets the error: none of them committed.
+ *
+ * A deferred foreign key is checked only at the outer COMMIT, where one member's violation
+ * would fail the others: while the schema declares any DEFERRABLE constraint, groups are
+ * not formed (each transaction commits alone).
+ */
+export class CommitGroup {
+  readonly #raw: Database.Database
+  readonly #statements: StatementCache
+  readonly #lock: WriterLock
+  /** The outer transaction is open. */
+  #open = false
+  #openedAt = 0
+  readonly #waiting: Waiting[] = []
+  /** Non-zero while the group holds the lock with no member, waiting for one to join. */
+  #lingering = 0
+  #lingerSeq = 0
+  #joined = false
+  /** How often lingering found a member (moving average), and a counter for probes. */
+  #joinRate = 0.5
+  #probe = 0
+  #schemaVersion = -1
+  #groupable = false
+  /** Transactions committed, and COMMITs issued for them (for tests and metrics). */
+  readonly stats = { transactions: 0, commits: 0 }
+
+  readonly #enabled: boolean
+  readonly #schemaVersionStmt: Database.Statement
+
+  /** `enabled` false: every transaction commits alone (the lease logic stays the same). */
+  constructor(raw: Database.Database, statements: StatementCache, lock: WriterLock, enabled = true) {
+    this.#raw = raw
+    this.#statements = statements
+    this.#lock = lock
+    this.#enabled = enabled
+    this.#schemaVersionStmt = raw.prepare('PRAGMA schema_version').pluck()
+  }
+
+  /**
+   * A connection for one engine transaction. While a group lingers for more members, a
+   * transaction joins it at once; otherwise it queues for the writer lock.
+   */
+  acquire(timeoutMs: number): Promise<Lease> {
+    if (this.#lingering !== 0) {
+      this.#lingering = 0 // the lock passes from the lingering group to this member
+      this.#joined = true
+      return Promise.resolve(this.#lease())
+    }
+    if (this.#lock.tryTake()) return Promise.resolve(this.#lease())
+    return acquireWithTimeout(() => this.#lock.take('transaction').then(() => this.#lease()), timeoutMs)
+  }
+
+  /** A lease for one engine transaction (the lock is already this caller's). */
+  #lease(): Lease {
+    let inSavepoint = false
+    let handedOver = false
+    const run = (list: readonly Statement[]): StatementResult[] => {
+      const results: StatementResult[] = []
+      for (const { sql, parameters } of list) {
+        const stmt = this.#statements.prepare(sql)
+        if (stmt.reader) {
+          const rows = stmt.all(parameters as unknown[]) as Record<string, unknown>[]
+          results.push({ rows, affected: rows.length })
+        } else {
+          const info = stmt.run(parameters as unknown[])
+          results.push({ rows: [], affected: Number(info.changes) })
+        }
+      }
+      return results
+    }
+    const session = {
+      run: async (list: readonly Statement[]): Promise<StatementResult[]> => {
+        if (list.length === 1 && list[0]!.sql === 'ROLLBACK') {
+          if (inSavepoint) {
+            inSavepoint = false
+            this.#exec(`ROLLBACK TO ${SAVEPOINT}`)
+            this.#exec(`RELEASE ${SAVEPOINT}`)
+          }
+          return [NO_RESULT]
+        }
+        let body = list
+        const begins = body[0]?.sql === 'BEGIN IMMEDIATE'
+        const commits = body.at(-1)?.sql === 'COMMIT'
+        if (begins) body = body.slice(1)
+        if (commits) body = body.slice(0, -1)
+        try {
+          if (begins) {
+            if (!this.#open) {
+              this.#exec('BEGIN IMMEDIATE')
+              this.#open = true
+              this.#openedAt = performance.now()
+            }
+            this.#exec(`SAVEPOINT ${SAVEPOINT}`)
+            inSavepoint = true
+          }
+          const results = run(body)
+          if (begins) results.unshift(NO_RESULT)
+          if (!commits) return results
+          this.#exec(`RELEASE ${SAVEPOINT}`)
+          inSavepoint = false
+          this.stats.transactions += 1
+          const next = this.#next(1)
+          if (next === 'commit') {
+            this.#commit()
+          } else {
+            handedOver = true
+            const committed = new Promise<void>((resolve, reject) => this.#waiting.push({ resolve, reject }))
+            this.#handOver(next)
+            await committed
+          }
+          results.push(NO_RESULT)
+          return results
+        } catch (e) {
+          this.#afterError(e)
+          throw e
+        }
+      },
+    }
+    return {
+      session,
+      release: () => {
+        if (!handedOver) this.#finish()
+      },
+    }
+  }
+
+  #exec(sql: string): void {
+    this.#statements.prepare(sql).run()
+  }
+
+  /**
+   * What the group does when a member is done (`adding` = 1 when that member joins the
+   * waiting list): hand the connection to a transaction queued for it; linger for one turn
+   * of the event loop when nothing is queued but lingering has lately paid off (under
+   * load the next requests reach their transactions in that turn); else commit.
+   */
+  #next(adding: number): 'handover' | 'linger' | 'commit' {
+    const members = this.#waiting.length + adding
+    if (members === 0) return 'commit'
+    if (members >= MAX_MEMBERS || performance.now() - this.#openedAt >= MAX_GROUP_MS) return 'commit'
+    if (!this.#enabled || !this.#groupingAllowed()) return 'commit'
+    const queued = this.#lock.next
+    if (queued === 'transaction') return 'handover'
+    if (queued !== undefined) return 'commit' // a Kysely query waits: it must not see this transaction
+    this.#probe = (this.#probe + 1) % PROBE_EVERY
+    return this.#joinRate >= MIN_JOIN_RATE || this.#probe === 0 ? 'linger' : 'commit'
+  }
+
+  /** Passes the connection to the next transaction, now or within one event-loop turn. */
+  #handOver(how: 'handover' | 'linger'): void {
+    if (how === 'handover') {
+      this.#lock.release()
+      return
+    }
+    const id = ++this.#lingerSeq
+    this.#lingering = id
+    this.#joined = false
+    setImmediate(() => {
+      this.#joinRate = this.#joinRate * 0.875 + (this.#joined ? 0.125 : 0)
+      if (this.#lingering !== id) return // a member joined: it decides when to commit
+      this.#lingering = 0
+      try {
+        this.#commit()
+      } catch {
+        // the members got the error
+      }
+      this.#lock.release()
+    })
+  }
+
+  #groupingAllowed(): boolean {
+    const version = this.#schemaVersionStmt.get() as number
+    if (version !== this.#schemaVersion) {
+      const row = this.#raw
+        .prepare("SELECT count(*) AS n FROM sqlite_master WHERE sql LIKE '%DEFERRABLE%'")
+        .get() as { n: number }
+      this.#groupable = row.n === 0
+      this.#schemaVersion = version
+    }
+    return this.#groupable
+  }
+
+  /** COMMITs the outer transaction: its members learn the outcome. */
+  #commit(): void {
+    const members = this.#waiting.splice(0)
+    try {
+      this.#exec('COMMIT')
+    } catch (e) {
+      this.#rollbackQuietly()
+      for (const m of members) m.reject(e)
+      throw e
+    } finally {
+      this.#open = false
+      this.stats.commits += 1
+    }
+    for (const m of members) m.resolve()
+  }
+
+  /** A statement failed: if SQLite dropped the whole transaction, the group is lost. */
+  #afterError(error: unknown): void {
+    if (!this.#open || this.#raw.inTransaction) return
+    this.#open = false
+    const lost = new AuditedError('unavailable', 'The database rolled the transaction back.', {
+      cause: error,
+      retryable: true,
+      retryAfterSeconds: 1,
+    })
+    for (const m of this.#waiting.splice(0)) m.reject(lost)
+  }
+
+  /**
+   * The lease's holder is done without joining the group (it rolled back, or never began):
+   * the group goes on with the next queued transaction, or commits now.
+   */
+  #finish(): void {
+    if (this.#open) {
+      const next = this.#next(0)
+      if (next !== 'commit') {
+        this.#handOver(next)
+        return
+      }
+      try {
+        this.#commit()
+      } catch {
+        // the members got the error
+      }
+    }
+    this.#lock.release()
+  }
+
+  #rollbackQuietly(): void {
+    try {
+      if (this.#raw.inTransaction) this.#exec('ROLLBACK')
+    } catch {
+      // nothing more to undo
+    }
+  }
+}
