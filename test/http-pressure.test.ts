@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { after, before, describe, it } from 'node:test'
+import { sql } from 'kysely'
 import { createAuditor } from '../src/audit/auditor.js'
 import { bootstrap } from '../src/cms/bootstrap.js'
 import { CMS_MIGRATIONS } from '../src/cms/schema.js'
@@ -13,6 +14,7 @@ import { migrate } from '../src/db/migrations.js'
 import { openDatabase } from '../src/db/open-database.js'
 import { buildApp } from '../src/server/app.js'
 import { CircuitBreaker } from '../src/server/circuit-breaker.js'
+import { classifyHttpError } from '../src/server/error-reply.js'
 import { ADMIN } from './http-setup.js'
 import { DIALECTS } from './setup.js'
 
@@ -96,6 +98,40 @@ for (const d of DIALECTS) {
       } finally {
         await app.close()
         await db.close()
+      }
+    })
+
+    it('a connection cut while a query is in flight is `unavailable` (503), not an internal error', {
+      skip:
+        d.name === 'sqlite' ? 'SQLite is a file in this process: there is no connection to cut' : undefined,
+    }, async () => {
+      const target = new URL(url)
+      const proxy = new CuttableProxy({
+        host: target.hostname,
+        port: Number(target.port || (d.name === 'postgres' ? 5432 : 3306)),
+      })
+      await proxy.up()
+      const viaProxy = new URL(url)
+      viaProxy.port = String(proxy.port)
+      const db = await openDatabase(viaProxy.toString(), {
+        pool: { max: 2, acquireTimeoutMs: 1000, statementTimeoutMs: 5000 },
+      })
+      try {
+        const sleep = d.name === 'postgres' ? sql`SELECT pg_sleep(2)` : sql`SELECT SLEEP(2)`
+        const inFlight = sleep.execute(db.kysely).then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        await new Promise((r) => setTimeout(r, 200))
+        await proxy.down()
+        const error = await inFlight
+        assert.ok(error !== undefined, 'the query failed with its connection')
+        const classified = db.capabilities.classify(error)
+        assert.equal(classified?.code, 'unavailable', `classified: ${String(error)}`)
+        assert.equal(classifyHttpError(classified).status, 503)
+      } finally {
+        await db.close().catch(() => {})
+        await proxy.down()
       }
     })
 

@@ -37,6 +37,14 @@ interface Corkable {
   uncork(): void
 }
 
+/** pg's messages (no code) for a connection that dropped or cannot be used any more. */
+const CONNECTION_LOST = [
+  'Connection terminated',
+  'Client has encountered a connection error',
+  'Client was closed and is not queryable',
+  'timeout exceeded when trying to connect',
+]
+
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'])
 
 const names = new Map<string, string>()
@@ -132,7 +140,17 @@ export function createPostgres(url: string, options: PoolOptions = {}) {
     toParameter: (value) => value,
     classify(error) {
       const code = (error as { code?: unknown })?.code
-      if (typeof code !== 'string') return undefined
+      if (typeof code !== 'string') {
+        // pg reports a connection lost mid-query with a plain Error and no code
+        const message = error instanceof Error ? error.message : ''
+        return CONNECTION_LOST.some((m) => message.startsWith(m))
+          ? new AuditedError('unavailable', 'The database connection was lost.', {
+              cause: error,
+              retryable: true,
+              retryAfterSeconds: 1,
+            })
+          : undefined
+      }
       if (NETWORK_CODES.has(code)) {
         return new AuditedError('unavailable', 'The database cannot be reached.', { cause: error })
       }
