@@ -75,6 +75,10 @@ forEachHttpDialect('http basics', (f) => {
       /audited_http_requests_total\{method="GET",route="\/health",status="200"\} \d+/,
     )
     assert.match(String(metrics.body), /audited_db_pool_connections \d+/)
+    // group commit's totals exist where transactions share COMMITs (SQLite) and only there
+    assert.equal(/audited_db_commits_total \d+/.test(String(metrics.body)), f.name === 'sqlite')
+    if (f.name === 'sqlite')
+      assert.match(String(metrics.body), /audited_db_committed_transactions_total [1-9]\d*/)
     assert.match(String(metrics.body), /audited_http_request_duration_seconds_bucket/)
     const api = await f.call('GET', '/openapi.json', { token: null })
     assert.equal(api.status, 200)

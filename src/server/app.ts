@@ -123,7 +123,7 @@ export function buildApp(options: AppOptions): App {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const breaker = options.breaker ?? new CircuitBreaker()
-  const metrics = options.metrics ?? new ServerMetrics(() => options.db.capabilities.poolStats())
+  const metrics = options.metrics ?? ServerMetrics.of(options.db.capabilities)
   app.register(swagger, {
     openapi: {
       info: { title: 'audited headless CMS', version: '0.1.0', description: 'Every write audited.' },

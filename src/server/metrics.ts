@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { ChangeEvent } from '../audit/change-event.js'
-import type { PoolStats } from '../db/dialect.js'
+import type { Dialect, PoolStats } from '../db/dialect.js'
 
 /**
  * Prometheus metrics of one server: requests, latencies, audited writes, pool usage,
@@ -33,7 +33,7 @@ export class ServerMetrics {
     registers: [this.registry],
   })
 
-  constructor(poolStats: () => PoolStats) {
+  constructor(poolStats: () => PoolStats, commitStats?: () => { transactions: number; commits: number }) {
     const pool = (name: string, help: string, pick: (s: PoolStats) => number) =>
       new Gauge({
         name,
@@ -46,6 +46,46 @@ export class ServerMetrics {
     pool('audited_db_pool_connections', 'Database connections open (SQLite: 1).', (s) => s.total)
     pool('audited_db_pool_idle', 'Database connections idle.', (s) => s.idle)
     pool('audited_db_pool_waiting', 'Callers waiting for a database connection.', (s) => s.waiting)
+    if (commitStats !== undefined) {
+      // Where transactions share COMMITs (SQLite group commit): both totals, so that
+      // transactions ÷ commits is the group size.
+      const total = (
+        name: string,
+        help: string,
+        pick: (s: { transactions: number; commits: number }) => number,
+      ) => {
+        let seen = 0
+        new Counter({
+          name,
+          help,
+          registers: [this.registry],
+          collect() {
+            const now = pick(commitStats())
+            if (now > seen) this.inc(now - seen)
+            seen = now
+          },
+        })
+      }
+      total(
+        'audited_db_committed_transactions_total',
+        'Engine transactions committed.',
+        (s) => s.transactions,
+      )
+      total(
+        'audited_db_commits_total',
+        'COMMIT statements that carried them (group commit).',
+        (s) => s.commits,
+      )
+    }
+  }
+
+  /** Metrics over a database's pool (and its commit groups, where it has them). */
+  static of(capabilities: Dialect): ServerMetrics {
+    const { commitStats } = capabilities
+    return new ServerMetrics(
+      () => capabilities.poolStats(),
+      commitStats === undefined ? undefined : () => commitStats.call(capabilities),
+    )
   }
 
   /** For the auditor's `after` hook: counts committed events. */

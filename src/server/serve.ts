@@ -26,7 +26,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
   const buckets =
     config.redisUrl === undefined ? new MemoryBucketStore() : new RedisBucketStore(new Redis(config.redisUrl))
   const limiter = createLimiter(db, buckets)
-  const metrics = new ServerMetrics(() => db.capabilities.poolStats())
+  const metrics = ServerMetrics.of(db.capabilities)
   const auditor = createAuditor({
     db,
     hooks: { before: limiter.before, after: metrics.recordEvent },
