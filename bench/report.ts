@@ -345,6 +345,10 @@ ${(run.elapsedMs / 1000).toFixed(0)} s at BENCH_SCALE=${run.scale}, process peak
 1-minute load average ${run.load.start.toFixed(2)} at start, ${run.load.end.toFixed(2)} at end (${run.load.cpus} CPUs; other processes may share them and the database servers).
 All ratios compare figures measured in this same run. Numbers are reported as measured.
 
+The CMS service's HTTP benchmark (\`npm run bench:http\`: entry create and update over HTTP against
+a bare route, event-list and history reads at 1M events) writes its own report:
+[http-results.md](http-results.md).
+
 ## Machine
 
 ${machine}
