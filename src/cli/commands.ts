@@ -5,6 +5,7 @@ import { type ExportFormat, exportChunks, ndjsonEvent } from '../audit/event-exp
 import type { ListEventsQuery } from '../audit/event-queries.js'
 import { CMS_ENTITIES, ROLES, type Role, tokens } from '../cms/entities.js'
 import { newApiToken } from '../cms/secrets.js'
+import { purgeExpiredSessions } from '../cms/sessions.js'
 import { AuditedError } from '../core/errors.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import { newRecordId } from '../server/resource.js'
@@ -130,4 +131,10 @@ async function countEvents(db: AuditedDatabase, tenantId: string | undefined): P
   let q = db.readKysely.selectFrom('change_events').select((eb) => eb.fn.countAll().as('n'))
   if (tenantId !== undefined) q = q.where('tenant_id', '=', tenantId)
   return Number((await q.executeTakeFirstOrThrow()).n)
+}
+
+/** `sessions purge`: deletes expired login sessions now (audited, actor system); prints the count. */
+export async function sessionsPurge(c: CommandContext) {
+  const purged = await purgeExpiredSessions(c.db, c.auditor, { signal: c.signal })
+  c.out.write(`Purged ${purged} expired ${purged === 1 ? 'session' : 'sessions'}.\n`)
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `audited <command>`: serve, migrate, token create, events, history, export.
+ * `audited <command>`: serve, migrate, token create, events, history, export, sessions purge.
  * `--help` on any command. Settings come from the environment (DATABASE_URL, …).
  */
 import { parseArgs } from 'node:util'
@@ -11,7 +11,7 @@ import { migrate } from '../db/migrations.js'
 import { openDatabase } from '../db/open-database.js'
 import { loadConfig } from '../server/config.js'
 import { serve } from '../server/serve.js'
-import { type CommandContext, events, exportEvents, history, tokenCreate } from './commands.js'
+import { type CommandContext, events, exportEvents, history, sessionsPurge, tokenCreate } from './commands.js'
 
 const HELP: Record<string, string> = {
   '': `audited <command> [--help]
@@ -27,6 +27,7 @@ Commands:
                                 print one record's events, oldest first
   export --format ndjson|csv --out FILE [--from ISO] [--to ISO] [--tenant T]
                                 write events to a file, with a progress bar
+  sessions purge                delete expired login sessions now (each delete audited)
 `,
   serve: `audited serve — start the API on HOST:PORT (default 127.0.0.1:8080) over DATABASE_URL
 (default sqlite:./data/audited.db, created and migrated on first start).`,
@@ -38,6 +39,8 @@ Commands:
   history: 'audited history <table> <id> [--tenant T] — the record’s events, oldest first, as NDJSON.',
   export:
     'audited export --format ndjson|csv --out FILE [--from ISO] [--to ISO] [--tenant T] — progress on stderr.',
+  sessions:
+    'audited sessions purge — delete every expired login session now, in batches, each delete an audited event (actor system, reason "session expired"); prints the count. The server also does this every SESSION_PURGE_INTERVAL_MS.',
 }
 
 const OPTIONS = {
@@ -103,6 +106,10 @@ async function main(argv: string[]): Promise<number> {
     } else if (command === 'events') await events(c, opts)
     else if (command === 'history') await history(c, rest[0], rest[1], opts)
     else if (command === 'export') await exportEvents(c, opts)
+    else if (command === 'sessions') {
+      if (rest[0] !== 'purge') return usage('sessions')
+      await sessionsPurge(c)
+    }
     return 0
   } finally {
     await db.close()

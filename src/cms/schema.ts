@@ -116,4 +116,10 @@ export const CMS_MIGRATIONS: readonly Migration[] = [
         'entry_id',
       ]),
   },
+  {
+    id: 1002,
+    name: 'tokens_by_expiry',
+    // The expired-session purge reads sessions by expiry (src/cms/sessions.ts).
+    up: (db, dialect) => createIndexIfMissing(db, dialect, 'tokens', 'tokens_expiry', ['kind', 'expires_at']),
+  },
 ]

@@ -16,6 +16,9 @@ export interface ServerConfig {
   readonly settleMs: number | undefined
   readonly adminEmail: string | undefined
   readonly adminPassword: string | undefined
+  /** How often the server deletes expired login sessions (ms); 0 = never; absent = the
+   * default (`SESSION_PURGE_INTERVAL_MS_DEFAULT`). */
+  readonly sessionPurgeIntervalMs?: number
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -28,6 +31,26 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     throw new AuditedError('validation', `${name} must be an integer from ${min} to ${max}.`, {
       details: { name },
     })
+  }
+  return n
+}
+
+export const SESSION_PURGE_INTERVAL_MS_DEFAULT = 600_000
+
+/** setTimeout's longest delay (a larger one fires at once). */
+const MAX_TIMER_MS = 2_147_483_647
+
+/** 0 (off) or an interval of at least a second: a shorter one would only load the database. */
+function interval(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || (n !== 0 && (n < 1000 || n > MAX_TIMER_MS))) {
+    throw new AuditedError(
+      'validation',
+      `${name} must be 0 (off) or an integer from 1000 to ${MAX_TIMER_MS} (milliseconds).`,
+      { details: { name } },
+    )
   }
   return n
 }
@@ -56,5 +79,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
         : integer(env, 'SETTLE_MS', 0, 0, 600_000),
     adminEmail: env.ADMIN_EMAIL || undefined,
     adminPassword: env.ADMIN_PASSWORD || undefined,
+    sessionPurgeIntervalMs: interval(env, 'SESSION_PURGE_INTERVAL_MS', SESSION_PURGE_INTERVAL_MS_DEFAULT),
   }
 }

@@ -5,14 +5,16 @@ import { createAuditor } from '../audit/auditor.js'
 import { bootstrap } from '../cms/bootstrap.js'
 import { createLimiter, MemoryBucketStore, RedisBucketStore } from '../cms/limits.js'
 import { CMS_MIGRATIONS } from '../cms/schema.js'
+import { type SessionPurgeSchedule, scheduleSessionPurge } from '../cms/sessions.js'
 import { migrate } from '../db/migrations.js'
 import { openDatabase } from '../db/open-database.js'
 import { buildApp } from './app.js'
-import type { ServerConfig } from './config.js'
+import { SESSION_PURGE_INTERVAL_MS_DEFAULT, type ServerConfig } from './config.js'
 import { ServerMetrics } from './metrics.js'
 
-/** Opens (and on SQLite creates) the database, migrates, bootstraps, listens; closes
- * gracefully on SIGINT/SIGTERM: stops accepting, finishes in-flight requests, closes the pool. */
+/** Opens (and on SQLite creates) the database, migrates, bootstraps, listens, purges expired
+ * sessions periodically; closes gracefully on SIGINT/SIGTERM: stops the purge (after its
+ * current batch), stops accepting, finishes in-flight requests, closes the pool. */
 export async function serve(config: ServerConfig): Promise<{ close(): Promise<void>; url: string }> {
   if (config.databaseUrl.startsWith('sqlite:') && !config.databaseUrl.startsWith('sqlite::memory:')) {
     mkdirSync(dirname(config.databaseUrl.slice('sqlite:'.length)), { recursive: true })
@@ -48,9 +50,24 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     )
   }
   const url = await app.listen({ host: config.host, port: config.port })
+  // Expired login sessions: deleted (audited) at start and every interval; 0 turns it off.
+  const purgeIntervalMs = config.sessionPurgeIntervalMs ?? SESSION_PURGE_INTERVAL_MS_DEFAULT
+  const purge: SessionPurgeSchedule | undefined =
+    purgeIntervalMs > 0
+      ? scheduleSessionPurge({
+          db,
+          auditor,
+          intervalMs: purgeIntervalMs,
+          onPurged: (count) => {
+            if (count > 0) app.log.info({ count }, 'expired sessions purged')
+          },
+          onError: (err) => app.log.warn({ err }, 'purging expired sessions failed'),
+        })
+      : undefined
   let closing: Promise<void> | undefined
   const close = () => {
     closing ??= (async () => {
+      await purge?.stop()
       await app.close()
       await buckets.close()
       await db.close()
