@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util'
 import type Database from 'better-sqlite3'
 import { AuditedError } from '../../core/errors.js'
 import { acquireWithTimeout } from '../acquire.js'
@@ -23,6 +24,25 @@ interface Waiting {
   reject(error: unknown): void
 }
 
+/** One engine transaction's hold on the connection. */
+interface Member {
+  /** It has the connection (not yet handed it on or released it). */
+  holding: boolean
+  inSavepoint: boolean
+  /** What it ran in its savepoint while earlier members wait for it (it may be preempted). */
+  log: { statement: Statement; result: StatementResult }[] | undefined
+  /** Preempted: its statements are to run again in a new transaction before its next ones. */
+  replay: boolean
+}
+
+/** The member's transaction is gone (SQLite rolled it back, or it never began). */
+const lostError = (cause?: unknown) =>
+  new AuditedError('unavailable', 'The database rolled the transaction back.', {
+    cause,
+    retryable: true,
+    retryAfterSeconds: 1,
+  })
+
 /**
  * Group commit for SQLite's one writer connection.
  *
@@ -38,8 +58,15 @@ interface Waiting {
  * every member of the group gets the error: none of them committed.
  *
  * A deferred foreign key is checked only at the outer COMMIT, where one member's violation
- * would fail the others: while the schema declares any DEFERRABLE constraint, groups are
- * not formed (each transaction commits alone).
+ * would fail the others, and a trigger's RAISE(ROLLBACK) or a table's ON CONFLICT ROLLBACK
+ * ends the whole outer transaction: while the schema declares any of them, groups are not
+ * formed (each transaction commits alone).
+ *
+ * A member may hold the connection as long as its caller's code runs, and that code may
+ * wait for an earlier member's answer: a member still holding the connection when the
+ * group is due (10 ms) is preempted — rolled back to its savepoint so that the others
+ * commit — and its statements run again, with the same results or it fails, before its
+ * next ones.
  */
 export class CommitGroup {
   readonly #raw: Database.Database
@@ -58,6 +85,11 @@ export class CommitGroup {
   #probe = 0
   #schemaVersion = -1
   #groupable = false
+  /** The member that has the connection, or had it last. */
+  #holder: Member | undefined
+  /** Counts outer transactions; a preemption timer is for one of them. */
+  #groupSeq = 0
+  #preemptTimer: NodeJS.Timeout | undefined
   /** Transactions committed, and COMMITs issued for them (for tests and metrics). */
   readonly stats = { transactions: 0, commits: 0 }
 
@@ -89,27 +121,16 @@ export class CommitGroup {
 
   /** A lease for one engine transaction (the lock is already this caller's). */
   #lease(): Lease {
-    let inSavepoint = false
+    const member: Member = { holding: true, inSavepoint: false, log: undefined, replay: false }
+    this.#holder = member
     let handedOver = false
-    const run = (list: readonly Statement[]): StatementResult[] => {
-      const results: StatementResult[] = []
-      for (const { sql, parameters } of list) {
-        const stmt = this.#statements.prepare(sql)
-        if (stmt.reader) {
-          const rows = stmt.all(parameters as unknown[]) as Record<string, unknown>[]
-          results.push({ rows, affected: rows.length })
-        } else {
-          const info = stmt.run(parameters as unknown[])
-          results.push({ rows: [], affected: Number(info.changes) })
-        }
-      }
-      return results
-    }
     const session = {
       run: async (list: readonly Statement[]): Promise<StatementResult[]> => {
         if (list.length === 1 && list[0]!.sql === 'ROLLBACK') {
-          if (inSavepoint) {
-            inSavepoint = false
+          member.replay = false
+          member.log = undefined
+          if (member.inSavepoint) {
+            member.inSavepoint = false
             this.#exec(`ROLLBACK TO ${SAVEPOINT}`)
             this.#exec(`RELEASE ${SAVEPOINT}`)
           }
@@ -122,26 +143,34 @@ export class CommitGroup {
         if (commits) body = body.slice(0, -1)
         try {
           if (begins) {
-            if (!this.#open) {
-              this.#exec('BEGIN IMMEDIATE')
-              this.#open = true
-              this.#openedAt = performance.now()
-            }
-            this.#exec(`SAVEPOINT ${SAVEPOINT}`)
-            inSavepoint = true
+            const joins = this.#open
+            this.#begin()
+            // Earlier members wait for this one: it keeps what it runs, to run it again
+            // should it stall and the group commit without it (see #preempt).
+            member.log = joins ? [] : undefined
+            member.inSavepoint = true
+          } else if (member.replay) {
+            this.#replay(member)
+          } else if (!member.inSavepoint || !this.#open) {
+            // Its BEGIN failed, or SQLite rolled its transaction back: whatever runs now
+            // would commit on its own, outside any transaction.
+            throw lostError()
           }
-          const results = run(body)
+          const results = this.#run(body, member.log)
           if (begins) results.unshift(NO_RESULT)
           if (!commits) return results
           this.#exec(`RELEASE ${SAVEPOINT}`)
-          inSavepoint = false
+          member.inSavepoint = false
+          member.log = undefined
           this.stats.transactions += 1
           const next = this.#next(1)
           if (next === 'commit') {
             this.#commit()
           } else {
             handedOver = true
+            member.holding = false
             const committed = new Promise<void>((resolve, reject) => this.#waiting.push({ resolve, reject }))
+            if (this.#waiting.length === 1) this.#armPreempt()
             this.#handOver(next)
             await committed
           }
@@ -156,13 +185,114 @@ export class CommitGroup {
     return {
       session,
       release: () => {
-        if (!handedOver) this.#finish()
+        if (handedOver) return
+        handedOver = true
+        member.holding = false
+        this.#finish()
       },
     }
   }
 
   #exec(sql: string): void {
     this.#statements.prepare(sql).run()
+  }
+
+  /** Runs statements, keeping each with its result in `log` when given. */
+  #run(
+    list: readonly Statement[],
+    log?: { statement: Statement; result: StatementResult }[],
+  ): StatementResult[] {
+    const results: StatementResult[] = []
+    for (const statement of list) {
+      const stmt = this.#statements.prepare(statement.sql)
+      let result: StatementResult
+      if (stmt.reader) {
+        const rows = stmt.all(statement.parameters as unknown[]) as Record<string, unknown>[]
+        result = { rows, affected: rows.length }
+      } else {
+        const info = stmt.run(statement.parameters as unknown[])
+        result = { rows: [], affected: Number(info.changes) }
+      }
+      results.push(result)
+      // A copy: the caller may change the rows it gets (a hook's `read` hands them on).
+      log?.push({
+        statement,
+        result: { rows: result.rows.map((row) => ({ ...row })), affected: result.affected },
+      })
+    }
+    return results
+  }
+
+  /** Opens the outer transaction if needed, then the member's savepoint. */
+  #begin(): void {
+    if (!this.#open) {
+      this.#exec('BEGIN IMMEDIATE')
+      this.#open = true
+      this.#openedAt = performance.now()
+      this.#groupSeq += 1
+    }
+    this.#exec(`SAVEPOINT ${SAVEPOINT}`)
+  }
+
+  /**
+   * Members wait for the member that has the connection, and it may wait for anything —
+   * even for one of them to be answered. Should it still hold the connection when the
+   * group is due, it is preempted: its savepoint is rolled back and the others commit.
+   */
+  #armPreempt(): void {
+    const seq = this.#groupSeq
+    clearTimeout(this.#preemptTimer)
+    this.#preemptTimer = setTimeout(() => this.#preempt(seq), MAX_GROUP_MS)
+  }
+
+  #preempt(seq: number): void {
+    this.#preemptTimer = undefined
+    const member = this.#holder
+    if (!this.#open || seq !== this.#groupSeq || this.#waiting.length === 0 || this.#lingering !== 0) return
+    if (member === undefined || !member.holding) return
+    if (member.inSavepoint && member.log === undefined) return // cannot run it again
+    try {
+      if (member.inSavepoint) {
+        member.inSavepoint = false
+        this.#exec(`ROLLBACK TO ${SAVEPOINT}`)
+        this.#exec(`RELEASE ${SAVEPOINT}`)
+        member.replay = true // its statements run again before its next ones
+      }
+    } catch (e) {
+      member.replay = false // lost with the whole transaction: its next statement fails
+      member.log = undefined
+      this.#rollbackQuietly()
+      this.#open = false
+      for (const m of this.#waiting.splice(0)) m.reject(e)
+      return
+    }
+    try {
+      this.#commit()
+    } catch {
+      // the members got the error; the preempted one starts again on its own
+    }
+  }
+
+  /**
+   * The preempted member goes on in a new outer transaction: what it ran is run again and
+   * must give the same results (another process may have written in between); otherwise
+   * it fails, retryable, and rolls back.
+   */
+  #replay(member: Member): void {
+    const log = member.log ?? []
+    member.replay = false
+    member.log = undefined // it opens the new group: nobody waits for it
+    this.#begin()
+    member.inSavepoint = true
+    for (const { statement, result } of log) {
+      const [again] = this.#run([statement])
+      if (!isDeepStrictEqual(again, result)) {
+        throw new AuditedError('unavailable', 'The data changed while the transaction waited; retry.', {
+          retryable: true,
+          retryAfterSeconds: 1,
+        })
+      }
+    }
   }
 
   /**
@@ -206,20 +336,29 @@ export class CommitGroup {
   }
 
   #groupingAllowed(): boolean {
-    const version = this.#schemaVersionStmt.get() as number
-    if (version !== this.#schemaVersion) {
-      const row = this.#raw
-        .prepare("SELECT count(*) AS n FROM sqlite_master WHERE sql LIKE '%DEFERRABLE%'")
-        .get() as { n: number }
-      this.#groupable = row.n === 0
-      this.#schemaVersion = version
+    try {
+      const version = this.#schemaVersionStmt.get() as number
+      if (version !== this.#schemaVersion) {
+        // ROLLBACK: a trigger's RAISE(ROLLBACK) or a table's ON CONFLICT ROLLBACK ends the
+        // whole transaction on one member's error, failing the members grouped with it.
+        const row = this.#raw
+          .prepare(
+            "SELECT count(*) AS n FROM sqlite_master WHERE sql LIKE '%DEFERRABLE%' OR sql LIKE '%ROLLBACK%'",
+          )
+          .get() as { n: number }
+        this.#groupable = row.n === 0
+        this.#schemaVersion = version
+      }
+      return this.#groupable
+    } catch {
+      return false // the schema cannot be read (a closed database): commit now
     }
-    return this.#groupable
   }
 
   /** COMMITs the outer transaction: its members learn the outcome. */
   #commit(): void {
     const members = this.#waiting.splice(0)
+    clearTimeout(this.#preemptTimer)
     try {
       this.#exec('COMMIT')
     } catch (e) {
@@ -237,11 +376,7 @@ export class CommitGroup {
   #afterError(error: unknown): void {
     if (!this.#open || this.#raw.inTransaction) return
     this.#open = false
-    const lost = new AuditedError('unavailable', 'The database rolled the transaction back.', {
-      cause: error,
-      retryable: true,
-      retryAfterSeconds: 1,
-    })
+    const lost = lostError(error)
     for (const m of this.#waiting.splice(0)) m.reject(lost)
   }
 
