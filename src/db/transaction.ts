@@ -62,8 +62,15 @@ export class Transaction {
       ? statements
       : [{ sql: this.#dialect.beginSql, parameters: [] }, ...statements]
     this.#begun = true
-    const results = await this.#send(withBegin)
-    return withBegin === statements ? results : results.slice(1)
+    if (withBegin === statements) return this.#send(statements)
+    try {
+      return (await this.#send(withBegin)).slice(1)
+    } catch (e) {
+      // Whether BEGIN itself took effect is unknown (it travels with the statements): no
+      // later statement may run, since it might run outside any transaction.
+      this.#stopped ??= isAuditedError(e) ? e : toAuditedError(e)
+      throw e
+    }
   }
 
   /** Runs the last statements and COMMIT in one round trip. */
