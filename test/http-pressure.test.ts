@@ -51,6 +51,22 @@ class CuttableProxy {
   }
 }
 
+/** The test database opened through a cuttable proxy (pool of 2, 1 s acquire timeout). */
+async function throughProxy(url: string, statementTimeoutMs: number) {
+  const target = new URL(url)
+  const proxy = new CuttableProxy({
+    host: target.hostname,
+    port: Number(target.port || (target.protocol.startsWith('postgres') ? 5432 : 3306)),
+  })
+  await proxy.up()
+  const viaProxy = new URL(url)
+  viaProxy.port = String(proxy.port)
+  const db = await openDatabase(viaProxy.toString(), {
+    pool: { max: 2, acquireTimeoutMs: 1000, statementTimeoutMs },
+  })
+  return { proxy, db }
+}
+
 for (const d of DIALECTS) {
   describe(`http pressure [${d.name}]`, { skip: d.skip }, () => {
     let drop: () => Promise<void>
@@ -105,17 +121,7 @@ for (const d of DIALECTS) {
       skip:
         d.name === 'sqlite' ? 'SQLite is a file in this process: there is no connection to cut' : undefined,
     }, async () => {
-      const target = new URL(url)
-      const proxy = new CuttableProxy({
-        host: target.hostname,
-        port: Number(target.port || (d.name === 'postgres' ? 5432 : 3306)),
-      })
-      await proxy.up()
-      const viaProxy = new URL(url)
-      viaProxy.port = String(proxy.port)
-      const db = await openDatabase(viaProxy.toString(), {
-        pool: { max: 2, acquireTimeoutMs: 1000, statementTimeoutMs: 5000 },
-      })
+      const { proxy, db } = await throughProxy(url, 5000)
       try {
         const sleep = d.name === 'postgres' ? sql`SELECT pg_sleep(2)` : sql`SELECT SLEEP(2)`
         const inFlight = sleep.execute(db.kysely).then(
@@ -139,17 +145,7 @@ for (const d of DIALECTS) {
       skip:
         d.name === 'sqlite' ? 'SQLite is a file in this process: there is no connection to cut' : undefined,
     }, async () => {
-      const target = new URL(url)
-      const proxy = new CuttableProxy({
-        host: target.hostname,
-        port: Number(target.port || (d.name === 'postgres' ? 5432 : 3306)),
-      })
-      await proxy.up()
-      const viaProxy = new URL(url)
-      viaProxy.port = String(proxy.port)
-      const db = await openDatabase(viaProxy.toString(), {
-        pool: { max: 2, acquireTimeoutMs: 1000, statementTimeoutMs: 1000 },
-      })
+      const { proxy, db } = await throughProxy(url, 1000)
       const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 300 })
       const app = buildApp({ db, auditor: createAuditor({ db, settleMs: 0 }), breaker })
       const ready = () => app.inject({ method: 'GET', url: '/ready' })
