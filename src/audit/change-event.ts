@@ -100,18 +100,176 @@ export function publicEvent(e: PendingEvent): ChangeEvent {
   return { ...rest, hlc: hlcValue.toString() }
 }
 
+const isNegativeZero = (v: unknown) => v === 0 && 1 / v < 0
+
+/** Thrown by `canonicalStored` where only `canonicalize` itself can say what to do. */
+const BAIL: unique symbol = Symbol('bail')
+
+/** Below `canonicalize`'s own depth limit: deeper values take the slow path, which fails
+ * exactly as it does on a write. */
+const FAST_MAX_DEPTH = 190
+
+/**
+ * `canonicalize` for a value a JSON parser just produced (plain objects and arrays,
+ * strings, finite numbers, booleans, null), without its per-value bookkeeping: the same
+ * value comes back, reusing every subtree that is already canonical (keys in sorted order,
+ * no `-0`); objects with unsorted keys, and arrays or objects holding a `-0`, are rebuilt
+ * exactly as `canonicalize` builds them. Anything else — non-finite numbers, holes or
+ * `undefined`, other prototypes, `toJSON` methods, a `__proto__` key, deep nesting — throws
+ * `BAIL`, and the caller runs `canonicalize` on the untouched input (this function never
+ * mutates it), so results and errors are `canonicalize`'s own.
+ */
+function canonicalStored(value: unknown, depth: number): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value
+    case 'number':
+      if (value === 0) return 0 // also -0 → 0, as canonicalize
+      if (value - value !== 0) throw BAIL // NaN, ±Infinity
+      return value
+    case 'object':
+      break
+    default:
+      throw BAIL
+  }
+  if (value === null) return null
+  if (depth >= FAST_MAX_DEPTH) throw BAIL
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) throw BAIL
+    const n = value.length
+    let out: unknown[] | undefined
+    for (let i = 0; i < n; i++) {
+      const item: unknown = value[i]
+      if (item === undefined) throw BAIL
+      const c = canonicalStored(item, depth + 1)
+      if (out !== undefined) out[i] = c
+      else if (c !== item || isNegativeZero(item)) {
+        out = value.slice(0, i)
+        out[i] = c
+      }
+    }
+    return out ?? value
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) throw BAIL
+  const obj = value as Record<string, unknown>
+  if (typeof obj.toJSON === 'function') throw BAIL
+  // `for…in` reads through V8's enum cache; an object from a parser has no inherited
+  // enumerable keys (Object.prototype is checked above), so it lists `Object.keys(obj)`.
+  let previous: string | undefined
+  for (const key in obj) {
+    if (key === '__proto__') throw BAIL
+    if (previous !== undefined && !(previous < key)) return rebuild(obj, depth)
+    previous = key
+    const item = obj[key]
+    if (item === undefined) throw BAIL
+    const c = canonicalStored(item, depth + 1)
+    if (c !== item || isNegativeZero(item)) return rebuild(obj, depth)
+  }
+  return obj
+}
+
+/** A new object as `canonicalize` builds it: keys inserted in sorted order (UTF-16 code
+ * units, as `Array.prototype.sort`), each value canonical. */
+function rebuild(obj: Record<string, unknown>, depth: number): Record<string, unknown> {
+  const keys = Object.keys(obj)
+  // Few keys (most objects): an insertion sort, about twice as fast as `sort()`.
+  if (keys.length > 16) keys.sort()
+  else
+    for (let i = 1; i < keys.length; i++) {
+      const key = keys[i]!
+      let j = i - 1
+      while (j >= 0 && keys[j]! > key) {
+        keys[j + 1] = keys[j]!
+        j--
+      }
+      keys[j + 1] = key
+    }
+  const out: Record<string, unknown> = {}
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!
+    const item = obj[key]
+    if (key === '__proto__' || item === undefined) throw BAIL
+    out[key] = canonicalStored(item, depth + 1)
+  }
+  return out
+}
+
+/** A stored JSON column (text, or what the driver parsed) in its canonical form. */
 function parseJson(value: unknown): unknown {
   if (value === null || value === undefined) return null
-  if (typeof value !== 'string') return canonicalize(value)
+  if (typeof value !== 'string') {
+    try {
+      return canonicalStored(value, 0)
+    } catch (e) {
+      if (e !== BAIL) throw e
+      return canonicalize(value)
+    }
+  }
+  let parsed: unknown
   try {
-    return canonicalize(JSON.parse(value))
+    parsed = JSON.parse(value)
+  } catch (cause) {
+    throw new AuditedError('internal', 'A stored event holds malformed JSON.', { cause })
+  }
+  try {
+    return canonicalStored(parsed, 0)
+  } catch (e) {
+    if (e !== BAIL) throw e
+  }
+  try {
+    return canonicalize(parsed)
   } catch (cause) {
     throw new AuditedError('internal', 'A stored event holds malformed JSON.', { cause })
   }
 }
 
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/** The decimal digit at `s[i]`, or a large negative number when it is not one. */
+function digit(s: string, i: number): number {
+  const c = s.charCodeAt(i) - 48
+  return c >= 0 && c <= 9 ? c : -100_000
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.sssZ` naming a real instant: exactly what `toISOString` writes
+ * for it, so it needs no round trip through `Date` (SQLite stores this text). */
+function isCanonicalIso(s: string): boolean {
+  if (s.length !== 24 || s.charCodeAt(23) !== 90 /* Z */) return false
+  const year = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3)
+  const month = digit(s, 5) * 10 + digit(s, 6)
+  const day = digit(s, 8) * 10 + digit(s, 9)
+  const hour = digit(s, 11) * 10 + digit(s, 12)
+  const minute = digit(s, 14) * 10 + digit(s, 15)
+  const second = digit(s, 17) * 10 + digit(s, 18)
+  const ms = digit(s, 20) * 100 + digit(s, 21) * 10 + digit(s, 22)
+  if (
+    s[4] !== '-' ||
+    s[7] !== '-' ||
+    s[10] !== 'T' ||
+    s[13] !== ':' ||
+    s[16] !== ':' ||
+    s[19] !== '.' ||
+    year < 0 ||
+    ms < 0 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    hour < 0 ||
+    hour > 23 ||
+    minute < 0 ||
+    minute > 59 ||
+    second < 0 ||
+    second > 59
+  )
+    return false
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+  return day <= (month === 2 && leap ? 29 : DAYS[month - 1]!)
+}
+
 function isoTime(value: unknown): string {
   if (value instanceof Date) return value.toISOString()
+  if (typeof value === 'string' && isCanonicalIso(value)) return value
   return new Date(
     `${String(value).replace(' ', 'T')}${/Z|[+-]\d\d:?\d\d$/.test(String(value)) ? '' : 'Z'}`,
   ).toISOString()
@@ -141,6 +299,66 @@ export function eventFromRow(row: Record<string, unknown>): ChangeEvent {
     ip: nullable(row.ip),
     userAgent: nullable(row.user_agent),
     reason: nullable(row.reason),
+    metadata: parseJson(row.metadata) as JsonObject | null,
+  }
+}
+
+/**
+ * The text columns a packed read carries as one JSON array, in this order (`hlc` as
+ * decimal text); the JSON columns stay columns of their own. A row of 5 columns instead
+ * of 20 matters on SQLite, where better-sqlite3 pays for every column of every row.
+ */
+export const PACKED_COLUMNS = [
+  'event_id',
+  'hlc',
+  'wall_time',
+  'node_id',
+  'tenant_id',
+  'tx_id',
+  'table_name',
+  'record_id',
+  'operation',
+  'action',
+  'actor_id',
+  'actor_type',
+  'request_id',
+  'ip',
+  'user_agent',
+  'reason',
+] as const
+
+/** Reads a packed event row (`packed`: the JSON array of `PACKED_COLUMNS`, plus the JSON
+ * columns) into its public form: the same event `eventFromRow` makes of the plain row. */
+export function eventFromPackedRow(row: Record<string, unknown>): ChangeEvent {
+  let p: unknown[]
+  try {
+    p = JSON.parse(row.packed as string) as unknown[]
+  } catch (cause) {
+    throw new AuditedError('internal', 'A stored event could not be read.', { cause })
+  }
+  if (!Array.isArray(p) || p.length !== PACKED_COLUMNS.length) {
+    throw new AuditedError('internal', 'A stored event could not be read.')
+  }
+  return {
+    eventId: String(p[0]),
+    hlc: String(p[1]),
+    wallTime: isoTime(p[2]),
+    nodeId: String(p[3]),
+    tenantId: nullable(p[4]),
+    txId: String(p[5]),
+    table: String(p[6]),
+    recordId: String(p[7]),
+    operation: p[8] as Operation,
+    action: p[9] as Action,
+    actorId: String(p[10]),
+    actorType: p[11] as ActorType,
+    oldValues: parseJson(row.old_values) as JsonObject | null,
+    newValues: parseJson(row.new_values) as JsonObject | null,
+    changedFields: (parseJson(row.changed_fields) as string[] | null) ?? [],
+    requestId: nullable(p[12]),
+    ip: nullable(p[13]),
+    userAgent: nullable(p[14]),
+    reason: nullable(p[15]),
     metadata: parseJson(row.metadata) as JsonObject | null,
   }
 }

@@ -69,6 +69,13 @@ export interface Dialect {
   readonly indexExistsSql: string | undefined
   /** Lists a table's column names (one parameter: the table), as rows `{ name }`. */
   readonly columnsSql: string
+  /**
+   * A SQL function that packs a row's columns into one JSON array, where reading one wide
+   * value is cheaper than many columns (event reads use it), or undefined. SQLite:
+   * better-sqlite3 pays ~0.35 µs for every column of every row it turns into an object;
+   * on pg a packed read measured no faster.
+   */
+  readonly packRowFunction?: string
   /** Largest number of bound parameters one statement may carry. */
   readonly maxParameters: number
   /** SQL expression reading a BIGINT column as its exact decimal text. */

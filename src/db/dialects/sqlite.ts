@@ -60,6 +60,7 @@ export function createSqlite(path: string, options: SqliteOptions = {}) {
     indexExistsSql: undefined,
     columnsSql: 'SELECT name FROM pragma_table_info(?)',
     maxParameters: 32_000,
+    packRowFunction: 'json_array',
     bigintAsText: (column) => `CAST(${column} AS TEXT)`,
     bigintParameter: (value) => value,
     toParameter(value) {
