@@ -282,8 +282,13 @@ forEachHttpDialect('http audit and assets', (f) => {
       creates.map((e) => e.newValues?.code),
       ['en', 'en-US'],
     )
-    const byRecord = await allEvents(f, `&recordId=${hook.id}`)
+    const byRecord = await allEvents(f, `&table=webhooks&recordId=${hook.id}`)
     assert.equal(byRecord.length, 4)
+    // a record is (table, id): the id alone would scan the whole tenant's log
+    const alone = await f.call('GET', `/api/v1/audit/events?recordId=${hook.id}`)
+    assert.equal(alone.status, 400)
+    assert.equal(alone.body.error.code, 'validation')
+    assert.equal(alone.body.error.details.field, 'table')
     const editor = await allEvents(
       f,
       `&actorId=${encodeURIComponent(all.find((e) => e.table === 'media')!.actorId)}`,

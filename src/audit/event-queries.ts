@@ -161,6 +161,10 @@ export class EventQueries {
         })
       }
     }
+    if (query.recordId !== undefined && query.table === undefined) {
+      // A record is (table, id); the index that serves record filters starts with the table.
+      throw new AuditedError('validation', 'recordId needs table.', { details: { field: 'table' } })
+    }
     const d = this.#core.dialect
     const big = (v: bigint) => d.bigintParameter(v)
     const horizon = this.#core.open.horizon()

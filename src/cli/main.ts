@@ -21,7 +21,7 @@ Commands:
   migrate                       bring DATABASE_URL to the newest schema and exit
   token create --tenant T --role R [--name N]
                                 create an API token (printed once)
-  events [--tenant T] [--table X] [--record ID] [--actor A] [--since ISO] [--follow]
+  events [--tenant T] [--table X] [--record ID (with --table)] [--actor A] [--since ISO] [--follow]
                                 print change events as NDJSON, in HLC order
   history <table> <id> [--tenant T]
                                 print one record's events, oldest first
@@ -35,7 +35,7 @@ Commands:
   token:
     'audited token create --tenant <id|name> --role admin|editor|viewer|auditor [--name N] — prints the token once.',
   events:
-    'audited events [--tenant T] [--table X] [--record ID] [--actor A] [--since ISO] [--follow] — NDJSON, HLC order; --follow polls every second (Ctrl-C stops).',
+    'audited events [--tenant T] [--table X] [--record ID (with --table)] [--actor A] [--since ISO] [--follow] — NDJSON, HLC order; --follow polls every second (Ctrl-C stops).',
   history: 'audited history <table> <id> [--tenant T] — the record’s events, oldest first, as NDJSON.',
   export:
     'audited export --format ndjson|csv --out FILE [--from ISO] [--to ISO] [--tenant T] — progress on stderr.',
