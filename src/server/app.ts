@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
+import { CompiledQuery } from 'kysely'
 import { Type } from 'typebox'
 import type { Auditor } from '../audit/auditor.js'
 import { type Role, tokens } from '../cms/entities.js'
@@ -269,16 +270,40 @@ function isDatabaseFailure(error: unknown): boolean {
   return e.code === 'unavailable' && !NOT_DATABASE_FAILURES.has(String(reason))
 }
 
+interface TokenRow {
+  id: unknown
+  tenant_id: unknown
+  user_id: unknown
+  role: unknown
+  kind: unknown
+  platform_admin: unknown
+  expires_at: unknown
+}
+
+/** The token look-up runs on every request: compiled once per database, then only bound. */
+const tokenLookups = new WeakMap<AuditedDatabase, string>()
+function tokenLookupSql(db: AuditedDatabase): string {
+  let text = tokenLookups.get(db)
+  if (text === undefined) {
+    text = db.readKysely
+      .selectFrom('tokens')
+      .select(['id', 'tenant_id', 'user_id', 'role', 'kind', 'platform_admin', 'expires_at'])
+      .where('token_hash', '=', '')
+      .compile().sql
+    tokenLookups.set(db, text)
+  }
+  return text
+}
+
 /** Looks a bearer token up by its hash; no or unknown token → anonymous (routes decide). */
 async function resolvePrincipal(db: AuditedDatabase, header: string | undefined): Promise<Principal | null> {
   if (header === undefined) return null
   const m = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(header)
   if (m === null) throw new AuditedError('unauthorized', 'The Authorization header must be "Bearer <token>".')
-  const row = await db.readKysely
-    .selectFrom('tokens')
-    .select(['id', 'tenant_id', 'user_id', 'role', 'kind', 'platform_admin', 'expires_at'])
-    .where('token_hash', '=', hashToken(m[1]!))
-    .executeTakeFirst()
+  const { rows } = await db.readKysely.executeQuery<TokenRow>(
+    CompiledQuery.raw(tokenLookupSql(db), [hashToken(m[1]!)]),
+  )
+  const row = rows[0]
   if (row === undefined) throw new AuditedError('unauthorized', 'The token is not valid.')
   const expires =
     row.expires_at instanceof Date

@@ -34,6 +34,10 @@ const SQLITE_CODES: Record<string, [AuditedError['code'], string, boolean?]> = {
 function readerDatabase(path: string, busyTimeoutMs: number): StatementCache {
   const reader = new Database(path, { readonly: true, fileMustExist: true })
   reader.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`)
+  // Reads through a memory map instead of a read() call per page: measured ~25 → ~5 µs of
+  // system time per history query. A failing disk can then fault the process (SIGBUS)
+  // rather than return SQLITE_IOERR; the writer keeps ordinary reads.
+  reader.pragma('mmap_size = 268435456')
   return new StatementCache(reader)
 }
 
