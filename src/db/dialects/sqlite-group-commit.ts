@@ -79,7 +79,8 @@ export class CommitGroup {
   /** Non-zero while the group holds the lock with no member, waiting for one to join. */
   #lingering = 0
   #lingerSeq = 0
-  #joined = false
+  /** The newest linger a member joined. */
+  #joinedLinger = 0
   /** How often lingering found a member (moving average), and a counter for probes. */
   #joinRate = 0.5
   #probe = 0
@@ -111,8 +112,8 @@ export class CommitGroup {
    */
   acquire(timeoutMs: number): Promise<Lease> {
     if (this.#lingering !== 0) {
+      this.#joinedLinger = this.#lingering // that linger paid off
       this.#lingering = 0 // the lock passes from the lingering group to this member
-      this.#joined = true
       return Promise.resolve(this.#lease())
     }
     if (this.#lock.tryTake()) return Promise.resolve(this.#lease())
@@ -321,9 +322,10 @@ export class CommitGroup {
     }
     const id = ++this.#lingerSeq
     this.#lingering = id
-    this.#joined = false
     setImmediate(() => {
-      this.#joinRate = this.#joinRate * 0.875 + (this.#joined ? 0.125 : 0)
+      // Judged per linger: in a chain (A lingers, B joins and lingers, C joins…) every
+      // linger but the last found a member, whatever happened after it.
+      this.#joinRate = this.#joinRate * 0.875 + (this.#joinedLinger >= id ? 0.125 : 0)
       if (this.#lingering !== id) return // a member joined: it decides when to commit
       this.#lingering = 0
       try {
