@@ -57,6 +57,11 @@ export const EVENT_COLUMNS = [
   'metadata',
 ] as const
 
+export type EventColumn = (typeof EVENT_COLUMNS)[number]
+
+/** The columns holding JSON (read as text and parsed once). */
+export const JSON_EVENT_COLUMNS = ['old_values', 'new_values', 'changed_fields', 'metadata'] as const
+
 /** An event on its way into the table (hlc still a bigint). */
 export interface PendingEvent extends Omit<ChangeEvent, 'hlc'> {
   readonly hlcValue: bigint
@@ -308,24 +313,9 @@ export function eventFromRow(row: Record<string, unknown>): ChangeEvent {
  * decimal text); the JSON columns stay columns of their own. A row of 5 columns instead
  * of 20 matters on SQLite, where better-sqlite3 pays for every column of every row.
  */
-export const PACKED_COLUMNS = [
-  'event_id',
-  'hlc',
-  'wall_time',
-  'node_id',
-  'tenant_id',
-  'tx_id',
-  'table_name',
-  'record_id',
-  'operation',
-  'action',
-  'actor_id',
-  'actor_type',
-  'request_id',
-  'ip',
-  'user_agent',
-  'reason',
-] as const
+export const PACKED_COLUMNS: readonly EventColumn[] = EVENT_COLUMNS.filter(
+  (c) => !(JSON_EVENT_COLUMNS as readonly string[]).includes(c),
+)
 
 /** Reads a packed event row (`packed`: the JSON array of `PACKED_COLUMNS`, plus the JSON
  * columns) into its public form: the same event `eventFromRow` makes of the plain row. */

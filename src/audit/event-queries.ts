@@ -6,6 +6,7 @@ import {
   type ChangeEvent,
   eventFromPackedRow,
   eventFromRow,
+  JSON_EVENT_COLUMNS,
   type JsonObject,
   PACKED_COLUMNS,
 } from './change-event.js'
@@ -90,7 +91,7 @@ function readSelection(d: Dialect): AliasedRawBuilder<unknown, string>[] {
   const items = PACKED_COLUMNS.map((c) => (c === 'hlc' ? sql.raw(d.bigintAsText('hlc')) : sql.ref(c)))
   return [
     sql<string>`${sql.raw(pack)}(${sql.join(items)})`.as('packed'),
-    ...(['old_values', 'new_values', 'changed_fields', 'metadata'] as const).map((c) => sql.ref(c).as(c)),
+    ...JSON_EVENT_COLUMNS.map((c) => sql.ref(c).as(c)),
   ]
 }
 
