@@ -8,30 +8,19 @@ import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { type Kysely, sql } from 'kysely'
 import { type AuditedDatabase, createAuditor, defineEntity, isAuditedError } from '../src/index.js'
-import { ctx, eventCount, forEachDialect, newId, posts, rowsOf } from './setup.js'
+import { ctx, eventCount, forEachDialect, installFailingTrigger, newId, posts, rowsOf } from './setup.js'
 
 const code = (c: string) => (e: unknown) => isAuditedError(e) && e.code === c
 
 /** Makes every change-event INSERT for record id 'poison' fail inside the database. */
-async function installEventTrigger(db: AuditedDatabase): Promise<void> {
-  const k = db.kysely as Kysely<unknown>
-  if (db.dialect === 'sqlite') {
-    await sql`CREATE TRIGGER poison_event BEFORE INSERT ON change_events WHEN NEW.record_id LIKE 'poison%'
-      BEGIN SELECT RAISE(ABORT, 'injected event failure'); END`.execute(k)
-  } else if (db.dialect === 'postgres') {
-    await sql`CREATE FUNCTION poison_event() RETURNS trigger AS $$
-      BEGIN IF NEW.record_id LIKE 'poison%' THEN RAISE EXCEPTION 'injected event failure'; END IF; RETURN NEW; END
-      $$ LANGUAGE plpgsql`.execute(k)
-    await sql`CREATE TRIGGER poison_event BEFORE INSERT ON change_events FOR EACH ROW EXECUTE FUNCTION poison_event()`.execute(
-      k,
-    )
-  } else {
-    await sql`CREATE TRIGGER poison_event BEFORE INSERT ON change_events FOR EACH ROW
-      BEGIN IF NEW.record_id LIKE 'poison%' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected event failure'; END IF; END`.execute(
-      k,
-    )
-  }
-}
+const installEventTrigger = (db: AuditedDatabase) =>
+  installFailingTrigger(db, {
+    name: 'poison_event',
+    table: 'change_events',
+    column: 'record_id',
+    prefix: 'poison',
+    message: 'injected event failure',
+  })
 
 interface Link {
   id: string

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { type Kysely, sql } from 'kysely'
 import { type AuditedDatabase, createAuditor, defineEntity, isAuditedError } from '../src/index.js'
-import { ctx, forEachDialect, newId, posts } from './setup.js'
+import { committedCounters, ctx, forEachDialect, installFailingTrigger, newId, posts } from './setup.js'
 
 const isCode = (e: unknown, code: string) => isAuditedError(e) && e.code === code
 
@@ -240,12 +240,7 @@ forEachDialect('group commit review: a member that waits', (f) => {
     inside.open()
     const outcomes = await Promise.allSettled([...writes, held, plain, ...after])
     for (const o of outcomes) assert.equal(o.status, 'fulfilled', JSON.stringify(o))
-    const seen = await (f.db.readKysely as typeof k)
-      .selectFrom('counters')
-      .select('name')
-      .where('name', '=', name)
-      .execute()
-    assert.equal(seen.length, 1, 'the Kysely transaction committed')
+    assert.equal(await committedCounters(f.db, name), 1, 'the Kysely transaction committed')
     for (const id of ids) assert.deepEqual(await stored(f.db, 'posts', id), { row: true, events: 1 }, id)
   })
 })
@@ -288,25 +283,16 @@ forEachDialect('group commit review: a second writer holds the database', (f) =>
 
 forEachDialect('group commit review: a write that rolls back the whole transaction', (f) => {
   it('fails alone: the writes grouped with it commit', async () => {
-    const k = f.db.kysely as Kysely<unknown>
     // SQLite: RAISE(ROLLBACK) ends the whole transaction, not just the statement (the
     // server databases have no such trigger action: their trigger fails the statement).
-    if (f.name === 'sqlite') {
-      await sql`CREATE TRIGGER forbidden_title BEFORE INSERT ON posts WHEN NEW.title LIKE 'forbidden%'
-        BEGIN SELECT RAISE(ROLLBACK, 'forbidden title'); END`.execute(k)
-    } else if (f.name === 'postgres') {
-      await sql`CREATE FUNCTION forbidden_title() RETURNS trigger AS $$
-        BEGIN IF NEW.title LIKE 'forbidden%' THEN RAISE EXCEPTION 'forbidden title'; END IF; RETURN NEW; END
-        $$ LANGUAGE plpgsql`.execute(k)
-      await sql`CREATE TRIGGER forbidden_title BEFORE INSERT ON posts FOR EACH ROW EXECUTE FUNCTION forbidden_title()`.execute(
-        k,
-      )
-    } else {
-      await sql`CREATE TRIGGER forbidden_title BEFORE INSERT ON posts FOR EACH ROW
-        BEGIN IF NEW.title LIKE 'forbidden%' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'forbidden title'; END IF; END`.execute(
-        k,
-      )
-    }
+    await installFailingTrigger(f.db, {
+      name: 'forbidden_title',
+      table: 'posts',
+      column: 'title',
+      prefix: 'forbidden',
+      message: 'forbidden title',
+      sqliteAction: 'ROLLBACK',
+    })
     const before = Array.from({ length: 12 }, () => newId())
     const after = Array.from({ length: 6 }, () => newId())
     const bad = newId()

@@ -270,3 +270,54 @@ export function newId(): string {
     26,
   )
 }
+
+/**
+ * A trigger that makes every INSERT into `table` whose `column` starts with `prefix` fail
+ * inside the database. On SQLite `sqliteAction` picks RAISE(ABORT) (the statement fails)
+ * or RAISE(ROLLBACK) (the whole transaction ends); the server databases fail the statement.
+ */
+export async function installFailingTrigger(
+  db: AuditedDatabase,
+  t: {
+    name: string
+    table: string
+    column: string
+    prefix: string
+    message: string
+    sqliteAction?: 'ABORT' | 'ROLLBACK'
+  },
+): Promise<void> {
+  const k = db.kysely as Kysely<unknown>
+  const like = `${t.prefix}%`
+  const { message } = t
+  if (db.dialect === 'sqlite') {
+    await sql
+      .raw(`CREATE TRIGGER ${t.name} BEFORE INSERT ON ${t.table} WHEN NEW.${t.column} LIKE '${like}'
+        BEGIN SELECT RAISE(${t.sqliteAction ?? 'ABORT'}, '${message}'); END`)
+      .execute(k)
+  } else if (db.dialect === 'postgres') {
+    await sql
+      .raw(`CREATE FUNCTION ${t.name}() RETURNS trigger AS $$
+        BEGIN IF NEW.${t.column} LIKE '${like}' THEN RAISE EXCEPTION '${message}'; END IF; RETURN NEW; END
+        $$ LANGUAGE plpgsql`)
+      .execute(k)
+    await sql
+      .raw(`CREATE TRIGGER ${t.name} BEFORE INSERT ON ${t.table} FOR EACH ROW EXECUTE FUNCTION ${t.name}()`)
+      .execute(k)
+  } else {
+    await sql
+      .raw(`CREATE TRIGGER ${t.name} BEFORE INSERT ON ${t.table} FOR EACH ROW
+        BEGIN IF NEW.${t.column} LIKE '${like}' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '${message}'; END IF; END`)
+      .execute(k)
+  }
+}
+
+/** How many `counters` rows named `name` the reading connection sees (committed data only). */
+export async function committedCounters(db: AuditedDatabase, name: string): Promise<number> {
+  const rows = await (db.readKysely as Kysely<{ counters: { name: string } }>)
+    .selectFrom('counters')
+    .select('name')
+    .where('name', '=', name)
+    .execute()
+  return rows.length
+}
