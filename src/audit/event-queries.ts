@@ -12,7 +12,7 @@ import {
 } from './change-event.js'
 import type { EngineCore } from './engine-core.js'
 import type { Entity } from './entity.js'
-import { eventSelection } from './statements.js'
+import { bind, compile, eventSelection, slot, type Template } from './statements.js'
 
 /** A point in time: a Date, or an HLC (bigint or decimal string). */
 export type PointInTime = Date | bigint | string
@@ -72,18 +72,6 @@ function encodeCursor(event: ChangeEvent): string {
   return Buffer.from(`${event.hlc}.${event.eventId}`, 'utf8').toString('base64url')
 }
 
-/** Marks where a named argument goes when a read is compiled. */
-class Arg {
-  constructor(readonly name: string) {}
-}
-const arg = (name: string) => new Arg(name) as unknown as string
-
-/** A compiled read: its SQL and, per parameter, the name of the argument it takes. */
-interface ReadTemplate {
-  readonly sql: string
-  readonly args: readonly string[]
-}
-
 /** The columns of an event read: plain (`eventFromRow`) or packed (`eventFromPackedRow`). */
 function readSelection(d: Dialect): AliasedRawBuilder<unknown, string>[] {
   const pack = d.packRowFunction
@@ -106,7 +94,7 @@ export class EventQueries {
   readonly #core: EngineCore
   /** Compiled reads by shape: building and compiling a Kysely query costs more than
    * running it on SQLite, so each shape (which filters are present) is compiled once. */
-  readonly #templates = new Map<string, ReadTemplate>()
+  readonly #templates = new Map<string, Template>()
   readonly #decode: (row: Record<string, unknown>) => ChangeEvent
 
   constructor(core: EngineCore) {
@@ -114,27 +102,19 @@ export class EventQueries {
     this.#decode = core.dialect.packRowFunction === undefined ? eventFromRow : eventFromPackedRow
   }
 
-  #template(key: string, build: () => Compilable): ReadTemplate {
+  #template(key: string, build: () => Compilable): Template {
     let t = this.#templates.get(key)
     if (t === undefined) {
-      const { sql: text, parameters } = build().compile()
-      t = {
-        sql: text,
-        args: parameters.map((p) => {
-          if (!(p instanceof Arg))
-            throw new AuditedError('internal', 'An event read has an unnamed parameter.')
-          return p.name
-        }),
-      }
+      t = compile(build())
       if (this.#templates.size >= MAX_TEMPLATES) this.#templates.clear()
       this.#templates.set(key, t)
     }
     return t
   }
 
-  async #run(t: ReadTemplate, args: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>[]> {
-    const parameters = t.args.map((name) => args[name])
-    const result = await this.#core.readKysely.executeQuery(CompiledQuery.raw(t.sql, parameters))
+  async #run(t: Template, args: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>[]> {
+    const { sql: text, parameters } = bind(t, args)
+    const result = await this.#core.readKysely.executeQuery(CompiledQuery.raw(text, parameters as unknown[]))
     return result.rows as Record<string, unknown>[]
   }
 
@@ -191,14 +171,14 @@ export class EventQueries {
     const present = (key: string) => (args[key] === undefined ? 0 : 1)
     const shape = `list:${tenant}:${present('table')}${present('recordId')}${present('actorId')}${present('action')}${present('from')}${present('afterId')}`
     const template = this.#template(shape, () => {
-      const param = (name: string) => sql`${arg(name)}`
+      const param = (name: string) => sql`${slot(name)}`
       let q = this.#core.readKysely.selectFrom('change_events').select(readSelection(d))
       if (tenant === 'null') q = q.where('tenant_id', 'is', null)
-      else if (tenant === 'one') q = q.where('tenant_id', '=', arg('tenant'))
-      if (args.table !== undefined) q = q.where('table_name', '=', arg('table'))
-      if (args.recordId !== undefined) q = q.where('record_id', '=', arg('recordId'))
-      if (args.actorId !== undefined) q = q.where('actor_id', '=', arg('actorId'))
-      if (args.action !== undefined) q = q.where('action', '=', arg('action'))
+      else if (tenant === 'one') q = q.where('tenant_id', '=', slot('tenant'))
+      if (args.table !== undefined) q = q.where('table_name', '=', slot('table'))
+      if (args.recordId !== undefined) q = q.where('record_id', '=', slot('recordId'))
+      if (args.actorId !== undefined) q = q.where('actor_id', '=', slot('actorId'))
+      if (args.action !== undefined) q = q.where('action', '=', slot('action'))
       if (args.from !== undefined) q = q.where('change_events.hlc', '>=', param('from'))
       q = q.where('change_events.hlc', '<=', param('to'))
       if (args.afterId !== undefined) {
@@ -210,14 +190,14 @@ export class EventQueries {
         q = q.where((eb) =>
           eb.or([
             eb('change_events.hlc', '>', param('afterHlc')),
-            eb.and([eb('change_events.hlc', '=', param('afterHlc')), eb('event_id', '>', arg('afterId'))]),
+            eb.and([eb('change_events.hlc', '=', param('afterHlc')), eb('event_id', '>', slot('afterId'))]),
           ]),
         )
       }
       return q
         .orderBy('change_events.hlc')
         .orderBy('event_id')
-        .limit(arg('limit') as unknown as number)
+        .limit(slot('limit') as unknown as number)
     })
     const rows = await this.#run(template, args)
     const events = rows.slice(0, limit).map(this.#decode)
@@ -240,9 +220,9 @@ export class EventQueries {
       let q = this.#core.readKysely
         .selectFrom('change_events')
         .select(readSelection(this.#core.dialect))
-        .where('event_id', '=', arg('eventId'))
+        .where('event_id', '=', slot('eventId'))
       if (tenant === 'null') q = q.where('tenant_id', 'is', null)
-      else if (tenant === 'one') q = q.where('tenant_id', '=', arg('tenant'))
+      else if (tenant === 'one') q = q.where('tenant_id', '=', slot('tenant'))
       return q
     })
     const row = (await this.#run(template, { eventId, tenant: tenantId }))[0]
@@ -289,14 +269,14 @@ export class EventQueries {
       let q = this.#core.readKysely
         .selectFrom('change_events')
         .select(readSelection(d))
-        .where('table_name', '=', arg('table'))
-        .where('record_id', '=', arg('recordId'))
+        .where('table_name', '=', slot('table'))
+        .where('record_id', '=', slot('recordId'))
       if (tenant === 'null') q = q.where('tenant_id', 'is', null)
-      else if (tenant === 'one') q = q.where('tenant_id', '=', arg('tenant'))
-      if (bounded) q = q.where('change_events.hlc', '<=', sql`${arg('at')}`)
+      else if (tenant === 'one') q = q.where('tenant_id', '=', slot('tenant'))
+      if (bounded) q = q.where('change_events.hlc', '<=', sql`${slot('at')}`)
       const direction = newestOnly === undefined ? 'asc' : 'desc'
       const ordered = q.orderBy('change_events.hlc', direction).orderBy('event_id', direction)
-      return newestOnly === undefined ? ordered : ordered.limit(arg('limit') as unknown as number)
+      return newestOnly === undefined ? ordered : ordered.limit(slot('limit') as unknown as number)
     })
     const rows = await this.#run(template, {
       table: entity.table,

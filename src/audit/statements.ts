@@ -16,7 +16,7 @@ export interface Template {
   readonly slots: readonly string[]
 }
 
-function compile(query: Compilable): Template {
+export function compile(query: Compilable): Template {
   const { sql: text, parameters } = query.compile()
   return {
     sql: text,
@@ -62,7 +62,8 @@ export function bind(template: Template, args: Readonly<Record<string, unknown>>
   }
 }
 
-const slot = (name: string) => new Slot(name) as unknown as string
+/** A named parameter of a template (typed as the value it stands for). */
+export const slot = (name: string) => new Slot(name) as unknown as string
 
 /** Where a row is found: by key, within the tenant when the entity has one. */
 export interface Lookup {
