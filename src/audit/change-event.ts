@@ -1,5 +1,5 @@
 import type { ActorType } from '../core/audit-context.js'
-import { canonicalize, type JsonValue } from '../core/canonical-json.js'
+import { canonicalizeParsed, type JsonValue } from '../core/canonical-json.js'
 import { AuditedError } from '../core/errors.js'
 
 export type Operation = 'INSERT' | 'UPDATE' | 'DELETE'
@@ -105,112 +105,10 @@ export function publicEvent(e: PendingEvent): ChangeEvent {
   return { ...rest, hlc: hlcValue.toString() }
 }
 
-const isNegativeZero = (v: unknown) => v === 0 && 1 / v < 0
-
-/** Thrown by `canonicalStored` where only `canonicalize` itself can say what to do. */
-const BAIL: unique symbol = Symbol('bail')
-
-/** Below `canonicalize`'s own depth limit: deeper values take the slow path, which fails
- * exactly as it does on a write. */
-const FAST_MAX_DEPTH = 190
-
-/**
- * `canonicalize` for a value a JSON parser just produced (plain objects and arrays,
- * strings, finite numbers, booleans, null), without its per-value bookkeeping: the same
- * value comes back, reusing every subtree that is already canonical (keys in sorted order,
- * no `-0`); objects with unsorted keys, and arrays or objects holding a `-0`, are rebuilt
- * exactly as `canonicalize` builds them. Anything else — non-finite numbers, holes or
- * `undefined`, other prototypes, `toJSON` methods, a `__proto__` key, deep nesting — throws
- * `BAIL`, and the caller runs `canonicalize` on the untouched input (this function never
- * mutates it), so results and errors are `canonicalize`'s own.
- */
-function canonicalStored(value: unknown, depth: number): unknown {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return value
-    case 'number':
-      if (value === 0) return 0 // also -0 → 0, as canonicalize
-      if (value - value !== 0) throw BAIL // NaN, ±Infinity
-      return value
-    case 'object':
-      break
-    default:
-      throw BAIL
-  }
-  if (value === null) return null
-  if (depth >= FAST_MAX_DEPTH) throw BAIL
-  if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) throw BAIL
-    const n = value.length
-    let out: unknown[] | undefined
-    for (let i = 0; i < n; i++) {
-      const item: unknown = value[i]
-      if (item === undefined) throw BAIL
-      const c = canonicalStored(item, depth + 1)
-      if (out !== undefined) out[i] = c
-      else if (c !== item || isNegativeZero(item)) {
-        out = value.slice(0, i)
-        out[i] = c
-      }
-    }
-    return out ?? value
-  }
-  if (Object.getPrototypeOf(value) !== Object.prototype) throw BAIL
-  const obj = value as Record<string, unknown>
-  if (typeof obj.toJSON === 'function') throw BAIL
-  // `for…in` reads through V8's enum cache; an object from a parser has no inherited
-  // enumerable keys (Object.prototype is checked above), so it lists `Object.keys(obj)`.
-  let previous: string | undefined
-  for (const key in obj) {
-    if (key === '__proto__') throw BAIL
-    if (previous !== undefined && !(previous < key)) return rebuild(obj, depth)
-    previous = key
-    const item = obj[key]
-    if (item === undefined) throw BAIL
-    const c = canonicalStored(item, depth + 1)
-    if (c !== item || isNegativeZero(item)) return rebuild(obj, depth)
-  }
-  return obj
-}
-
-/** A new object as `canonicalize` builds it: keys inserted in sorted order (UTF-16 code
- * units, as `Array.prototype.sort`), each value canonical. */
-function rebuild(obj: Record<string, unknown>, depth: number): Record<string, unknown> {
-  const keys = Object.keys(obj)
-  // Few keys (most objects): an insertion sort, about twice as fast as `sort()`.
-  if (keys.length > 16) keys.sort()
-  else
-    for (let i = 1; i < keys.length; i++) {
-      const key = keys[i]!
-      let j = i - 1
-      while (j >= 0 && keys[j]! > key) {
-        keys[j + 1] = keys[j]!
-        j--
-      }
-      keys[j + 1] = key
-    }
-  const out: Record<string, unknown> = {}
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!
-    const item = obj[key]
-    if (key === '__proto__' || item === undefined) throw BAIL
-    out[key] = canonicalStored(item, depth + 1)
-  }
-  return out
-}
-
 /** A stored JSON column (text, or what the driver parsed) in its canonical form. */
 function parseJson(value: unknown): unknown {
   if (value === null || value === undefined) return null
-  if (typeof value !== 'string') {
-    try {
-      return canonicalStored(value, 0)
-    } catch (e) {
-      if (e !== BAIL) throw e
-      return canonicalize(value)
-    }
-  }
+  if (typeof value !== 'string') return canonicalizeParsed(value)
   let parsed: unknown
   try {
     parsed = JSON.parse(value)
@@ -218,12 +116,7 @@ function parseJson(value: unknown): unknown {
     throw new AuditedError('internal', 'A stored event holds malformed JSON.', { cause })
   }
   try {
-    return canonicalStored(parsed, 0)
-  } catch (e) {
-    if (e !== BAIL) throw e
-  }
-  try {
-    return canonicalize(parsed)
+    return canonicalizeParsed(parsed)
   } catch (cause) {
     throw new AuditedError('internal', 'A stored event holds malformed JSON.', { cause })
   }

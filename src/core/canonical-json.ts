@@ -107,3 +107,112 @@ export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): b
   if (keys.length !== Object.keys(bo).length) return false
   return keys.every((k) => Object.hasOwn(bo, k) && jsonEqual(ao[k], bo[k]))
 }
+
+const isNegativeZero = (v: unknown) => v === 0 && 1 / v < 0
+
+/** Thrown by `canonicalStored` where only `canonicalize` itself can say what to do. */
+const BAIL: unique symbol = Symbol('bail')
+
+/** Below `canonicalize`'s own depth limit: deeper values take the slow path, which fails
+ * exactly as it does on a write. */
+const FAST_MAX_DEPTH = MAX_DEPTH - 10
+
+/**
+ * `canonicalize` for a value a JSON parser just produced (plain objects and arrays,
+ * strings, finite numbers, booleans, null), without its per-value bookkeeping: the same
+ * value comes back, reusing every subtree that is already canonical (keys in sorted order,
+ * no `-0`); objects with unsorted keys, and arrays or objects holding a `-0`, are rebuilt
+ * exactly as `canonicalize` builds them. Anything else — non-finite numbers, holes or
+ * `undefined`, other prototypes, `toJSON` methods, a `__proto__` key, deep nesting — throws
+ * `BAIL`, and the caller runs `canonicalize` on the untouched input (this function never
+ * mutates it), so results and errors are `canonicalize`'s own.
+ */
+function canonicalStored(value: unknown, depth: number): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value
+    case 'number':
+      if (value === 0) return 0 // also -0 → 0, as canonicalize
+      if (value - value !== 0) throw BAIL // NaN, ±Infinity
+      return value
+    case 'object':
+      break
+    default:
+      throw BAIL
+  }
+  if (value === null) return null
+  if (depth >= FAST_MAX_DEPTH) throw BAIL
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) throw BAIL
+    const n = value.length
+    let out: unknown[] | undefined
+    for (let i = 0; i < n; i++) {
+      const item: unknown = value[i]
+      if (item === undefined) throw BAIL
+      const c = canonicalStored(item, depth + 1)
+      if (out !== undefined) out[i] = c
+      else if (c !== item || isNegativeZero(item)) {
+        out = value.slice(0, i)
+        out[i] = c
+      }
+    }
+    return out ?? value
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) throw BAIL
+  const obj = value as Record<string, unknown>
+  if (typeof obj.toJSON === 'function') throw BAIL
+  // `for…in` reads through V8's enum cache; an object from a parser has no inherited
+  // enumerable keys (Object.prototype is checked above), so it lists `Object.keys(obj)`.
+  let previous: string | undefined
+  for (const key in obj) {
+    if (key === '__proto__') throw BAIL
+    if (previous !== undefined && !(previous < key)) return rebuild(obj, depth)
+    previous = key
+    const item = obj[key]
+    if (item === undefined) throw BAIL
+    const c = canonicalStored(item, depth + 1)
+    if (c !== item || isNegativeZero(item)) return rebuild(obj, depth)
+  }
+  return obj
+}
+
+/** A new object as `canonicalize` builds it: keys inserted in sorted order (UTF-16 code
+ * units, as `Array.prototype.sort`), each value canonical. */
+function rebuild(obj: Record<string, unknown>, depth: number): Record<string, unknown> {
+  const keys = Object.keys(obj)
+  // Few keys (most objects): an insertion sort, about twice as fast as `sort()`.
+  if (keys.length > 16) keys.sort()
+  else
+    for (let i = 1; i < keys.length; i++) {
+      const key = keys[i]!
+      let j = i - 1
+      while (j >= 0 && keys[j]! > key) {
+        keys[j + 1] = keys[j]!
+        j--
+      }
+      keys[j + 1] = key
+    }
+  const out: Record<string, unknown> = {}
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!
+    const item = obj[key]
+    if (key === '__proto__' || item === undefined) throw BAIL
+    out[key] = canonicalStored(item, depth + 1)
+  }
+  return out
+}
+
+/**
+ * `canonicalize` for a value a JSON parser (or a database driver) just produced: the same
+ * result and the same errors, but an already-canonical value — what the engine itself
+ * stores — comes back as it is instead of being rebuilt.
+ */
+export function canonicalizeParsed(value: unknown): JsonValue {
+  try {
+    return canonicalStored(value, 0) as JsonValue
+  } catch (e) {
+    if (e !== BAIL) throw e
+    return canonicalize(value)
+  }
+}
