@@ -31,6 +31,12 @@ export interface Session {
   run(statements: readonly Statement[]): Promise<StatementResult[]>
 }
 
+/** Engine transactions committed and the COMMIT statements that carried them (group commit). */
+export interface CommitStats {
+  readonly transactions: number
+  readonly commits: number
+}
+
 /** Connections of a pool right now (for metrics). */
 export interface PoolStats {
   readonly total: number
@@ -92,7 +98,7 @@ export interface Dialect {
   poolStats(): PoolStats
   /** Where COMMITs are shared (SQLite group commit): engine transactions committed and the
    * COMMIT statements that carried them, since the database was opened. */
-  commitStats?(): { readonly transactions: number; readonly commits: number }
+  commitStats?(): CommitStats
   /** Takes a connection, waiting at most `timeoutMs`; then `unavailable`. */
   acquire(timeoutMs: number): Promise<Lease>
 }

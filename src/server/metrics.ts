@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { ChangeEvent } from '../audit/change-event.js'
-import type { Dialect, PoolStats } from '../db/dialect.js'
+import type { CommitStats, Dialect, PoolStats } from '../db/dialect.js'
 
 /**
  * Prometheus metrics of one server: requests, latencies, audited writes, pool usage,
@@ -33,7 +33,7 @@ export class ServerMetrics {
     registers: [this.registry],
   })
 
-  constructor(poolStats: () => PoolStats, commitStats?: () => { transactions: number; commits: number }) {
+  constructor(poolStats: () => PoolStats, commitStats?: () => CommitStats) {
     const pool = (name: string, help: string, pick: (s: PoolStats) => number) =>
       new Gauge({
         name,
@@ -49,11 +49,7 @@ export class ServerMetrics {
     if (commitStats !== undefined) {
       // Where transactions share COMMITs (SQLite group commit): both totals, so that
       // transactions ÷ commits is the group size.
-      const total = (
-        name: string,
-        help: string,
-        pick: (s: { transactions: number; commits: number }) => number,
-      ) => {
+      const total = (name: string, help: string, pick: (s: CommitStats) => number) => {
         let seen = 0
         new Counter({
           name,
