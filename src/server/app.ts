@@ -1,43 +1,23 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
-import { CompiledQuery } from 'kysely'
-import { Type } from 'typebox'
+import Fastify, { type FastifyBaseLogger } from 'fastify'
 import type { Auditor } from '../audit/auditor.js'
-import { type Role, tokens } from '../cms/entities.js'
-import { hashToken, newToken, verifyPassword } from '../cms/secrets.js'
-import type { AuditContext } from '../core/audit-context.js'
 import { AuditedError, isAuditedError } from '../core/errors.js'
 import { createIdFactory } from '../core/ids.js'
 import type { AuditedDatabase } from '../db/open-database.js'
+import type { App } from './app-type.js'
 import { CircuitBreaker } from './circuit-breaker.js'
 import { classifyHttpError, sendError } from './error-reply.js'
 import { ServerMetrics } from './metrics.js'
+import { resolvePrincipal } from './principal.js'
 import { adminRoutes } from './routes/admin.js'
 import { assetsRoutes } from './routes/assets.js'
 import { auditRoutes } from './routes/audit.js'
+import { authRoutes } from './routes/auth.js'
 import { contentRoutes } from './routes/content.js'
 
-/** Who is calling, resolved from the bearer token. */
-export interface Principal {
-  readonly tenantId: string
-  /** The user, or the API token itself for `api_token` principals. */
-  readonly actorId: string
-  readonly actorType: 'user' | 'api_token'
-  readonly role: Role
-  readonly platformAdmin: boolean
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal: Principal | null
-    /** Admitted by the circuit breaker (true when as its probe); null when not admitted. */
-    breakerProbe: boolean | null
-    /** The request failed because the database did (see `isDatabaseFailure`). */
-    databaseFailed: boolean
-  }
-}
+export type { App } from './app-type.js'
 
 export interface AppOptions {
   readonly db: AuditedDatabase
@@ -56,44 +36,7 @@ export interface AppOptions {
 /** Routes that never touch the database and so bypass the circuit breaker. */
 const NO_DATABASE = new Set(['/health', '/metrics', '/openapi.json'])
 
-export type App = FastifyInstance<
-  import('node:http').Server,
-  import('node:http').IncomingMessage,
-  import('node:http').ServerResponse,
-  FastifyBaseLogger,
-  TypeBoxTypeProvider
->
-
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-
-/** The audit context of an authenticated request: actor, tenant, request id, IP, agent. */
-export function auditContext(request: FastifyRequest): AuditContext {
-  const p = requirePrincipal(request)
-  const agent = request.headers['user-agent']
-  return {
-    tenantId: p.tenantId,
-    actorId: p.actorId,
-    actorType: p.actorType,
-    requestId: request.id,
-    ip: request.ip,
-    ...(typeof agent === 'string' && agent.length > 0 ? { userAgent: agent.slice(0, 1000) } : {}),
-  }
-}
-
-export function requirePrincipal(request: FastifyRequest): Principal {
-  if (request.principal === null) throw new AuditedError('unauthorized', 'A valid bearer token is required.')
-  return request.principal
-}
-
-/** A preHandler allowing only these roles (platform admins always pass). */
-export function allow(...roles: Role[]) {
-  return async (request: FastifyRequest) => {
-    const p = requirePrincipal(request)
-    if (!p.platformAdmin && !roles.includes(p.role)) {
-      throw new AuditedError('forbidden', 'Your role does not allow this action.')
-    }
-  }
-}
 
 /**
  * The headless-CMS HTTP API. Every write goes through the auditor; every error is a
@@ -198,60 +141,11 @@ export function buildApp(options: AppOptions): App {
       return { status: 'ready' }
     })
 
-    const sessionTtlMs = options.sessionTtlMs ?? 12 * 3600_000
-    root.post(
-      '/api/v1/auth/login',
-      {
-        schema: {
-          body: Type.Object(
-            {
-              email: Type.String({ minLength: 3, maxLength: 254 }),
-              password: Type.String({ minLength: 1, maxLength: 200 }),
-            },
-            { additionalProperties: false },
-          ),
-        },
-      },
-      async (request) => {
-        const { email, password } = request.body
-        const user = await options.db.readKysely
-          .selectFrom('users')
-          .select(['id', 'tenant_id', 'password_hash', 'role', 'platform_admin'])
-          .where('email', '=', email.toLowerCase())
-          .executeTakeFirst()
-        if (user === undefined || !(await verifyPassword(password, String(user.password_hash)))) {
-          throw new AuditedError('unauthorized', 'Wrong email or password.')
-        }
-        const { token, hash } = newToken()
-        const expiresAt = new Date(Date.now() + sessionTtlMs)
-        const now = new Date()
-        await options.auditor.create(
-          tokens,
-          {
-            id: newRequestId(),
-            user_id: String(user.id),
-            name: 'session',
-            role: user.role as Role,
-            kind: 'session',
-            platform_admin:
-              user.platform_admin === true || user.platform_admin === 1 || user.platform_admin === '1',
-            token_hash: hash,
-            expires_at: expiresAt,
-            created_at: now,
-            updated_at: now,
-          },
-          {
-            tenantId: String(user.tenant_id),
-            actorId: String(user.id),
-            actorType: 'user',
-            requestId: request.id,
-            ip: request.ip,
-            reason: 'login',
-          },
-        )
-        return { token, expiresAt: expiresAt.toISOString() }
-      },
-    )
+    await authRoutes(scoped as App, {
+      ...deps,
+      sessionTtlMs: options.sessionTtlMs ?? 12 * 3600_000,
+      newId: newRequestId,
+    })
     await contentRoutes(scoped as App, deps)
     await adminRoutes(scoped as App, deps)
     await auditRoutes(scoped as App, deps)
@@ -268,58 +162,4 @@ function isDatabaseFailure(error: unknown): boolean {
   const e = classifyHttpError(error)
   const reason = e.details?.reason
   return e.code === 'unavailable' && !NOT_DATABASE_FAILURES.has(String(reason))
-}
-
-interface TokenRow {
-  id: unknown
-  tenant_id: unknown
-  user_id: unknown
-  role: unknown
-  kind: unknown
-  platform_admin: unknown
-  expires_at: unknown
-}
-
-/** The token look-up runs on every request: compiled once per database, then only bound. */
-const tokenLookups = new WeakMap<AuditedDatabase, string>()
-function tokenLookupSql(db: AuditedDatabase): string {
-  let text = tokenLookups.get(db)
-  if (text === undefined) {
-    text = db.readKysely
-      .selectFrom('tokens')
-      .select(['id', 'tenant_id', 'user_id', 'role', 'kind', 'platform_admin', 'expires_at'])
-      .where('token_hash', '=', '')
-      .compile().sql
-    tokenLookups.set(db, text)
-  }
-  return text
-}
-
-/** Looks a bearer token up by its hash; no or unknown token → anonymous (routes decide). */
-async function resolvePrincipal(db: AuditedDatabase, header: string | undefined): Promise<Principal | null> {
-  if (header === undefined) return null
-  const m = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(header)
-  if (m === null) throw new AuditedError('unauthorized', 'The Authorization header must be "Bearer <token>".')
-  const { rows } = await db.readKysely.executeQuery<TokenRow>(
-    CompiledQuery.raw(tokenLookupSql(db), [hashToken(m[1]!)]),
-  )
-  const row = rows[0]
-  if (row === undefined) throw new AuditedError('unauthorized', 'The token is not valid.')
-  const expires =
-    row.expires_at instanceof Date
-      ? row.expires_at
-      : row.expires_at === null
-        ? null
-        : new Date(String(row.expires_at))
-  if (expires !== null && expires.getTime() < Date.now()) {
-    throw new AuditedError('unauthorized', 'The token has expired.')
-  }
-  const session = row.kind === 'session'
-  return {
-    tenantId: String(row.tenant_id),
-    actorId: String(session ? row.user_id : row.id),
-    actorType: session ? 'user' : 'api_token',
-    role: row.role as Role,
-    platformAdmin: row.platform_admin === true || row.platform_admin === 1 || row.platform_admin === '1',
-  }
 }

@@ -40,7 +40,8 @@ import {
 import { hashPassword, newApiToken } from '../../cms/secrets.js'
 import type { AuditContext } from '../../core/audit-context.js'
 import { AuditedError } from '../../core/errors.js'
-import { type App, allow, auditContext, type Principal, requirePrincipal } from '../app.js'
+import type { App } from '../app-type.js'
+import { allow, auditContext, type Principal, requirePrincipal } from '../principal.js'
 import { created, getOne, IdParams, listPage, newRecordId, PageQuery, present, touched } from '../resource.js'
 import type { RouteDeps } from './deps.js'
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { type Static, Type } from 'typebox'
 import { locales, media, webhooks } from '../../cms/entities.js'
-import { type App, allow, auditContext, requirePrincipal } from '../app.js'
+import type { App } from '../app-type.js'
+import { allow, auditContext, requirePrincipal } from '../principal.js'
 import { created, getOne, IdParams, listPage, newRecordId, PageQuery, present, touched } from '../resource.js'
 import type { RouteDeps } from './deps.js'
 

@@ -1,0 +1,65 @@
+import { Type } from 'typebox'
+import { type Role, tokens } from '../../cms/entities.js'
+import { newToken, verifyPassword } from '../../cms/secrets.js'
+import { AuditedError } from '../../core/errors.js'
+import type { App } from '../app-type.js'
+import type { RouteDeps } from './deps.js'
+
+export interface AuthRouteDeps extends RouteDeps {
+  /** Session lifetime (ms). */
+  readonly sessionTtlMs: number
+  /** Id factory for session tokens. */
+  readonly newId: () => string
+}
+
+const LoginBody = Type.Object(
+  {
+    email: Type.String({ minLength: 3, maxLength: 254 }),
+    password: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false },
+)
+
+/** `POST /api/v1/auth/login`: a 12 h session token for an e-mail and password. */
+export async function authRoutes(app: App, deps: AuthRouteDeps): Promise<void> {
+  const { db, auditor, sessionTtlMs, newId } = deps
+  app.post('/api/v1/auth/login', { schema: { body: LoginBody } }, async (request) => {
+    const { email, password } = request.body
+    const user = await db.readKysely
+      .selectFrom('users')
+      .select(['id', 'tenant_id', 'password_hash', 'role', 'platform_admin'])
+      .where('email', '=', email.toLowerCase())
+      .executeTakeFirst()
+    if (user === undefined || !(await verifyPassword(password, String(user.password_hash)))) {
+      throw new AuditedError('unauthorized', 'Wrong email or password.')
+    }
+    const { token, hash } = newToken()
+    const expiresAt = new Date(Date.now() + sessionTtlMs)
+    const now = new Date()
+    await auditor.create(
+      tokens,
+      {
+        id: newId(),
+        user_id: String(user.id),
+        name: 'session',
+        role: user.role as Role,
+        kind: 'session',
+        platform_admin:
+          user.platform_admin === true || user.platform_admin === 1 || user.platform_admin === '1',
+        token_hash: hash,
+        expires_at: expiresAt,
+        created_at: now,
+        updated_at: now,
+      },
+      {
+        tenantId: String(user.tenant_id),
+        actorId: String(user.id),
+        actorType: 'user',
+        requestId: request.id,
+        ip: request.ip,
+        reason: 'login',
+      },
+    )
+    return { token, expiresAt: expiresAt.toISOString() }
+  })
+}
