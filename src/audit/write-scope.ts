@@ -174,8 +174,14 @@ export class WriteScope implements AuditedWriter {
     checkId(id)
     const expected = checkVersion(options)
     const input = await this.#input(entity, patch, 'update')
-    if (Object.keys(input).length === 0) throw new AuditedError('validation', 'The patch changes no field.')
-    return (await this.#update(entity, id, input, expected, undefined)) as R
+    // The locked current row first: a patch that changes no field writes nothing (no
+    // event, no version bump) and returns the row as it is (issue 7 R6).
+    const st = this.#core.statements(entity)
+    const lookup = { lock: true, expectVersion: expected !== undefined }
+    const [found] = await this.#tx.run([bind(st.select(lookup), this.#lookupArgs(entity, id, expected))])
+    const current = this.#found(entity, id, found!.rows[0], expected)
+    if (unchanged(entity, current, input)) return current as R
+    return (await this.#update(entity, id, input, expected, undefined, current)) as R
   }
 
   async #deleteOp<R extends object>(entity: Entity<R>, id: RecordId, options?: WriteOptions): Promise<R> {
@@ -405,20 +411,25 @@ export class WriteScope implements AuditedWriter {
     input: Row,
     expected: number | undefined,
     action: Action | undefined,
+    /** The before-state, when the caller already read it under the row lock. */
+    locked?: Row,
   ): Promise<Row> {
     const st = this.#core.statements(entity)
     const args = this.#lookupArgs(entity, id, expected)
     const columns = Object.keys(input)
     for (const c of columns) args[`v:${c}`] = input[c]
     const lookup = { lock: true, expectVersion: expected !== undefined }
-    const list = [bind(st.select(lookup), args), bind(st.update(columns, lookup), args)]
+    // Without a locked before-state, it is read (and locked) in the write's round trip.
+    const list = locked === undefined ? [bind(st.select(lookup), args)] : []
+    list.push(bind(st.update(columns, lookup), args))
     const returning = this.#core.dialect.supportsReturning
     if (!returning) list.push(bind(st.select({ lock: false }), args))
     list.push(this.#lastHlc(entity, [id]))
     const results = await this.#tx.run(list)
-    const before = this.#found(entity, id, results[0]!.rows[0], expected)
+    const before = locked ?? this.#found(entity, id, results[0]!.rows[0], expected)
     this.#observe(results.at(-1)!)
-    const raw = results[returning ? 1 : 2]!.rows[0]
+    // The row read back: RETURNING of the UPDATE, or the SELECT after it; then the last HLC.
+    const raw = results.at(-2)!.rows[0]
     if (raw === undefined)
       throw new AuditedError('internal', `The updated ${entity.table} row could not be read back.`)
     const after = decodeRow(entity, raw)
@@ -498,6 +509,16 @@ export class WriteScope implements AuditedWriter {
     })
     this.events.push({ ...event, wallTime: event.wallDate.toISOString() })
   }
+}
+
+/** True when writing `input` (encoded values) would leave `row` as it is: each column's
+ * value, read back as the database would give it, equals the current one as JSON. */
+function unchanged(entity: Entity<object>, row: Row, input: Row): boolean {
+  const next = decodeRow(entity, input)
+  for (const column of Object.keys(next)) {
+    if (!jsonEqual(canonicalize(row[column] ?? null), canonicalize(next[column] ?? null))) return false
+  }
+  return true
 }
 
 function changed(before: JsonObject | null, after: JsonObject | null): string[] {
