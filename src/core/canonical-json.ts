@@ -84,12 +84,23 @@ function walk(value: unknown, path: string, stack: object[]): JsonValue {
     for (const key of Object.keys(obj).sort()) {
       const item = (obj as Record<string, unknown>)[key]
       if (item === undefined) continue
-      out[key] = walk(item, `${path}.${key}`, stack)
+      setOwn(out, key, walk(item, `${path}.${key}`, stack))
     }
     return out
   } finally {
     stack.pop()
   }
+}
+
+/**
+ * `out[key] = value`, except that an own `__proto__` key (what `JSON.parse` gives for
+ * `{"__proto__": …}`) stays an own, enumerable key instead of replacing the prototype
+ * and vanishing from the JSON (issue 7 S7: nothing is lost silently).
+ */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
+  else out[key] = value
 }
 
 /** Deep equality of canonical values (used for `changedFields`). */
@@ -123,7 +134,7 @@ const FAST_MAX_DEPTH = MAX_DEPTH - 10
  * value comes back, reusing every subtree that is already canonical (keys in sorted order,
  * no `-0`); objects with unsorted keys, and arrays or objects holding a `-0`, are rebuilt
  * exactly as `canonicalize` builds them. Anything else — non-finite numbers, holes or
- * `undefined`, other prototypes, `toJSON` methods, a `__proto__` key, deep nesting — throws
+ * `undefined`, other prototypes, `toJSON` methods, deep nesting — throws
  * `BAIL`, and the caller runs `canonicalize` on the untouched input (this function never
  * mutates it), so results and errors are `canonicalize`'s own.
  */
@@ -166,7 +177,6 @@ function canonicalStored(value: unknown, depth: number): unknown {
   // enumerable keys (Object.prototype is checked above), so it lists `Object.keys(obj)`.
   let previous: string | undefined
   for (const key in obj) {
-    if (key === '__proto__') throw BAIL
     if (previous !== undefined && !(previous < key)) return rebuild(obj, depth)
     previous = key
     const item = obj[key]
@@ -197,8 +207,8 @@ function rebuild(obj: Record<string, unknown>, depth: number): Record<string, un
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!
     const item = obj[key]
-    if (key === '__proto__' || item === undefined) throw BAIL
-    out[key] = canonicalStored(item, depth + 1)
+    if (item === undefined) throw BAIL
+    setOwn(out, key, canonicalStored(item, depth + 1))
   }
   return out
 }
