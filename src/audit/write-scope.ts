@@ -1,7 +1,8 @@
 import type { Compilable } from 'kysely'
 import type { AuditContext } from '../core/audit-context.js'
-import { canonicalize, type JsonValue, jsonEqual } from '../core/canonical-json.js'
+import { canonicalize, canonicalizeStored, type JsonValue, jsonEqual } from '../core/canonical-json.js'
 import { AuditedError, isAuditedError } from '../core/errors.js'
+import { textProblem } from '../core/text-rules.js'
 import type { Statement, StatementResult } from '../db/dialect.js'
 import type { Transaction } from '../db/transaction.js'
 import {
@@ -46,7 +47,7 @@ export interface AuditedWriter {
 
 function checkId(id: unknown): asserts id is RecordId {
   const ok =
-    (typeof id === 'string' && id.length > 0 && id.length <= 255) ||
+    (typeof id === 'string' && id.length > 0 && id.length <= 255 && textProblem(id) === undefined) ||
     (typeof id === 'number' && Number.isSafeInteger(id))
   if (!ok) throw new AuditedError('validation', 'A record id must be a non-empty string or a safe integer.')
 }
@@ -464,8 +465,9 @@ export class WriteScope implements AuditedWriter {
     after: Row | null,
   ) {
     const pkValue = (after ?? before)![entity.primaryKey]
-    const oldCanonical = before === null ? null : (canonicalize(before) as JsonObject)
-    const newCanonical = after === null ? null : (canonicalize(after) as JsonObject)
+    // Rows as the database gave them: the written values were checked (strictly) on input.
+    const oldCanonical = before === null ? null : (canonicalizeStored(before) as JsonObject)
+    const newCanonical = after === null ? null : (canonicalizeStored(after) as JsonObject)
     const changedFields = changed(oldCanonical, newCanonical)
     const ctx = this.#ctx
     const hlcValue = this.#core.clock.now()
@@ -490,7 +492,7 @@ export class WriteScope implements AuditedWriter {
       ip: ctx.ip ?? null,
       userAgent: ctx.userAgent ?? null,
       reason: ctx.reason ?? null,
-      metadata: ctx.metadata === undefined ? null : (canonicalize(ctx.metadata) as JsonObject),
+      metadata: ctx.metadata === undefined ? null : (canonicalize(ctx.metadata, 'metadata') as JsonObject),
     }
     await this.#core.runBeforeHooks({
       operation,
@@ -516,7 +518,8 @@ export class WriteScope implements AuditedWriter {
 function unchanged(entity: Entity<object>, row: Row, input: Row): boolean {
   const next = decodeRow(entity, input)
   for (const column of Object.keys(next)) {
-    if (!jsonEqual(canonicalize(row[column] ?? null), canonicalize(next[column] ?? null))) return false
+    if (!jsonEqual(canonicalizeStored(row[column] ?? null), canonicalizeStored(next[column] ?? null)))
+      return false
   }
   return true
 }
