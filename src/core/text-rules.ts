@@ -5,14 +5,15 @@
  * engine refuses them before the database, for row values and event JSON alike.
  */
 
-// A NUL, a high surrogate not followed by a low one, or a low one not preceded by a high one.
-const FORBIDDEN = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u
+/** `String.prototype.isWellFormed` (Node 20; not in the ES2022 lib types): false when the
+ * string holds a lone surrogate. */
+const isWellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean }).isWellFormed
 
 /** Why `text` cannot be stored, or undefined when it can. */
 export function textProblem(text: string): string | undefined {
-  const m = FORBIDDEN.exec(text)
-  if (m === null) return undefined
-  return m[0] === '\u0000' ? 'a NUL character (\\u0000)' : 'a lone surrogate (invalid UTF-16)'
+  if (text.includes('\u0000')) return 'a NUL character (\\u0000)'
+  if (!isWellFormed.call(text)) return 'a lone surrogate (invalid UTF-16)'
+  return undefined
 }
 
 /** Characters as the databases count them in `varchar(n)`: Unicode code points. */
