@@ -71,6 +71,9 @@ export class WriteScope implements AuditedWriter {
   readonly #ctx: AuditContext
   readonly txId: string
   readonly events: PendingEvent[] = []
+  /** The HLC this scope's next event must exceed although the clock could not be moved
+   * there (a record's newest event from a clock far ahead); 0 when none. */
+  #floor = 0n
 
   constructor(core: EngineCore, tx: Transaction, ctx: AuditContext) {
     this.#core = core
@@ -445,9 +448,22 @@ export class WriteScope implements AuditedWriter {
     return bind(this.#core.eventStatements.lastHlc(ids.length), args)
   }
 
+  /** Orders this scope's next events after a record's newest event (read under its lock).
+   * A value the clock refuses (too far ahead, see `HlcClock.observe`) becomes this scope's
+   * floor instead: its events still order after it, the process clock stays where it is. */
   #observe(result: StatementResult): void {
     const hlc = result.rows[0]?.hlc
-    if (hlc !== null && hlc !== undefined) this.#core.clock.observe(BigInt(String(hlc)))
+    if (hlc === null || hlc === undefined) return
+    const seen = BigInt(String(hlc))
+    if (!this.#core.clock.observe(seen) && seen > this.#floor) this.#floor = seen
+  }
+
+  /** The next event's HLC: the clock's, or just above the floor when that is higher. */
+  #nextHlc(): bigint {
+    const h = this.#core.clock.now()
+    if (h > this.#floor) return h
+    this.#floor += 1n
+    return this.#floor
   }
 
   /** Values of a past state that can be written back (not the key, tenant, version or masked fields). */
@@ -470,7 +486,7 @@ export class WriteScope implements AuditedWriter {
     const newCanonical = after === null ? null : (canonicalizeStored(after) as JsonObject)
     const changedFields = changed(oldCanonical, newCanonical)
     const ctx = this.#ctx
-    const hlcValue = this.#core.clock.now()
+    const hlcValue = this.#nextHlc()
     const event: PendingEvent = {
       eventId: this.#core.newEventId(),
       hlcValue,
