@@ -382,7 +382,7 @@ export class WriteScope implements AuditedWriter {
       ])
       const results = await this.#tx.run(list)
       raws = inputs.map((_, i) => {
-        // LAST_INSERT_ID() is only this INSERT's key if it generated one (AUTO_INCREMENT);
+        // The last insert id is only this INSERT's key if it generated one (AUTO_INCREMENT);
         // otherwise it still holds an earlier insert's and must not be trusted.
         const generated = results[2 * i]!.insertId
         const row = results[2 * i + 1]!.rows[0]
