@@ -3,6 +3,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { canonicalizeParsed } from '../src/core/canonical-json.js'
 import { canonicalize, canonicalJson, isAuditedError } from '../src/index.js'
 
 /** Asserts `fn` throws a `validation` AuditedError whose details name `path` (and `type`). */
@@ -199,22 +200,30 @@ describe('canonicalize: structure', () => {
     rejectsAt(() => canonicalize({ bad: { toJSON: () => Number.NaN } }), '$.bad', 'NaN')
   })
 
-  it('unicode round-trips: emoji, CJK, RTL, combining marks and a lone surrogate', () => {
+  it('unicode round-trips: emoji, CJK, RTL and combining marks', () => {
     const value = {
       emoji: '😀👩‍👩‍👧🏳️‍🌈',
       cjk: '漢字かなカナ한국어',
       rtl: 'שלום مرحبا',
       combining: 'e\u0301',
-      lone: '\ud800',
-      loneLow: 'x\udc00y',
       '🔑': '键',
     }
     const text = canonicalJson(value)
     assert.deepEqual(JSON.parse(text), value)
     assert.deepEqual(canonicalize(value), value)
-    // Lone surrogates are escaped, so the JSON text survives UTF-8 encoding unchanged.
-    assert.ok(text.includes('\\ud800') && text.includes('\\udc00'))
     assert.equal(Buffer.from(text, 'utf8').toString('utf8'), text)
+  })
+
+  it('R11: a NUL or a lone surrogate in a string or a key is refused, naming the path', () => {
+    rejectsAt(() => canonicalize({ a: 'x\u0000y' }), '$.a', 'text')
+    rejectsAt(() => canonicalize({ a: ['ok', '\ud800'] }), '$.a[1]', 'text')
+    rejectsAt(() => canonicalize({ a: { b: 'x\udc00y' } }), '$.a.b', 'text')
+    rejectsAt(() => canonicalize({ a: { 'k\u0000': 1 } }), '$.a (a key)', 'text')
+    rejectsAt(() => canonicalize('\ud800', 'title'), 'title', 'text')
+    // A well-formed pair is one character, not a lone surrogate.
+    assert.equal(canonicalize('\ud83d\ude00'), '😀')
+    // Values already stored (read back) stay readable.
+    assert.deepEqual(canonicalizeParsed({ lone: '\ud800' }), { lone: '\ud800' })
   })
 
   it('nested objects, empty arrays and empty objects', () => {

@@ -119,7 +119,8 @@ forEachDialect('engine', (f) => {
       code('validation'),
     )
     await assert.rejects(f.auditor.create(posts, { id, title: 't', version: 7 }, ctx), code('validation'))
-    await assert.rejects(f.auditor.update(posts, id, {}, ctx), code('validation'))
+    // An empty patch is a no-op (issue 7 R6), not bad input: here the record does not exist.
+    await assert.rejects(f.auditor.update(posts, id, {}, ctx), code('not_found'))
     await assert.rejects(f.auditor.update(posts, '', { title: 'x' }, ctx), code('validation'))
     await assert.rejects(
       f.auditor.update(posts, id, { title: 'x' }, ctx, { expectedVersion: -1 }),

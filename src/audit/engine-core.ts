@@ -89,7 +89,9 @@ export class EngineCore {
   readonly #hooksBefore: readonly ((change: BeforeChange) => void | Promise<void>)[]
   readonly #hooksAfter: readonly ((event: ChangeEvent) => void | Promise<void>)[]
   readonly #onHookError: (error: unknown, event: ChangeEvent) => void
-  readonly #statements = new Map<string, EntityStatements>()
+  /** Keyed by the definition itself: two entities over one table (one tenant-scoped, one
+   * not; different version columns) compile different SQL (issue 7 S1). */
+  readonly #statements = new WeakMap<Entity<object>, EntityStatements>()
   readonly #columns = new Map<string, Set<string>>()
 
   constructor(options: AuditorOptions) {
@@ -121,10 +123,10 @@ export class EngineCore {
   }
 
   statements(entity: Entity<object>): EntityStatements {
-    let st = this.#statements.get(entity.table)
+    let st = this.#statements.get(entity)
     if (st === undefined) {
       st = new EntityStatements(this.kysely, this.dialect, entity)
-      this.#statements.set(entity.table, st)
+      this.#statements.set(entity, st)
     }
     return st
   }

@@ -1,6 +1,8 @@
 import { type AliasedRawBuilder, type Compilable, CompiledQuery, sql } from 'kysely'
 import { AuditedError } from '../core/errors.js'
 import { hlcAtEndOf, hlcAtStartOf, parseHlc } from '../core/hlc.js'
+import { parseIsoDate } from '../core/iso-date.js'
+import { textProblem } from '../core/text-rules.js'
 import type { Dialect } from '../db/dialect.js'
 import {
   type ChangeEvent,
@@ -46,16 +48,17 @@ const CURSOR = /^(\d{1,19})\.([0-9A-HJKMNP-TV-Z]{26})$/
 
 function toHlc(point: PointInTime, edge: 'start' | 'end', field: string): bigint {
   if (point instanceof Date) {
-    if (Number.isNaN(point.getTime())) throw new AuditedError('validation', `${field} is not a valid date.`)
+    if (Number.isNaN(point.getTime()))
+      throw new AuditedError('validation', `${field} is not a valid date.`, { details: { field } })
     return edge === 'start' ? hlcAtStartOf(point) : hlcAtEndOf(point)
   }
   if (typeof point === 'bigint') return point
   if (typeof point === 'string') {
     if (/^\d+$/.test(point)) return parseHlc(point)
-    const date = new Date(point)
-    if (!Number.isNaN(date.getTime()) && /^\d{4}-\d\d-\d\d/.test(point)) return toHlc(date, edge, field)
+    const date = parseIsoDate(point)
+    if (date !== undefined) return toHlc(date, edge, field)
   }
-  throw new AuditedError('validation', `${field} must be a Date, an ISO date or an HLC.`, {
+  throw new AuditedError('validation', `${field} must be a Date, an ISO date that exists or an HLC.`, {
     details: { field },
   })
 }
@@ -136,7 +139,10 @@ export class EventQueries {
     }
     for (const key of ['table', 'recordId', 'actorId', 'action'] as const) {
       const v = query[key]
-      if (v !== undefined && (typeof v !== 'string' || v.length === 0 || v.length > 255)) {
+      if (
+        v !== undefined &&
+        (typeof v !== 'string' || v.length === 0 || v.length > 255 || textProblem(v) !== undefined)
+      ) {
         throw new AuditedError('validation', `${key} must be a non-empty string.`, {
           details: { field: key },
         })

@@ -56,7 +56,7 @@ export function encodeValues(entity: Entity<object>, values: Row, dialect: Diale
   const out: Row = {}
   for (const [column, value] of Object.entries(values)) {
     if (value === undefined) continue
-    canonicalize(value) // throws on values that JSON cannot carry
+    canonicalize(value, column) // throws on values JSON cannot carry, or text no database stores alike
     out[column] = encodeValue(entity.columns[column], value, dialect)
   }
   return out

@@ -121,13 +121,17 @@ export class EntityStatements {
     })
   }
 
-  /** MySQL read-back of a row whose key the database generated. */
+  /** Read-back of a row whose key the database generated, where INSERT has no RETURNING
+   * (the dialect's `lastInsertIdSql`). */
   selectLastInsert(): Template {
+    const lastId = this.#dialect.lastInsertIdSql
+    if (lastId === undefined)
+      throw new AuditedError('internal', 'This database cannot read back a generated key without RETURNING.')
     return this.#cached('select:last-insert', () =>
       this.#db
         .selectFrom(this.#entity.table)
         .selectAll()
-        .where(this.#entity.primaryKey, '=', sql<string>`LAST_INSERT_ID()`),
+        .where(this.#entity.primaryKey, '=', sql.raw<string>(lastId)),
     )
   }
 

@@ -1,7 +1,8 @@
 import type { Compilable } from 'kysely'
 import type { AuditContext } from '../core/audit-context.js'
-import { canonicalize, type JsonValue, jsonEqual } from '../core/canonical-json.js'
+import { canonicalize, canonicalizeStored, type JsonValue, jsonEqual } from '../core/canonical-json.js'
 import { AuditedError, isAuditedError } from '../core/errors.js'
+import { textProblem } from '../core/text-rules.js'
 import type { Statement, StatementResult } from '../db/dialect.js'
 import type { Transaction } from '../db/transaction.js'
 import {
@@ -46,7 +47,7 @@ export interface AuditedWriter {
 
 function checkId(id: unknown): asserts id is RecordId {
   const ok =
-    (typeof id === 'string' && id.length > 0 && id.length <= 255) ||
+    (typeof id === 'string' && id.length > 0 && id.length <= 255 && textProblem(id) === undefined) ||
     (typeof id === 'number' && Number.isSafeInteger(id))
   if (!ok) throw new AuditedError('validation', 'A record id must be a non-empty string or a safe integer.')
 }
@@ -70,6 +71,9 @@ export class WriteScope implements AuditedWriter {
   readonly #ctx: AuditContext
   readonly txId: string
   readonly events: PendingEvent[] = []
+  /** The HLC this scope's next event must exceed although the clock could not be moved
+   * there (a record's newest event from a clock far ahead); 0 when none. */
+  #floor = 0n
 
   constructor(core: EngineCore, tx: Transaction, ctx: AuditContext) {
     this.#core = core
@@ -174,8 +178,14 @@ export class WriteScope implements AuditedWriter {
     checkId(id)
     const expected = checkVersion(options)
     const input = await this.#input(entity, patch, 'update')
-    if (Object.keys(input).length === 0) throw new AuditedError('validation', 'The patch changes no field.')
-    return (await this.#update(entity, id, input, expected, undefined)) as R
+    // The locked current row first: a patch that changes no field writes nothing (no
+    // event, no version bump) and returns the row as it is (issue 7 R6).
+    const st = this.#core.statements(entity)
+    const lookup = { lock: true, expectVersion: expected !== undefined }
+    const [found] = await this.#tx.run([bind(st.select(lookup), this.#lookupArgs(entity, id, expected))])
+    const current = this.#found(entity, id, found!.rows[0], expected)
+    if (unchanged(entity, current, input)) return current as R
+    return (await this.#update(entity, id, input, expected, undefined, current)) as R
   }
 
   async #deleteOp<R extends object>(entity: Entity<R>, id: RecordId, options?: WriteOptions): Promise<R> {
@@ -372,7 +382,7 @@ export class WriteScope implements AuditedWriter {
       ])
       const results = await this.#tx.run(list)
       raws = inputs.map((_, i) => {
-        // LAST_INSERT_ID() is only this INSERT's key if it generated one (AUTO_INCREMENT);
+        // The last insert id is only this INSERT's key if it generated one (AUTO_INCREMENT);
         // otherwise it still holds an earlier insert's and must not be trusted.
         const generated = results[2 * i]!.insertId
         const row = results[2 * i + 1]!.rows[0]
@@ -405,20 +415,25 @@ export class WriteScope implements AuditedWriter {
     input: Row,
     expected: number | undefined,
     action: Action | undefined,
+    /** The before-state, when the caller already read it under the row lock. */
+    locked?: Row,
   ): Promise<Row> {
     const st = this.#core.statements(entity)
     const args = this.#lookupArgs(entity, id, expected)
     const columns = Object.keys(input)
     for (const c of columns) args[`v:${c}`] = input[c]
     const lookup = { lock: true, expectVersion: expected !== undefined }
-    const list = [bind(st.select(lookup), args), bind(st.update(columns, lookup), args)]
+    // Without a locked before-state, it is read (and locked) in the write's round trip.
+    const list = locked === undefined ? [bind(st.select(lookup), args)] : []
+    list.push(bind(st.update(columns, lookup), args))
     const returning = this.#core.dialect.supportsReturning
     if (!returning) list.push(bind(st.select({ lock: false }), args))
     list.push(this.#lastHlc(entity, [id]))
     const results = await this.#tx.run(list)
-    const before = this.#found(entity, id, results[0]!.rows[0], expected)
+    const before = locked ?? this.#found(entity, id, results[0]!.rows[0], expected)
     this.#observe(results.at(-1)!)
-    const raw = results[returning ? 1 : 2]!.rows[0]
+    // The row read back: RETURNING of the UPDATE, or the SELECT after it; then the last HLC.
+    const raw = results.at(-2)!.rows[0]
     if (raw === undefined)
       throw new AuditedError('internal', `The updated ${entity.table} row could not be read back.`)
     const after = decodeRow(entity, raw)
@@ -433,9 +448,22 @@ export class WriteScope implements AuditedWriter {
     return bind(this.#core.eventStatements.lastHlc(ids.length), args)
   }
 
+  /** Orders this scope's next events after a record's newest event (read under its lock).
+   * A value the clock refuses (too far ahead, see `HlcClock.observe`) becomes this scope's
+   * floor instead: its events still order after it, the process clock stays where it is. */
   #observe(result: StatementResult): void {
     const hlc = result.rows[0]?.hlc
-    if (hlc !== null && hlc !== undefined) this.#core.clock.observe(BigInt(String(hlc)))
+    if (hlc === null || hlc === undefined) return
+    const seen = BigInt(String(hlc))
+    if (!this.#core.clock.observe(seen) && seen > this.#floor) this.#floor = seen
+  }
+
+  /** The next event's HLC: the clock's, or just above the floor when that is higher. */
+  #nextHlc(): bigint {
+    const h = this.#core.clock.now()
+    if (h > this.#floor) return h
+    this.#floor += 1n
+    return this.#floor
   }
 
   /** Values of a past state that can be written back (not the key, tenant, version or masked fields). */
@@ -453,11 +481,12 @@ export class WriteScope implements AuditedWriter {
     after: Row | null,
   ) {
     const pkValue = (after ?? before)![entity.primaryKey]
-    const oldCanonical = before === null ? null : (canonicalize(before) as JsonObject)
-    const newCanonical = after === null ? null : (canonicalize(after) as JsonObject)
+    // Rows as the database gave them: the written values were checked (strictly) on input.
+    const oldCanonical = before === null ? null : (canonicalizeStored(before) as JsonObject)
+    const newCanonical = after === null ? null : (canonicalizeStored(after) as JsonObject)
     const changedFields = changed(oldCanonical, newCanonical)
     const ctx = this.#ctx
-    const hlcValue = this.#core.clock.now()
+    const hlcValue = this.#nextHlc()
     const event: PendingEvent = {
       eventId: this.#core.newEventId(),
       hlcValue,
@@ -479,7 +508,7 @@ export class WriteScope implements AuditedWriter {
       ip: ctx.ip ?? null,
       userAgent: ctx.userAgent ?? null,
       reason: ctx.reason ?? null,
-      metadata: ctx.metadata === undefined ? null : (canonicalize(ctx.metadata) as JsonObject),
+      metadata: ctx.metadata === undefined ? null : (canonicalize(ctx.metadata, 'metadata') as JsonObject),
     }
     await this.#core.runBeforeHooks({
       operation,
@@ -498,6 +527,17 @@ export class WriteScope implements AuditedWriter {
     })
     this.events.push({ ...event, wallTime: event.wallDate.toISOString() })
   }
+}
+
+/** True when writing `input` (encoded values) would leave `row` as it is: each column's
+ * value, read back as the database would give it, equals the current one as JSON. */
+function unchanged(entity: Entity<object>, row: Row, input: Row): boolean {
+  const next = decodeRow(entity, input)
+  for (const column of Object.keys(next)) {
+    if (!jsonEqual(canonicalizeStored(row[column] ?? null), canonicalizeStored(next[column] ?? null)))
+      return false
+  }
+  return true
 }
 
 function changed(before: JsonObject | null, after: JsonObject | null): string[] {

@@ -1,4 +1,5 @@
 import { AuditedError } from './errors.js'
+import { textProblem } from './text-rules.js'
 
 /** A value JSON can carry, after canonicalisation. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
@@ -17,19 +18,39 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  * | -0 | 0 |
  * | object with `toJSON()` (e.g. decimal types) | its `toJSON()` result, canonicalised |
  * | NaN, ±Infinity, function, symbol, Map, Set, WeakMap, cycle | error |
+ * | a string or key holding `\u0000` or a lone surrogate | error (no database stores it alike) |
  *
  * Object keys come out sorted, so equal values give byte-equal JSON on every dialect.
  *
  * @example
  * canonicalJson({ b: 1n, a: new Date(0) }) // '{"a":"1970-01-01T00:00:00.000Z","b":"1"}'
  */
-export function canonicalize(value: unknown): JsonValue {
-  return walk(value, '$', [])
+export function canonicalize(value: unknown, path = '$'): JsonValue {
+  return walk(value, path, [], true)
+}
+
+/**
+ * `canonicalize` for a value read from the database (a row before or after a write):
+ * the same form and errors, except that text is taken as stored — a value an older
+ * version stored on SQLite with a NUL must not make its record unwritable.
+ */
+export function canonicalizeStored(value: unknown): JsonValue {
+  return walk(value, '$', [], false)
 }
 
 /** `canonicalize` then stringify: the stored text of old/new values. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(canonicalize(value))
+}
+
+function badText(path: string, problem: string): never {
+  throw new AuditedError(
+    'validation',
+    `The text at ${path} contains ${problem}, which not every database can store.`,
+    {
+      details: { path, type: 'text' },
+    },
+  )
 }
 
 function fail(path: string, what: string): never {
@@ -42,9 +63,14 @@ function fail(path: string, what: string): never {
  * overflow the stack (a 500) instead of answering a clear `validation` error. */
 const MAX_DEPTH = 200
 
-function walk(value: unknown, path: string, stack: object[]): JsonValue {
+/** `strict`: refuse text no database stores alike (writes); reads of stored values are lenient. */
+function walk(value: unknown, path: string, stack: object[], strict: boolean): JsonValue {
   switch (typeof value) {
-    case 'string':
+    case 'string': {
+      const problem = strict ? textProblem(value) : undefined
+      if (problem !== undefined) badText(path, problem)
+      return value
+    }
     case 'boolean':
       return value
     case 'number':
@@ -76,20 +102,35 @@ function walk(value: unknown, path: string, stack: object[]): JsonValue {
   try {
     if (Array.isArray(obj)) {
       // Array.from visits holes too (map skips them), so `[, 1]` becomes `[null, 1]`.
-      return Array.from(obj, (item, i) => (item === undefined ? null : walk(item, `${path}[${i}]`, stack)))
+      return Array.from(obj, (item, i) =>
+        item === undefined ? null : walk(item, `${path}[${i}]`, stack, strict),
+      )
     }
     const toJSON = (obj as { toJSON?: unknown }).toJSON
-    if (typeof toJSON === 'function') return walk(toJSON.call(obj), path, stack)
+    if (typeof toJSON === 'function') return walk(toJSON.call(obj), path, stack, strict)
     const out: { [key: string]: JsonValue } = {}
     for (const key of Object.keys(obj).sort()) {
       const item = (obj as Record<string, unknown>)[key]
       if (item === undefined) continue
-      out[key] = walk(item, `${path}.${key}`, stack)
+      const problem = strict ? textProblem(key) : undefined
+      if (problem !== undefined) badText(`${path} (a key)`, problem)
+      setOwn(out, key, walk(item, `${path}.${key}`, stack, strict))
     }
     return out
   } finally {
     stack.pop()
   }
+}
+
+/**
+ * `out[key] = value`, except that an own `__proto__` key (what `JSON.parse` gives for
+ * `{"__proto__": …}`) stays an own, enumerable key instead of replacing the prototype
+ * and vanishing from the JSON (issue 7 S7: nothing is lost silently).
+ */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
+  else out[key] = value
 }
 
 /** Deep equality of canonical values (used for `changedFields`). */
@@ -123,7 +164,7 @@ const FAST_MAX_DEPTH = MAX_DEPTH - 10
  * value comes back, reusing every subtree that is already canonical (keys in sorted order,
  * no `-0`); objects with unsorted keys, and arrays or objects holding a `-0`, are rebuilt
  * exactly as `canonicalize` builds them. Anything else — non-finite numbers, holes or
- * `undefined`, other prototypes, `toJSON` methods, a `__proto__` key, deep nesting — throws
+ * `undefined`, other prototypes, `toJSON` methods, deep nesting — throws
  * `BAIL`, and the caller runs `canonicalize` on the untouched input (this function never
  * mutates it), so results and errors are `canonicalize`'s own.
  */
@@ -166,7 +207,6 @@ function canonicalStored(value: unknown, depth: number): unknown {
   // enumerable keys (Object.prototype is checked above), so it lists `Object.keys(obj)`.
   let previous: string | undefined
   for (const key in obj) {
-    if (key === '__proto__') throw BAIL
     if (previous !== undefined && !(previous < key)) return rebuild(obj, depth)
     previous = key
     const item = obj[key]
@@ -197,15 +237,15 @@ function rebuild(obj: Record<string, unknown>, depth: number): Record<string, un
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!
     const item = obj[key]
-    if (key === '__proto__' || item === undefined) throw BAIL
-    out[key] = canonicalStored(item, depth + 1)
+    if (item === undefined) throw BAIL
+    setOwn(out, key, canonicalStored(item, depth + 1))
   }
   return out
 }
 
 /**
- * `canonicalize` for a value a JSON parser (or a database driver) just produced: the same
- * result and the same errors, but an already-canonical value — what the engine itself
+ * `canonicalizeStored` for a value a JSON parser (or a database driver) just produced: the
+ * same result and the same errors, but an already-canonical value — what the engine itself
  * stores — comes back as it is instead of being rebuilt.
  */
 export function canonicalizeParsed(value: unknown): JsonValue {
@@ -213,6 +253,6 @@ export function canonicalizeParsed(value: unknown): JsonValue {
     return canonicalStored(value, 0) as JsonValue
   } catch (e) {
     if (e !== BAIL) throw e
-    return canonicalize(value)
+    return canonicalizeStored(value)
   }
 }

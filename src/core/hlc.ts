@@ -17,6 +17,7 @@ import { AuditedError } from './errors.js'
 export class HlcClock {
   #wall = 0n
   #counter = 0n
+  #skewRefusals = 0
   readonly #physical: () => number
   readonly #maxDriftMs: bigint
 
@@ -43,6 +44,7 @@ export class HlcClock {
     const { wall: rw, counter: rc } = unpackHlc(remote)
     const pt = BigInt(this.#physical())
     if (rw > pt + this.#maxDriftMs) {
+      this.#skewRefusals += 1
       throw new AuditedError('validation', 'A remote clock is too far ahead of this node.', {
         details: { remoteWallMs: rw.toString(), localWallMs: pt.toString() },
       })
@@ -65,13 +67,27 @@ export class HlcClock {
 
   /**
    * Makes every later `now()` greater than `seen`, a value read from this system's own
-   * store (no drift check: unlike `receive`, it is not a message from a peer).
+   * store (written by any process), and returns true — unless `seen` is more than
+   * `maxDriftMs` ahead of the physical clock: then the clock is left alone (one event
+   * from a node whose clock runs an hour ahead must not drag every later event of this
+   * process an hour into the future), the refusal is counted in `skewRefusals`, and it
+   * returns false. A caller that must still order after `seen` does so itself.
    */
-  observe(seen: bigint): void {
+  observe(seen: bigint): boolean {
+    if (seen >> 16n > BigInt(this.#physical()) + this.#maxDriftMs) {
+      this.#skewRefusals += 1
+      return false
+    }
     if (seen > this.#pack()) {
       this.#wall = seen >> 16n
       this.#counter = seen & 0xffffn
     }
+    return true
+  }
+
+  /** Values `observe` and `receive` refused because they were too far ahead (for metrics). */
+  get skewRefusals(): number {
+    return this.#skewRefusals
   }
 
   /** The last value issued (0n before the first), without advancing the clock. */

@@ -82,6 +82,9 @@ export interface Dialect {
    * on pg a packed read measured no faster.
    */
   readonly packRowFunction?: string
+  /** SQL expression for the key the session's last INSERT generated (AUTO_INCREMENT),
+   * where INSERT has no RETURNING (MySQL `LAST_INSERT_ID()`); undefined elsewhere. */
+  readonly lastInsertIdSql?: string
   /** Largest number of bound parameters one statement may carry. */
   readonly maxParameters: number
   /** SQL expression reading a BIGINT column as its exact decimal text. */

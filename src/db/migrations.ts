@@ -1,4 +1,5 @@
 import { CompiledQuery, type Kysely, sql } from 'kysely'
+import { CONTEXT_COLUMN_SIZES as CTX } from '../core/audit-context.js'
 import type { Dialect } from './dialect.js'
 import type { AuditedDatabase } from './open-database.js'
 
@@ -18,6 +19,8 @@ const MIGRATIONS: readonly Migration[] = [
       const t = dialect.types
       const json = sql.raw(t.json)
       const ts = sql.raw(t.timestamp)
+      // Context columns are as wide as `assertAuditContext` allows (one place, same numbers).
+      const varchar = (n: number) => sql.raw(`varchar(${n})`)
       await db.schema
         .createTable('change_events')
         .ifNotExists()
@@ -25,21 +28,21 @@ const MIGRATIONS: readonly Migration[] = [
         .addColumn('hlc', 'bigint', (c) => c.notNull())
         .addColumn('wall_time', ts, (c) => c.notNull())
         .addColumn('node_id', 'varchar(64)', (c) => c.notNull())
-        .addColumn('tenant_id', 'varchar(255)')
+        .addColumn('tenant_id', varchar(CTX.tenantId))
         .addColumn('tx_id', 'varchar(26)', (c) => c.notNull())
         .addColumn('table_name', 'varchar(128)', (c) => c.notNull())
         .addColumn('record_id', 'varchar(255)', (c) => c.notNull())
         .addColumn('operation', 'varchar(6)', (c) => c.notNull())
         .addColumn('action', 'varchar(32)', (c) => c.notNull())
-        .addColumn('actor_id', 'varchar(255)', (c) => c.notNull())
+        .addColumn('actor_id', varchar(CTX.actorId), (c) => c.notNull())
         .addColumn('actor_type', 'varchar(16)', (c) => c.notNull())
         .addColumn('old_values', json)
         .addColumn('new_values', json)
         .addColumn('changed_fields', json)
-        .addColumn('request_id', 'varchar(255)')
-        .addColumn('ip', 'varchar(64)')
-        .addColumn('user_agent', 'varchar(1000)')
-        .addColumn('reason', 'varchar(1000)')
+        .addColumn('request_id', varchar(CTX.requestId))
+        .addColumn('ip', varchar(CTX.ip))
+        .addColumn('user_agent', varchar(CTX.userAgent))
+        .addColumn('reason', varchar(CTX.reason))
         .addColumn('metadata', json)
         .addColumn('consumed_at', ts)
         .addColumn('synced_at', ts)

@@ -68,6 +68,7 @@ export function buildApp(options: AppOptions): App {
 
   const breaker = options.breaker ?? new CircuitBreaker()
   const metrics = options.metrics ?? ServerMetrics.of(options.db.capabilities)
+  metrics.watchClock(options.auditor.clock)
   app.register(swagger, {
     openapi: {
       info: { title: 'audited headless CMS', version: '0.1.0', description: 'Every write audited.' },

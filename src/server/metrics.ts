@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { ChangeEvent } from '../audit/change-event.js'
+import type { HlcClock } from '../core/hlc.js'
 import type { CommitStats, Dialect, PoolStats } from '../db/dialect.js'
 
 /**
@@ -73,6 +74,26 @@ export class ServerMetrics {
         (s) => s.commits,
       )
     }
+  }
+
+  #watchedClock: HlcClock | undefined
+
+  /** Exposes `audited_hlc_skew_refusals_total`: HLCs the auditor's clock refused because
+   * they were too far ahead (a node whose clock runs fast). Once per metrics object. */
+  watchClock(clock: HlcClock): void {
+    if (this.#watchedClock !== undefined) return
+    this.#watchedClock = clock
+    let seen = 0
+    new Counter({
+      name: 'audited_hlc_skew_refusals_total',
+      help: 'HLC values refused as too far ahead of this clock (observe and receive).',
+      registers: [this.registry],
+      collect() {
+        const now = clock.skewRefusals
+        if (now > seen) this.inc(now - seen)
+        seen = now
+      },
+    })
   }
 
   /** Metrics over a database's pool (and its commit groups, where it has them). */

@@ -91,6 +91,7 @@ export function createMysql(url: string, options: PoolOptions = {}) {
   const dialect: Dialect = {
     name: 'mysql',
     supportsReturning: false,
+    lastInsertIdSql: 'LAST_INSERT_ID()',
     supportsRowLocks: true,
     supportsPartialIndexes: false,
     beginSql: 'START TRANSACTION',
