@@ -1,6 +1,6 @@
-import type { Entity } from '../audit/entity.js'
 import { AuditedError } from '../core/errors.js'
-import { type Caller, type CmsStore, restoring } from './caller.js'
+import { restoreAsset } from './asset-operations.js'
+import type { Caller, CmsStore } from './caller.js'
 import { restoreContentType } from './content-type-operations.js'
 import { CMS_ENTITIES } from './entities.js'
 import { restoreEntry } from './entry-restore.js'
@@ -46,11 +46,7 @@ export async function restoreRecord(
       return restoreToken()
     case 'locales':
     case 'media':
-    case 'webhooks': {
-      const entity = CMS_ENTITIES[table] as Entity<object>
-      // The event is first looked up within the caller's tenant (a clean 404 for another's).
-      await store.auditor.events.get(body.eventId, { tenantId: caller.tenantId })
-      return store.auditor.restore(entity, id, body.eventId, restoring(caller, body.eventId).ctx)
-    }
+    case 'webhooks':
+      return restoreAsset(store, caller, CMS_ENTITIES[table], id, body.eventId)
   }
 }

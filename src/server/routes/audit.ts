@@ -124,11 +124,11 @@ export async function auditRoutes(app: App, deps: RouteDeps): Promise<void> {
     '/api/v1/audit/restore/:table/:id',
     { preValidation: allow('admin'), schema: { params: RecordParams, body: RestoreBody } },
     async (request) => {
-      const { table, id } = request.params
-      entityOf(table)
+      const table = tableOf(request.params.table)
       assertRestorable(request, table)
-      const row = await restoreRecord(deps, callerOf(request), table as RestorableTable, id, request.body)
-      return present(row, [...CMS_ENTITIES[table as RestorableTable].redact])
+      // The resource's domain operation: the same rules as its other writes (src/cms).
+      const row = await restoreRecord(deps, callerOf(request), table, request.params.id, request.body)
+      return present(row, [...CMS_ENTITIES[table].redact])
     },
   )
 
@@ -164,12 +164,17 @@ function recordTenant(request: FastifyRequest, params: RecordParams): string {
   return params.table === 'tenants' && p.platformAdmin ? params.id : p.tenantId
 }
 
-/** The entity behind an audit route's `:table`; anything else is an unknown route target. */
-function entityOf(table: string): Entity<object> {
+/** An audit route's `:table` as a CMS table; anything else is an unknown route target. */
+function tableOf(table: string): RestorableTable {
   if (!Object.hasOwn(CMS_ENTITIES, table)) {
     throw new AuditedError('not_found', 'No such audited table.', { details: { table } })
   }
-  return CMS_ENTITIES[table as keyof typeof CMS_ENTITIES] as Entity<object>
+  return table as RestorableTable
+}
+
+/** The entity behind an audit route's `:table`. */
+function entityOf(table: string): Entity<object> {
+  return CMS_ENTITIES[tableOf(table)] as Entity<object>
 }
 
 /**
