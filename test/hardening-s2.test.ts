@@ -219,6 +219,64 @@ forEachHttpDialect('S2 restore goes through the domain rules', (f) => {
   })
 })
 
+forEachHttpDialect('S2 restore rules of the other resources', (f) => {
+  it('S2: a content type cannot be restored to a unique field while it has entries; a deleted entry comes back as a draft with its unique values', async () => {
+    const made = await f.call('POST', '/api/v1/content-types', {
+      body: { key: 'tag', name: 'Tag', fields: [{ name: 'label', type: 'string', unique: true }] },
+    })
+    assert.equal(made.status, 201)
+    const relaxed = await f.call('PATCH', '/api/v1/content-types/tag', {
+      body: { fields: [{ name: 'label', type: 'string' }] },
+    })
+    assert.equal(relaxed.status, 200)
+    const entry = await f.call('POST', '/api/v1/entries/tag', { body: { data: { label: 'x' } } })
+    assert.equal(entry.status, 201)
+    const [typeCreated] = await history(f, 'content_types', made.body.id)
+    const events = await count(f, 'change_events')
+    const res = await restore(f, 'content_types', made.body.id, { eventId: typeCreated!.eventId })
+    assert.equal(res.status, 409, JSON.stringify(res.body))
+    assert.equal(await count(f, 'change_events'), events)
+
+    // The type's fields made unique again cannot be, so use a fresh unique type for the entry.
+    await f.call('POST', '/api/v1/content-types', {
+      body: { key: 'badge', name: 'Badge', fields: [{ name: 'label', type: 'string', unique: true }] },
+    })
+    const b = (await f.call('POST', '/api/v1/entries/badge', { body: { data: { label: 'gold' } } })).body
+    await f.call('POST', `/api/v1/entries/badge/${b.id}/publish`)
+    assert.equal((await f.call('DELETE', `/api/v1/entries/badge/${b.id}`)).status, 204)
+    const published = (await history(f, 'entries', b.id)).find((ev) => ev.action === 'publish')!
+    const back = await restore(f, 'entries', b.id, { eventId: published.eventId })
+    assert.equal(back.status, 200, JSON.stringify(back.body))
+    assert.equal(back.body.status, 'draft')
+    const dup = await f.call('POST', '/api/v1/entries/badge', { body: { data: { label: 'gold' } } })
+    assert.equal(dup.status, 409, 'the re-created entry holds its unique value again')
+  })
+
+  it('S2: tokens are never restored; "status" is for entries only; nobody restores their own role', async () => {
+    const tokens = (await f.call('GET', '/api/v1/tokens?kind=session')).body.items as { id: string }[]
+    const session = tokens[0]!
+    const [created] = await history(f, 'tokens', session.id)
+    const res = await restore(f, 'tokens', session.id, { eventId: created!.eventId })
+    assert.equal(res.status, 400, JSON.stringify(res.body))
+    assert.equal(res.body.error.code, 'validation')
+
+    const users = (await f.call('GET', '/api/v1/users')).body.items as { id: string; email: string }[]
+    const me = users.find((u) => u.email === ADMIN.email)!
+    const [meCreated] = await history(f, 'users', me.id)
+    const withStatus = await restore(f, 'users', me.id, { eventId: meCreated!.eventId, status: 'published' })
+    assert.equal(withStatus.status, 400)
+
+    const other = { email: `self-${f.name}@example.test`, password: 'a long enough password' }
+    const made = (await f.call('POST', '/api/v1/users', { body: { ...other, role: 'editor' } })).body
+    await f.call('PATCH', `/api/v1/users/${made.id}`, { body: { role: 'admin' } })
+    const login = (await f.call('POST', '/api/v1/auth/login', { token: null, body: other })).body
+    const [madeEvent] = await history(f, 'users', made.id)
+    const self = await restore(f, 'users', made.id, { eventId: madeEvent!.eventId }, login.token)
+    assert.equal(self.status, 409, JSON.stringify(self.body))
+    assert.equal((await f.call('GET', `/api/v1/users/${made.id}`)).body.role, 'admin')
+  })
+})
+
 forEachHttpDialect('R7 tenants across tenants', (f) => {
   it("R7: a platform admin reads the history of and restores another tenant's tenant record", async () => {
     const made = await f.call('POST', '/api/v1/tenants', { body: { name: `other-${f.name}` } })
