@@ -3,12 +3,11 @@ import { createWriteStream } from 'node:fs'
 import type { Auditor } from '../audit/auditor.js'
 import { type ExportFormat, exportChunks, ndjsonEvent } from '../audit/event-export.js'
 import type { ListEventsQuery } from '../audit/event-queries.js'
-import { CMS_ENTITIES, ROLES, type Role, tokens } from '../cms/entities.js'
-import { newApiToken } from '../cms/secrets.js'
+import { CMS_ENTITIES, ROLES, type Role } from '../cms/entities.js'
 import { purgeExpiredSessions } from '../cms/sessions.js'
+import { createApiToken } from '../cms/token-operations.js'
 import { AuditedError } from '../core/errors.js'
 import type { AuditedDatabase } from '../db/open-database.js'
-import { newRecordId } from '../server/resource.js'
 
 /** What every command gets: the database, the auditor, where to write. */
 export interface CommandContext {
@@ -35,12 +34,11 @@ export async function tokenCreate(c: CommandContext, o: { tenant?: string; role?
   if (!ROLES.includes(o.role as Role))
     throw new AuditedError('validation', `--role must be one of ${ROLES.join(', ')}.`)
   const tenantId = await tenantIdOf(c.db, o.tenant)
-  const { token, row: tokenRow } = newApiToken(newRecordId(), o.role as Role, o.name ?? 'cli token')
-  const row = await c.auditor.create(tokens, tokenRow, {
-    tenantId,
-    actorId: 'cli',
-    actorType: 'system',
-    reason: 'audited token create',
+  const ctx = { tenantId, actorId: 'cli', actorType: 'system', reason: 'audited token create' } as const
+  const caller = { ctx, tenantId, platformAdmin: false, userId: null }
+  const { row, token } = await createApiToken(c, caller, {
+    name: o.name ?? 'cli token',
+    role: o.role as Role,
   })
   c.out.write(`${JSON.stringify({ id: row.id, tenantId, role: row.role, token })}\n`)
 }

@@ -1,9 +1,12 @@
 import type { Auditor } from '../audit/auditor.js'
 import type { AuditContext } from '../core/audit-context.js'
-import { createIdFactory } from '../core/ids.js'
+import { isAuditedError } from '../core/errors.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import { tenants, users } from './entities.js'
-import { generatePassword, hashPassword } from './secrets.js'
+import { newRecordId } from './records.js'
+import { generatePassword } from './secrets.js'
+import { newTenantValues } from './tenant-operations.js'
+import { newUserValues } from './user-operations.js'
 
 export interface BootstrapResult {
   readonly tenantId: string
@@ -12,42 +15,43 @@ export interface BootstrapResult {
   readonly generatedPassword: string | undefined
 }
 
+const anyTenant = (db: AuditedDatabase) =>
+  db.readKysely.selectFrom('tenants').select('id').limit(1).executeTakeFirst()
+
 /**
  * On an empty database: creates tenant `default` and a platform admin, both audited as
- * the `system` actor. Returns undefined when a tenant already exists.
+ * the `system` actor, in one transaction. Returns undefined when a tenant already exists —
+ * also when another process bootstrapped the same database at the same moment: its
+ * transaction won the unique `name` / `email`, this one rolled back, and the winner's
+ * tenant and admin are the ones to use (two servers starting together both come up).
  */
 export async function bootstrap(
   db: AuditedDatabase,
   auditor: Auditor,
   admin: { email?: string | undefined; password?: string | undefined } = {},
 ): Promise<BootstrapResult | undefined> {
-  const existing = await db.readKysely.selectFrom('tenants').select('id').limit(1).executeTakeFirst()
-  if (existing !== undefined) return undefined
-  const nextId = createIdFactory()
-  const tenantId = nextId()
-  const email = (admin.email ?? 'admin@localhost').toLowerCase()
+  if ((await anyTenant(db)) !== undefined) return undefined
+  const tenantId = newRecordId()
   const generatedPassword = admin.password === undefined ? generatePassword() : undefined
-  const passwordHash = await hashPassword(admin.password ?? (generatedPassword as string))
-  const ctx: AuditContext = { tenantId, actorId: 'system', actorType: 'system', reason: 'first start' }
-  const now = new Date()
-  await auditor.transaction(ctx, async (tx) => {
-    await tx.create(tenants, {
-      id: tenantId,
-      name: 'default',
-      limits: null,
-      created_at: now,
-      updated_at: now,
-    })
-    await tx.create(users, {
-      id: nextId(),
-      email,
-      password_hash: passwordHash,
+  const user = await newUserValues(
+    {
+      email: admin.email ?? 'admin@localhost',
+      password: admin.password ?? (generatedPassword as string),
       role: 'admin',
-      platform_admin: true,
       name: 'Administrator',
-      created_at: now,
-      updated_at: now,
+    },
+    true,
+  )
+  const ctx: AuditContext = { tenantId, actorId: 'system', actorType: 'system', reason: 'first start' }
+  try {
+    await auditor.transaction(ctx, async (tx) => {
+      await tx.create(tenants, newTenantValues(tenantId, 'default'))
+      await tx.create(users, user)
     })
-  })
-  return { tenantId, adminEmail: email, generatedPassword }
+  } catch (error) {
+    if (isAuditedError(error) && error.code === 'conflict' && (await anyTenant(db)) !== undefined)
+      return undefined
+    throw error
+  }
+  return { tenantId, adminEmail: user.email, generatedPassword }
 }

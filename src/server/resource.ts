@@ -1,21 +1,9 @@
 import { Type } from 'typebox'
 import { AuditedError } from '../core/errors.js'
-import { createIdFactory } from '../core/ids.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 
-/** ULIDs for CMS records (sortable: list pages are keyed on them). */
-export const newRecordId = createIdFactory()
-
-/** `created_at` / `updated_at` for a new record. */
-export function created<T extends object>(values: T): T & { created_at: Date; updated_at: Date } {
-  const now = new Date()
-  return { ...values, created_at: now, updated_at: now }
-}
-
-/** `updated_at` for a patch. */
-export function touched<T extends object>(patch: T): T & { updated_at: Date } {
-  return { ...patch, updated_at: new Date() }
-}
+/** Record ids and timestamps moved to the CMS domain; re-exported for the routes and tests. */
+export { created, newRecordId, touched } from '../cms/records.js'
 
 const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
 

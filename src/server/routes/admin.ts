@@ -1,6 +1,7 @@
 /**
  * Administration: tenants (platform admins), users, roles and API tokens (a tenant's
- * admins). Every write goes through the auditor with the caller's audit context, so each
+ * admins). Routes parse, authorize, call the resource's domain operation (src/cms/*-operations.ts,
+ * where the rules below live, for every path that writes) and present the result; each
  * change has its event; secrets (password and token hashes) are never returned and are
  * redacted in events by the entity definitions.
  *
@@ -23,26 +24,18 @@
  *   even when the other user belongs to another tenant.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { type Static, Type } from 'typebox'
+import { Type } from 'typebox'
 import type { Entity } from '../../audit/entity.js'
 import { decodeRow } from '../../audit/row-codec.js'
-import type { AuditedWriter } from '../../audit/write-scope.js'
-import {
-  ROLES,
-  type Role,
-  type TenantRow,
-  type TokenRow,
-  tenants,
-  tokens,
-  type UserRow,
-  users,
-} from '../../cms/entities.js'
-import { hashPassword, newApiToken } from '../../cms/secrets.js'
-import type { AuditContext } from '../../core/audit-context.js'
+import { ROLES, type Role, tokens, users } from '../../cms/entities.js'
+import { createTenant, findTenant, patchLimits } from '../../cms/tenant-operations.js'
+import { createApiToken, deleteToken } from '../../cms/token-operations.js'
+import { createUser, deleteUser, findUser, updateUser } from '../../cms/user-operations.js'
 import { AuditedError } from '../../core/errors.js'
 import type { App } from '../app-type.js'
-import { allow, auditContext, type Principal, requirePrincipal } from '../principal.js'
-import { created, getOne, IdParams, listPage, newRecordId, PageQuery, present, touched } from '../resource.js'
+import { allow, requirePrincipal } from '../principal.js'
+import { callerOf } from '../request-caller.js'
+import { IdParams, listPage, PageQuery, present } from '../resource.js'
 import type { RouteDeps } from './deps.js'
 
 /** Columns that never leave the server. */
@@ -120,11 +113,6 @@ const TokenListQuery = Type.Object(
   { additionalProperties: false },
 )
 
-type Limits = Static<typeof LimitsSchema>
-type UserCreate = Static<typeof UserCreateBody>
-type UserPatch = Static<typeof UserPatchBody>
-type TokenCreate = Static<typeof TokenCreateBody>
-
 // ---------------------------------------------------------------------------- helpers
 
 /** Only platform admins pass (tenant admins get 403). */
@@ -147,86 +135,27 @@ function shown(row: object): Record<string, unknown> {
   return present(row, SECRETS)
 }
 
-/** A tenant admin may not change accounts that carry platform rights (no privilege escalation). */
-function assertMayManage(principal: Principal, row: { platform_admin: boolean }): void {
-  if (row.platform_admin && !principal.platformAdmin) {
-    throw new AuditedError('forbidden', 'Only platform administrators may change a platform account.')
-  }
-}
-
 function noContent(reply: FastifyReply): FastifyReply {
   return reply.code(204).send()
 }
 
 // ---------------------------------------------------------------------------- tenants
 
-async function findTenant(deps: RouteDeps, id: string): Promise<TenantRow> {
-  const raw = await deps.db.readKysely
-    .selectFrom('tenants')
-    .selectAll()
-    .where('id', '=', id)
-    .executeTakeFirst()
-  if (raw === undefined) throw new AuditedError('not_found', 'No such tenant.', { details: { id } })
-  return decoded(tenants, raw as Record<string, unknown>)
-}
-
-/**
- * The tenant and its first admin token in one transaction: a tenant nobody can administer
- * must never exist. The events belong to the new tenant's timeline (ctx.tenantId), while
- * the actor is still the platform admin who asked.
- */
-async function createTenant(
-  deps: RouteDeps,
-  request: FastifyRequest,
-  name: string,
-): Promise<{ tenant: Record<string, unknown>; adminToken: string }> {
-  const tenantId = newRecordId()
-  const ctx: AuditContext = { ...auditContext(request), tenantId }
-  const { token, row: tokenRow } = newApiToken(newRecordId(), 'admin', 'initial admin token')
-  const tenant = await deps.auditor.transaction(ctx, async (tx) => {
-    const row = await tx.create(tenants, created({ id: tenantId, name, limits: null }))
-    await tx.create(tokens, tokenRow)
-    return row
-  })
-  return { tenant: present(tenant), adminToken: token }
-}
-
-/**
- * Merges the given limits into the stored ones. `expectedVersion` turns a concurrent
- * PATCH into 409 instead of silently dropping the other caller's fields. The event goes to
- * the changed tenant's timeline, where its admins and auditors can see it.
- */
-async function patchLimits(
-  deps: RouteDeps,
-  request: FastifyRequest,
-  id: string,
-  limits: Limits,
-): Promise<TenantRow> {
-  const current = await findTenant(deps, id)
-  const ctx: AuditContext = { ...auditContext(request), tenantId: id }
-  return deps.auditor.update(
-    tenants,
-    id,
-    touched({ limits: { ...(current.limits ?? {}), ...limits } }),
-    ctx,
-    { expectedVersion: current.version },
-  )
-}
-
 function tenantRoutes(app: App, deps: RouteDeps): void {
   app.post(
     '/api/v1/tenants',
     { schema: { body: TenantCreateBody }, preValidation: platformAdminOnly },
     async (request, reply) => {
-      const result = await createTenant(deps, request, request.body.name)
-      return reply.code(201).send(result)
+      const { tenant, adminToken } = await createTenant(deps, callerOf(request), request.body.name)
+      return reply.code(201).send({ tenant: present(tenant), adminToken })
     },
   )
 
   app.patch(
     '/api/v1/tenants/:id',
     { schema: { params: IdParams, body: TenantPatchBody }, preValidation: platformAdminOnly },
-    async (request) => present(await patchLimits(deps, request, request.params.id, request.body.limits)),
+    async (request) =>
+      present(await patchLimits(deps, callerOf(request), request.params.id, request.body.limits)),
   )
 
   app.get(
@@ -238,93 +167,12 @@ function tenantRoutes(app: App, deps: RouteDeps): void {
       if (!p.platformAdmin && p.tenantId !== request.params.id) {
         throw new AuditedError('not_found', 'No such tenant.', { details: { id: request.params.id } })
       }
-      return present(await findTenant(deps, request.params.id))
+      return present(await findTenant(deps.db, request.params.id))
     },
   )
 }
 
 // ---------------------------------------------------------------------------- users
-
-async function findUser(deps: RouteDeps, tenantId: string, id: string): Promise<UserRow> {
-  return decoded(users, await getOne(deps.db, 'users', tenantId, id))
-}
-
-/** The ids of a user's login sessions (read before the write that revokes them). */
-async function sessionIds(deps: RouteDeps, tenantId: string, userId: string): Promise<string[]> {
-  const rows = await deps.db.readKysely
-    .selectFrom('tokens')
-    .select('id')
-    .where('tenant_id', '=', tenantId)
-    .where('user_id', '=', userId)
-    .where('kind', '=', 'session')
-    .execute()
-  return rows.map((r) => String(r.id))
-}
-
-async function revoke(tx: AuditedWriter, ids: readonly string[]): Promise<void> {
-  for (const id of ids) await tx.delete(tokens, id)
-}
-
-async function createUser(deps: RouteDeps, ctx: AuditContext, body: UserCreate): Promise<UserRow> {
-  return deps.auditor.create(
-    users,
-    created({
-      id: newRecordId(),
-      email: body.email.toLowerCase(),
-      password_hash: await hashPassword(body.password),
-      role: body.role,
-      // Platform rights are granted only by bootstrap, never over the API.
-      platform_admin: false,
-      name: body.name ?? null,
-    }),
-    ctx,
-  )
-}
-
-/** The stored form of a PATCH: the password hashed, absent fields left out. */
-async function userPatch(body: UserPatch): Promise<Partial<UserRow>> {
-  const patch: Partial<UserRow> = {}
-  if (body.name !== undefined) patch.name = body.name
-  if (body.role !== undefined) patch.role = body.role
-  if (body.password !== undefined) patch.password_hash = await hashPassword(body.password)
-  return touched(patch)
-}
-
-async function updateUser(
-  deps: RouteDeps,
-  request: FastifyRequest,
-  id: string,
-  body: UserPatch,
-): Promise<UserRow> {
-  const p = requirePrincipal(request)
-  const current = await findUser(deps, p.tenantId, id)
-  assertMayManage(p, current)
-  if (body.role !== undefined && p.actorType === 'user' && p.actorId === id) {
-    throw new AuditedError('conflict', 'You cannot change your own role.')
-  }
-  const patch = await userPatch(body)
-  const credentialsChange = body.role !== undefined || body.password !== undefined
-  const sessions = credentialsChange ? await sessionIds(deps, p.tenantId, id) : []
-  return deps.auditor.transaction(auditContext(request), async (tx) => {
-    const row = await tx.update(users, id, patch, { expectedVersion: current.version })
-    await revoke(tx, sessions)
-    return row
-  })
-}
-
-async function deleteUser(deps: RouteDeps, request: FastifyRequest, id: string): Promise<void> {
-  const p = requirePrincipal(request)
-  const current = await findUser(deps, p.tenantId, id)
-  assertMayManage(p, current)
-  if (p.actorType === 'user' && p.actorId === id) {
-    throw new AuditedError('conflict', 'You cannot delete yourself.')
-  }
-  const sessions = await sessionIds(deps, p.tenantId, id)
-  await deps.auditor.transaction(auditContext(request), async (tx) => {
-    await revoke(tx, sessions)
-    await tx.delete(users, id, { expectedVersion: current.version })
-  })
-}
 
 function userRoutes(app: App, deps: RouteDeps): void {
   const admins = allow('admin')
@@ -349,26 +197,26 @@ function userRoutes(app: App, deps: RouteDeps): void {
     '/api/v1/users',
     { schema: { body: UserCreateBody }, preValidation: admins },
     async (request, reply) => {
-      const row = await createUser(deps, auditContext(request), request.body)
+      const row = await createUser(deps, callerOf(request), request.body)
       return reply.code(201).send(shown(row))
     },
   )
 
   app.get('/api/v1/users/:id', { schema: { params: IdParams }, preValidation: admins }, async (request) =>
-    shown(await findUser(deps, requirePrincipal(request).tenantId, request.params.id)),
+    shown(await findUser(deps.db, requirePrincipal(request).tenantId, request.params.id)),
   )
 
   app.patch(
     '/api/v1/users/:id',
     { schema: { params: IdParams, body: UserPatchBody }, preValidation: admins },
-    async (request) => shown(await updateUser(deps, request, request.params.id, request.body)),
+    async (request) => shown(await updateUser(deps, callerOf(request), request.params.id, request.body)),
   )
 
   app.delete(
     '/api/v1/users/:id',
     { schema: { params: IdParams }, preValidation: admins },
     async (request, reply) => {
-      await deleteUser(deps, request, request.params.id)
+      await deleteUser(deps, callerOf(request), request.params.id)
       return noContent(reply)
     },
   )
@@ -384,25 +232,6 @@ function roleRoutes(app: App): void {
 }
 
 // ---------------------------------------------------------------------------- tokens
-
-/** A new API token; the bearer string exists only in this response, the database keeps its hash. */
-async function createToken(
-  deps: RouteDeps,
-  ctx: AuditContext,
-  body: TokenCreate,
-): Promise<{ row: TokenRow; token: string }> {
-  const made = newApiToken(newRecordId(), body.role, body.name)
-  const token = made.token
-  const row = await deps.auditor.create(tokens, made.row, ctx)
-  return { row, token }
-}
-
-async function deleteToken(deps: RouteDeps, request: FastifyRequest, id: string): Promise<void> {
-  const p = requirePrincipal(request)
-  const current = decoded(tokens, await getOne(deps.db, 'tokens', p.tenantId, id))
-  assertMayManage(p, current)
-  await deps.auditor.delete(tokens, id, auditContext(request), { expectedVersion: current.version })
-}
 
 function tokenRoutes(app: App, deps: RouteDeps): void {
   const admins = allow('admin')
@@ -429,7 +258,7 @@ function tokenRoutes(app: App, deps: RouteDeps): void {
     '/api/v1/tokens',
     { schema: { body: TokenCreateBody }, preValidation: admins },
     async (request, reply) => {
-      const { row, token } = await createToken(deps, auditContext(request), request.body)
+      const { row, token } = await createApiToken(deps, callerOf(request), request.body)
       return reply.code(201).send({ ...shown(row), token })
     },
   )
@@ -438,7 +267,7 @@ function tokenRoutes(app: App, deps: RouteDeps): void {
     '/api/v1/tokens/:id',
     { schema: { params: IdParams }, preValidation: admins },
     async (request, reply) => {
-      await deleteToken(deps, request, request.params.id)
+      await deleteToken(deps, callerOf(request), request.params.id)
       return noContent(reply)
     },
   )

@@ -1,9 +1,15 @@
-import { randomBytes } from 'node:crypto'
 import { type Static, Type } from 'typebox'
-import { locales, media, webhooks } from '../../cms/entities.js'
+import {
+  createLocale,
+  createMedia,
+  createWebhook,
+  deleteWebhook,
+  patchWebhook,
+} from '../../cms/asset-operations.js'
 import type { App } from '../app-type.js'
-import { allow, auditContext, requirePrincipal } from '../principal.js'
-import { created, getOne, IdParams, listPage, newRecordId, PageQuery, present, touched } from '../resource.js'
+import { allow, requirePrincipal } from '../principal.js'
+import { callerOf } from '../request-caller.js'
+import { getOne, IdParams, listPage, PageQuery, present } from '../resource.js'
 import type { RouteDeps } from './deps.js'
 
 /**
@@ -74,10 +80,10 @@ const WEBHOOK_SECRETS = ['secret'] as const
 
 /**
  * Routes: locales, media metadata and webhooks of the caller's tenant. Every write goes
- * through the auditor with the request's audit context; lists are keyset pages on the id.
+ * through its domain operation (src/cms/asset-operations.ts); lists are keyset pages on the id.
  */
 export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
-  const { auditor, db } = deps
+  const { db } = deps
 
   /** `{ items, nextCursor }` of a tenant table, each row shown without `omit`. */
   const list = async (table: string, tenantId: string, q: AssetPageQuery, omit: readonly string[] = []) => {
@@ -98,11 +104,7 @@ export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
     { preValidation: ADMINS, schema: { body: LocaleBody } },
     async (request, reply) => {
       // A duplicate code hits the (tenant_id, code) unique key: the engine answers `conflict`.
-      const row = await auditor.create(
-        locales,
-        created({ id: newRecordId(), ...request.body }),
-        auditContext(request),
-      )
+      const row = await createLocale(deps, callerOf(request), request.body)
       return reply.code(201).send(present(row))
     },
   )
@@ -119,9 +121,7 @@ export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
     '/api/v1/media',
     { preValidation: MEDIA_WRITERS, schema: { body: MediaBody } },
     async (request, reply) => {
-      const { size, ...rest } = request.body
-      const values = created({ id: newRecordId(), ...rest, size: String(size) })
-      const row = await auditor.create(media, values, auditContext(request))
+      const row = await createMedia(deps, callerOf(request), request.body)
       return reply.code(201).send(withNumericSize(present(row)))
     },
   )
@@ -143,8 +143,7 @@ export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
     '/api/v1/webhooks',
     { preValidation: ADMINS, schema: { body: WebhookBody } },
     async (request, reply) => {
-      const values = created({ id: newRecordId(), active: true, ...request.body, secret: newWebhookSecret() })
-      const row = await auditor.create(webhooks, values, auditContext(request))
+      const row = await createWebhook(deps, callerOf(request), request.body)
       // The only time the secret leaves the server: the receiver needs it to check signatures.
       return reply.code(201).send(present(row))
     },
@@ -153,12 +152,7 @@ export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
     '/api/v1/webhooks/:id',
     { preValidation: ADMINS, schema: { params: IdParams, body: WebhookPatch } },
     async (request) => {
-      const row = await auditor.update(
-        webhooks,
-        request.params.id,
-        touched(request.body),
-        auditContext(request),
-      )
+      const row = await patchWebhook(deps, callerOf(request), request.params.id, request.body)
       return present(row, WEBHOOK_SECRETS)
     },
   )
@@ -166,15 +160,10 @@ export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
     '/api/v1/webhooks/:id',
     { preValidation: ADMINS, schema: { params: IdParams } },
     async (request, reply) => {
-      await auditor.delete(webhooks, request.params.id, auditContext(request))
+      await deleteWebhook(deps, callerOf(request), request.params.id)
       return reply.code(204).send()
     },
   )
-}
-
-/** 32 random bytes; the prefix makes a leaked secret recognisable to secret scanners. */
-function newWebhookSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64url')}`
 }
 
 /** `size` is a BIGINT (a decimal string in rows); the API shows the number it accepted. */

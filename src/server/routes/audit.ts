@@ -7,9 +7,11 @@ import type { Entity } from '../../audit/entity.js'
 import { type ExportFormat, exportChunks } from '../../audit/event-export.js'
 import type { ListEventsQuery } from '../../audit/event-queries.js'
 import { CMS_ENTITIES } from '../../cms/entities.js'
+import { type RestorableTable, restoreRecord } from '../../cms/record-restore.js'
 import { AuditedError } from '../../core/errors.js'
 import type { App } from '../app-type.js'
-import { allow, auditContext, requirePrincipal } from '../principal.js'
+import { allow, requirePrincipal } from '../principal.js'
+import { callerOf } from '../request-caller.js'
 import { present } from '../resource.js'
 import type { RouteDeps } from './deps.js'
 
@@ -56,7 +58,14 @@ const RecordParams = Type.Object({
 })
 type RecordParams = Static<typeof RecordParams>
 const StateQuery = Type.Object({ at: PointInTime }, { additionalProperties: false })
-const RestoreBody = Type.Object({ eventId: Type.String({ pattern: ULID }) }, { additionalProperties: false })
+const RestoreBody = Type.Object(
+  {
+    eventId: Type.String({ pattern: ULID }),
+    // Entries only: the publish status after the restore (default: unchanged).
+    status: Type.Optional(Type.Union([Type.Literal('draft'), Type.Literal('published')])),
+  },
+  { additionalProperties: false },
+)
 const ExportQuery = Type.Object(
   {
     format: Type.Optional(Type.Union([Type.Literal('ndjson'), Type.Literal('csv')])),
@@ -91,14 +100,16 @@ export async function auditRoutes(app: App, deps: RouteDeps): Promise<void> {
   app.get(
     '/api/v1/audit/history/:table/:id',
     { ...readers, schema: { params: RecordParams } },
-    async (request) => ({ events: await recordHistory(auditor, tenantOf(request), request.params) }),
+    async (request) => ({
+      events: await recordHistory(auditor, recordTenant(request, request.params), request.params),
+    }),
   )
 
   app.get(
     '/api/v1/audit/state/:table/:id',
     { ...readers, schema: { params: RecordParams, querystring: StateQuery } },
     async (request) => {
-      const tenantId = tenantOf(request)
+      const tenantId = recordTenant(request, request.params)
       const { table, id } = request.params
       const entity = entityOf(table)
       const state = await auditor.events.stateAt(entity, id, request.query.at, { tenantId })
@@ -113,14 +124,11 @@ export async function auditRoutes(app: App, deps: RouteDeps): Promise<void> {
     '/api/v1/audit/restore/:table/:id',
     { preValidation: allow('admin'), schema: { params: RecordParams, body: RestoreBody } },
     async (request) => {
-      const { table, id } = request.params
-      const entity = entityOf(table)
+      const table = tableOf(request.params.table)
       assertRestorable(request, table)
-      // The engine checks the event's tenant only for tenant-scoped entities; `tenants`
-      // has no tenant column, so the event is first looked up within the caller's tenant.
-      await auditor.events.get(request.body.eventId, { tenantId: tenantOf(request) })
-      const row = await auditor.restore(entity, id, request.body.eventId, auditContext(request))
-      return present(row, [...entity.redact])
+      // The resource's domain operation: the same rules as its other writes (src/cms).
+      const row = await restoreRecord(deps, callerOf(request), table, request.params.id, request.body)
+      return present(row, [...CMS_ENTITIES[table].redact])
     },
   )
 
@@ -147,12 +155,26 @@ function tenantOf(request: FastifyRequest): string {
   return requirePrincipal(request).tenantId
 }
 
-/** The entity behind an audit route's `:table`; anything else is an unknown route target. */
-function entityOf(table: string): Entity<object> {
+/**
+ * The timeline a record's events are in: the caller's tenant, except a `tenants` record
+ * read by a platform admin, whose events are in that tenant's own timeline.
+ */
+function recordTenant(request: FastifyRequest, params: RecordParams): string {
+  const p = requirePrincipal(request)
+  return params.table === 'tenants' && p.platformAdmin ? params.id : p.tenantId
+}
+
+/** An audit route's `:table` as a CMS table; anything else is an unknown route target. */
+function tableOf(table: string): RestorableTable {
   if (!Object.hasOwn(CMS_ENTITIES, table)) {
     throw new AuditedError('not_found', 'No such audited table.', { details: { table } })
   }
-  return CMS_ENTITIES[table as keyof typeof CMS_ENTITIES] as Entity<object>
+  return table as RestorableTable
+}
+
+/** The entity behind an audit route's `:table`. */
+function entityOf(table: string): Entity<object> {
+  return CMS_ENTITIES[tableOf(table)] as Entity<object>
 }
 
 /**
