@@ -29,6 +29,14 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex')
 }
 
+/**
+ * What a session remembers of the password it was issued for: a digest of the stored hash
+ * (which changes, with its salt, on every password change). Not a secret in itself.
+ */
+export function credentialsFingerprint(passwordHash: string): string {
+  return createHash('sha256').update(passwordHash).digest('hex')
+}
+
 /** A password for the first admin when none is configured. */
 export function generatePassword(): string {
   return randomBytes(18).toString('base64url')

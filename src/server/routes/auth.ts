@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
-import { type Role, tokens } from '../../cms/entities.js'
-import { newToken, verifyPassword } from '../../cms/secrets.js'
+import { decodeRow } from '../../audit/row-codec.js'
+import { tokens, type UserRow, users } from '../../cms/entities.js'
+import { credentialsFingerprint, newToken, verifyPassword } from '../../cms/secrets.js'
 import { AuditedError } from '../../core/errors.js'
 import type { App } from '../app-type.js'
 import type { RouteDeps } from './deps.js'
@@ -25,12 +26,13 @@ export async function authRoutes(app: App, deps: AuthRouteDeps): Promise<void> {
   const { db, auditor, sessionTtlMs, newId } = deps
   app.post('/api/v1/auth/login', { schema: { body: LoginBody } }, async (request) => {
     const { email, password } = request.body
-    const user = await db.readKysely
+    const raw = await db.readKysely
       .selectFrom('users')
       .select(['id', 'tenant_id', 'password_hash', 'role', 'platform_admin'])
       .where('email', '=', email.toLowerCase())
       .executeTakeFirst()
-    if (user === undefined || !(await verifyPassword(password, String(user.password_hash)))) {
+    const user = raw === undefined ? undefined : (decodeRow(users, raw) as unknown as UserRow)
+    if (user === undefined || !(await verifyPassword(password, user.password_hash))) {
       throw new AuditedError('unauthorized', 'Wrong email or password.')
     }
     const { token, hash } = newToken()
@@ -40,20 +42,22 @@ export async function authRoutes(app: App, deps: AuthRouteDeps): Promise<void> {
       tokens,
       {
         id: newId(),
-        user_id: String(user.id),
+        user_id: user.id,
         name: 'session',
-        role: user.role as Role,
+        // What the password was checked against: a change committed meanwhile ends the
+        // session at its first request (src/server/principal.ts).
+        role: user.role,
         kind: 'session',
-        platform_admin:
-          user.platform_admin === true || user.platform_admin === 1 || user.platform_admin === '1',
+        platform_admin: user.platform_admin,
+        credentials_fingerprint: credentialsFingerprint(user.password_hash),
         token_hash: hash,
         expires_at: expiresAt,
         created_at: now,
         updated_at: now,
       },
       {
-        tenantId: String(user.tenant_id),
-        actorId: String(user.id),
+        tenantId: user.tenant_id,
+        actorId: user.id,
         actorType: 'user',
         requestId: request.id,
         ip: request.ip,
