@@ -68,7 +68,20 @@ export function csvEvent(event: ChangeEvent): string {
   )
 }
 
-/** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; CRLF. */
+/** A field a spreadsheet would evaluate as a formula (OWASP "CSV injection"). */
+const FORMULA_START = /^[=+\-@\t\r]/
+
+/**
+ * RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; CRLF.
+ * A field that would start a formula (`=`, `+`, `-`, `@`, tab, CR; user agents and entry
+ * data are caller-controlled) gets a leading `'` and is quoted, as OWASP recommends: the
+ * spreadsheet shows the text instead of running it.
+ */
 export function csvLine(fields: readonly string[]): string {
-  return `${fields.map((f) => (/[",\r\n]/.test(f) ? `"${f.replaceAll('"', '""')}"` : f)).join(',')}\r\n`
+  return `${fields.map(csvField).join(',')}\r\n`
+}
+
+function csvField(field: string): string {
+  if (FORMULA_START.test(field)) return `"'${field.replaceAll('"', '""')}"`
+  return /[",\r\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field
 }

@@ -53,6 +53,8 @@ export interface TokenRow {
   platform_admin: boolean
   token_hash: string
   expires_at: Date | null
+  /** Sessions: `credentialsFingerprint` of the user's password hash at login; API tokens: null. */
+  credentials_fingerprint?: string | null
   version: number
   created_at: Date
   updated_at: Date
@@ -61,7 +63,7 @@ export const tokens = defineEntity<TokenRow>({
   table: 'tokens',
   tenantColumn: 'tenant_id',
   ...stamped,
-  redact: ['token_hash'],
+  redact: ['token_hash', 'credentials_fingerprint'],
   columns: { ...stamped.columns, platform_admin: 'boolean', expires_at: 'timestamp' },
 })
 

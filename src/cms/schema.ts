@@ -122,4 +122,13 @@ export const CMS_MIGRATIONS: readonly Migration[] = [
     // The expired-session purge reads sessions by expiry (src/cms/sessions.ts).
     up: (db, dialect) => createIndexIfMissing(db, dialect, 'tokens', 'tokens_expiry', ['kind', 'expires_at']),
   },
+  {
+    // 1003 is left to the performance work of issue 7 (merged separately).
+    id: 1004,
+    name: 'tokens_credentials_fingerprint',
+    // A session records a fingerprint of the password hash it was issued for; the token
+    // look-up compares it with the user's current hash (src/server/principal.ts). Sessions
+    // issued before this step have none and must sign in again.
+    up: (db) => db.schema.alterTable('tokens').addColumn('credentials_fingerprint', 'varchar(64)').execute(),
+  },
 ]

@@ -19,6 +19,18 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return key.length === expected.length && timingSafeEqual(key, expected)
 }
 
+let dummy: Promise<string> | undefined
+
+/**
+ * A hash of a random password nobody knows, made like every stored one: checking a password
+ * against it costs what checking a real account does, so a login for an e-mail that does
+ * not exist takes as long as one with a wrong password.
+ */
+export function dummyPasswordHash(): Promise<string> {
+  dummy ??= hashPassword(randomBytes(18).toString('base64url'))
+  return dummy
+}
+
 /** A new bearer token (shown once) and the hash that is stored. */
 export function newToken(): { token: string; hash: string } {
   const token = `aud_${randomBytes(32).toString('base64url')}`
@@ -27,6 +39,14 @@ export function newToken(): { token: string; hash: string } {
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex')
+}
+
+/**
+ * What a session remembers of the password it was issued for: a digest of the stored hash
+ * (which changes, with its salt, on every password change). Not a secret in itself.
+ */
+export function credentialsFingerprint(passwordHash: string): string {
+  return createHash('sha256').update(passwordHash).digest('hex')
 }
 
 /** A password for the first admin when none is configured. */

@@ -8,7 +8,9 @@ import { createIdFactory } from '../core/ids.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import type { App } from './app-type.js'
 import { CircuitBreaker } from './circuit-breaker.js'
+import { DerivationGate } from './derivation-gate.js'
 import { classifyHttpError, sendError } from './error-reply.js'
+import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
 import { resolvePrincipal } from './principal.js'
 import { adminRoutes } from './routes/admin.js'
@@ -31,6 +33,9 @@ export interface AppOptions {
   /** Prometheus metrics; pass the same object's `recordEvent` as the auditor's `after`
    * hook to count audited writes (serve() does). Default: a fresh registry. */
   readonly metrics?: ServerMetrics
+  /** Login protection: failed-attempt limits (default: in memory, `LOGIN_LIMIT_DEFAULTS`)
+   * and the bound on concurrent password derivations (default: 2 running, 32 queued). */
+  readonly login?: { readonly limiter?: LoginLimiter; readonly gate?: DerivationGate }
 }
 
 /** Routes that never touch the database and so bypass the circuit breaker. */
@@ -146,6 +151,8 @@ export function buildApp(options: AppOptions): App {
       ...deps,
       sessionTtlMs: options.sessionTtlMs ?? 12 * 3600_000,
       newId: newRequestId,
+      limiter: options.login?.limiter ?? LoginLimiter.memory(),
+      gate: options.login?.gate ?? new DerivationGate(),
     })
     await contentRoutes(scoped as App, deps)
     await adminRoutes(scoped as App, deps)

@@ -1,4 +1,5 @@
 import { AuditedError } from '../core/errors.js'
+import { LOGIN_LIMIT_DEFAULTS } from './login-limiter.js'
 
 /** Server settings, from the environment (see README "Configuration"). */
 export interface ServerConfig {
@@ -19,6 +20,8 @@ export interface ServerConfig {
   /** How often the server deletes expired login sessions (ms); 0 = never; absent = the
    * default (`SESSION_PURGE_INTERVAL_MS_DEFAULT`). */
   readonly sessionPurgeIntervalMs?: number
+  /** Failed-login limits (absent: `LOGIN_LIMIT_DEFAULTS`), shared through REDIS_URL when set. */
+  readonly loginLimits?: { perIp: number; perAccount: number; windowSeconds: number }
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -80,5 +83,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     adminEmail: env.ADMIN_EMAIL || undefined,
     adminPassword: env.ADMIN_PASSWORD || undefined,
     sessionPurgeIntervalMs: interval(env, 'SESSION_PURGE_INTERVAL_MS', SESSION_PURGE_INTERVAL_MS_DEFAULT),
+    loginLimits: {
+      perIp: integer(env, 'LOGIN_MAX_FAILURES_PER_IP', LOGIN_LIMIT_DEFAULTS.perIp, 1, 1_000_000),
+      perAccount: integer(
+        env,
+        'LOGIN_MAX_FAILURES_PER_ACCOUNT',
+        LOGIN_LIMIT_DEFAULTS.perAccount,
+        1,
+        1_000_000,
+      ),
+      windowSeconds: integer(env, 'LOGIN_WINDOW_SECONDS', LOGIN_LIMIT_DEFAULTS.windowSeconds, 1, 86_400),
+    },
   }
 }

@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify'
 import { CompiledQuery } from 'kysely'
-import type { Role } from '../cms/entities.js'
-import { hashToken } from '../cms/secrets.js'
+import { decodeRow } from '../audit/row-codec.js'
+import { type Role, type TokenRow, tokens, type UserRow, users } from '../cms/entities.js'
+import { credentialsFingerprint, hashToken } from '../cms/secrets.js'
 import type { AuditContext } from '../core/audit-context.js'
 import { AuditedError } from '../core/errors.js'
 import type { AuditedDatabase } from '../db/open-database.js'
@@ -55,15 +56,12 @@ export function allow(...roles: Role[]) {
   }
 }
 
-interface TokenRow {
-  id: unknown
-  tenant_id: unknown
-  user_id: unknown
-  role: unknown
-  kind: unknown
-  platform_admin: unknown
-  expires_at: unknown
-}
+/**
+ * The token and, for a session, its user as they are now: one query, one snapshot, so a
+ * session can never outlive its user's delete, role change or password change.
+ */
+const TOKEN_COLUMNS = ['id', 'tenant_id', 'user_id', 'role', 'kind', 'platform_admin', 'expires_at'] as const
+const USER_COLUMNS = ['id', 'role', 'platform_admin', 'password_hash'] as const
 
 /** The token look-up runs on every request: compiled once per database, then only bound. */
 const tokenLookups = new WeakMap<AuditedDatabase, string>()
@@ -72,12 +70,43 @@ function tokenLookupSql(db: AuditedDatabase): string {
   if (text === undefined) {
     text = db.readKysely
       .selectFrom('tokens')
-      .select(['id', 'tenant_id', 'user_id', 'role', 'kind', 'platform_admin', 'expires_at'])
-      .where('token_hash', '=', '')
+      .leftJoin('users', (join) =>
+        join.onRef('users.id', '=', 'tokens.user_id').onRef('users.tenant_id', '=', 'tokens.tenant_id'),
+      )
+      .select([
+        ...TOKEN_COLUMNS.map((c) => `tokens.${c}` as const),
+        'tokens.credentials_fingerprint',
+        ...USER_COLUMNS.map((c) => `users.${c} as u_${c}` as const),
+      ])
+      .where('tokens.token_hash', '=', '')
       .compile().sql
     tokenLookups.set(db, text)
   }
   return text
+}
+
+/** The joined row split into the token and its user, each decoded by its entity's codec. */
+function decodeLookup(raw: Record<string, unknown>): { token: TokenRow; user: UserRow | null } {
+  const token: Record<string, unknown> = {}
+  for (const c of TOKEN_COLUMNS) token[c] = raw[c]
+  token.credentials_fingerprint = raw.credentials_fingerprint
+  const user: Record<string, unknown> = {}
+  for (const c of USER_COLUMNS) user[c] = raw[`u_${c}`]
+  return {
+    token: decodeRow(tokens, token) as unknown as TokenRow,
+    user: user.id === null || user.id === undefined ? null : (decodeRow(users, user) as unknown as UserRow),
+  }
+}
+
+/** A session is good while its user exists with the role, rights and password it was issued for. */
+function sessionIsCurrent(token: TokenRow, user: UserRow | null): boolean {
+  return (
+    user !== null &&
+    user.role === token.role &&
+    user.platform_admin === token.platform_admin &&
+    typeof token.credentials_fingerprint === 'string' &&
+    token.credentials_fingerprint === credentialsFingerprint(user.password_hash)
+  )
 }
 
 /** Looks a bearer token up by its hash; no or unknown token → anonymous (routes decide). */
@@ -88,26 +117,23 @@ export async function resolvePrincipal(
   if (header === undefined) return null
   const m = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(header)
   if (m === null) throw new AuditedError('unauthorized', 'The Authorization header must be "Bearer <token>".')
-  const { rows } = await db.readKysely.executeQuery<TokenRow>(
+  const { rows } = await db.readKysely.executeQuery<Record<string, unknown>>(
     CompiledQuery.raw(tokenLookupSql(db), [hashToken(m[1]!)]),
   )
-  const row = rows[0]
-  if (row === undefined) throw new AuditedError('unauthorized', 'The token is not valid.')
-  const expires =
-    row.expires_at instanceof Date
-      ? row.expires_at
-      : row.expires_at === null
-        ? null
-        : new Date(String(row.expires_at))
-  if (expires !== null && expires.getTime() < Date.now()) {
+  if (rows[0] === undefined) throw new AuditedError('unauthorized', 'The token is not valid.')
+  const { token, user } = decodeLookup(rows[0])
+  if (token.expires_at !== null && token.expires_at.getTime() < Date.now()) {
     throw new AuditedError('unauthorized', 'The token has expired.')
   }
-  const session = row.kind === 'session'
+  const session = token.kind === 'session'
+  if (session && !sessionIsCurrent(token, user)) {
+    throw new AuditedError('unauthorized', 'The session ended: the account changed. Sign in again.')
+  }
   return {
-    tenantId: String(row.tenant_id),
-    actorId: String(session ? row.user_id : row.id),
+    tenantId: token.tenant_id,
+    actorId: session ? String(token.user_id) : token.id,
     actorType: session ? 'user' : 'api_token',
-    role: row.role as Role,
-    platformAdmin: row.platform_admin === true || row.platform_admin === 1 || row.platform_admin === '1',
+    role: token.role,
+    platformAdmin: token.platform_admin,
   }
 }

@@ -10,6 +10,7 @@ import { migrate } from '../db/migrations.js'
 import { openDatabase } from '../db/open-database.js'
 import { buildApp } from './app.js'
 import { SESSION_PURGE_INTERVAL_MS_DEFAULT, type ServerConfig } from './config.js'
+import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
 
 /** Opens (and on SQLite creates) the database, migrates, bootstraps, listens, purges expired
@@ -35,10 +36,15 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     settleMs: config.settleMs ?? (config.redisUrl === undefined ? 0 : 6000),
     ...(config.nodeId ? { nodeId: config.nodeId } : {}),
   })
+  const loginLimiter =
+    config.redisUrl === undefined
+      ? LoginLimiter.memory(config.loginLimits)
+      : LoginLimiter.redis(config.redisUrl, config.loginLimits)
   const app = buildApp({
     db,
     auditor,
     metrics,
+    login: { limiter: loginLimiter },
     trustProxy: config.trustProxy,
     logger: { level: config.logLevel },
   })
@@ -70,6 +76,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
       await purge?.stop()
       await app.close()
       await buckets.close()
+      await loginLimiter.close()
       await db.close()
     })()
     return closing

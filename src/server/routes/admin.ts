@@ -39,7 +39,7 @@ import { IdParams, listPage, PageQuery, present } from '../resource.js'
 import type { RouteDeps } from './deps.js'
 
 /** Columns that never leave the server. */
-const SECRETS = ['password_hash', 'token_hash'] as const
+const SECRETS = ['password_hash', 'token_hash', 'credentials_fingerprint'] as const
 
 const ROLE_DESCRIPTIONS: Readonly<Record<Role, string>> = {
   admin: "Manages the tenant's users, roles and API tokens, and everything editors can do.",

@@ -1,8 +1,11 @@
 import { Type } from 'typebox'
-import { type Role, tokens } from '../../cms/entities.js'
-import { newToken, verifyPassword } from '../../cms/secrets.js'
+import { decodeRow } from '../../audit/row-codec.js'
+import { tokens, type UserRow, users } from '../../cms/entities.js'
+import { credentialsFingerprint, dummyPasswordHash, newToken, verifyPassword } from '../../cms/secrets.js'
 import { AuditedError } from '../../core/errors.js'
 import type { App } from '../app-type.js'
+import type { DerivationGate } from '../derivation-gate.js'
+import type { LoginLimiter } from '../login-limiter.js'
 import type { RouteDeps } from './deps.js'
 
 export interface AuthRouteDeps extends RouteDeps {
@@ -10,6 +13,10 @@ export interface AuthRouteDeps extends RouteDeps {
   readonly sessionTtlMs: number
   /** Id factory for session tokens. */
   readonly newId: () => string
+  /** Failed-attempt limits per IP and account. */
+  readonly limiter: LoginLimiter
+  /** Bounds concurrent password derivations. */
+  readonly gate: DerivationGate
 }
 
 const LoginBody = Type.Object(
@@ -22,17 +29,24 @@ const LoginBody = Type.Object(
 
 /** `POST /api/v1/auth/login`: a 12 h session token for an e-mail and password. */
 export async function authRoutes(app: App, deps: AuthRouteDeps): Promise<void> {
-  const { db, auditor, sessionTtlMs, newId } = deps
+  const { db, auditor, sessionTtlMs, newId, limiter, gate } = deps
   app.post('/api/v1/auth/login', { schema: { body: LoginBody } }, async (request) => {
-    const { email, password } = request.body
-    const user = await db.readKysely
+    const { password } = request.body
+    const email = request.body.email.toLowerCase()
+    await limiter.admit(request.ip, email)
+    const raw = await db.readKysely
       .selectFrom('users')
       .select(['id', 'tenant_id', 'password_hash', 'role', 'platform_admin'])
-      .where('email', '=', email.toLowerCase())
+      .where('email', '=', email)
       .executeTakeFirst()
-    if (user === undefined || !(await verifyPassword(password, String(user.password_hash)))) {
+    const user = raw === undefined ? undefined : (decodeRow(users, raw) as unknown as UserRow)
+    // The same derivation whether or not the account exists: the answer's timing tells nothing.
+    const stored = user?.password_hash ?? (await dummyPasswordHash())
+    const matches = await gate.run(() => verifyPassword(password, stored))
+    if (user === undefined || !matches) {
       throw new AuditedError('unauthorized', 'Wrong email or password.')
     }
+    await limiter.succeeded(request.ip, email)
     const { token, hash } = newToken()
     const expiresAt = new Date(Date.now() + sessionTtlMs)
     const now = new Date()
@@ -40,20 +54,22 @@ export async function authRoutes(app: App, deps: AuthRouteDeps): Promise<void> {
       tokens,
       {
         id: newId(),
-        user_id: String(user.id),
+        user_id: user.id,
         name: 'session',
-        role: user.role as Role,
+        // What the password was checked against: a change committed meanwhile ends the
+        // session at its first request (src/server/principal.ts).
+        role: user.role,
         kind: 'session',
-        platform_admin:
-          user.platform_admin === true || user.platform_admin === 1 || user.platform_admin === '1',
+        platform_admin: user.platform_admin,
+        credentials_fingerprint: credentialsFingerprint(user.password_hash),
         token_hash: hash,
         expires_at: expiresAt,
         created_at: now,
         updated_at: now,
       },
       {
-        tenantId: String(user.tenant_id),
-        actorId: String(user.id),
+        tenantId: user.tenant_id,
+        actorId: user.id,
         actorType: 'user',
         requestId: request.id,
         ip: request.ip,
