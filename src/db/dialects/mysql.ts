@@ -1,7 +1,7 @@
 import { Kysely, MysqlDialect } from 'kysely'
 import mysql from 'mysql2'
 import { AuditedError } from '../../core/errors.js'
-import { acquireWithTimeout } from '../acquire.js'
+import { type WaitOptions, waitBounded } from '../acquire.js'
 import type { Dialect, Session, Statement, StatementResult } from '../dialect.js'
 import type { PoolOptions } from './postgres.js'
 
@@ -72,7 +72,27 @@ export function createMysql(url: string, options: PoolOptions = {}) {
     // MariaDB's statement cap; MySQL answers "unknown variable", which is fine to ignore.
     conn.query(`SET SESSION max_statement_time = ${lockWaitSeconds}`, () => {})
   })
-  const kysely = new Kysely<unknown>({ dialect: new MysqlDialect({ pool }) })
+  // Every wait for a connection (Kysely's reads too) is bounded by the acquire timeout.
+  const take = (timeoutMs: number, wait?: WaitOptions) =>
+    waitBounded(
+      () =>
+        new Promise<mysql.PoolConnection>((resolve, reject) =>
+          pool.getConnection((err, conn) => (err ? reject(err) : resolve(conn))),
+        ),
+      (late) => late.release(),
+      timeoutMs,
+      wait,
+    )
+  const acquireTimeoutMs = options.acquireTimeoutMs ?? 2000
+  const bounded = {
+    getConnection: (callback: (error: unknown, connection: mysql.PoolConnection) => void) =>
+      void take(acquireTimeoutMs).then(
+        (conn) => callback(null, conn),
+        (error: unknown) => callback(error, undefined as unknown as mysql.PoolConnection),
+      ),
+    end: (callback: (error: unknown) => void) => pool.end(callback),
+  }
+  const kysely = new Kysely<unknown>({ dialect: new MysqlDialect({ pool: bounded }) })
 
   const session = (conn: mysql.PoolConnection): Session => ({
     run(list: readonly Statement[]): Promise<StatementResult[]> {
@@ -131,20 +151,10 @@ export function createMysql(url: string, options: PoolOptions = {}) {
         waiting: p._connectionQueue?.length ?? 0,
       }
     },
-    acquire: (timeoutMs) =>
-      acquireWithTimeout(
-        () =>
-          new Promise((resolve, reject) => {
-            pool.getConnection((err, conn) => {
-              if (err) return reject(err)
-              resolve({
-                session: session(conn),
-                release: (destroy) => (destroy ? conn.destroy() : conn.release()),
-              })
-            })
-          }),
-        timeoutMs,
-      ),
+    acquire: async (timeoutMs, wait) => {
+      const conn = await take(timeoutMs, wait)
+      return { session: session(conn), release: (destroy) => (destroy ? conn.destroy() : conn.release()) }
+    },
   }
   return { kysely, readKysely: kysely, dialect, close: async () => kysely.destroy() }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { AuditedError } from '../../core/errors.js'
-import { acquireWithTimeout } from '../acquire.js'
+import { type WaitOptions, waitBounded } from '../acquire.js'
 import type { Dialect, Session, Statement, StatementResult } from '../dialect.js'
 
 export interface PoolOptions {
@@ -86,7 +86,19 @@ export function createPostgres(url: string, options: PoolOptions = {}) {
   // its queries rejected, which the engine classifies as `unavailable`.
   pool.on('error', () => {})
   pool.on('connect', (client) => client.on('error', () => {}))
-  const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
+  // Every wait for a connection — Kysely's reads (token look-ups, lists, /ready) as much
+  // as the engine's transactions — is bounded by the acquire timeout: pg's own
+  // `connectionTimeoutMillis` cannot tell a full pool from an unreachable server.
+  const acquireTimeoutMs = options.acquireTimeoutMs ?? 2000
+  const connect = (timeoutMs: number, wait?: WaitOptions) =>
+    waitBounded(
+      () => pool.connect(),
+      (late) => late.release(),
+      timeoutMs,
+      wait,
+    )
+  const bounded = { connect: () => connect(acquireTimeoutMs), end: () => pool.end() }
+  const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: bounded }) })
 
   const session = (client: pg.PoolClient): Session => ({
     // Pipeline mode: every statement of the list is written at once, each a named prepared
@@ -163,11 +175,10 @@ export function createPostgres(url: string, options: PoolOptions = {}) {
       const code = (error as { code?: unknown })?.code
       return code === '40001' || code === '40P01'
     },
-    acquire: (timeoutMs) =>
-      acquireWithTimeout(async () => {
-        const client = await pool.connect()
-        return { session: session(client), release: (destroy) => client.release(destroy === true) }
-      }, timeoutMs),
+    acquire: async (timeoutMs, wait) => {
+      const client = await connect(timeoutMs, wait)
+      return { session: session(client), release: (destroy) => client.release(destroy === true) }
+    },
   }
   return { kysely, readKysely: kysely, dialect, close: async () => kysely.destroy() }
 }

@@ -82,7 +82,7 @@ export function createSqlite(path: string, options: SqliteOptions = {}) {
     isRetryableTransactionError: () => false,
     commitStats: () => ({ ...group.stats }),
     poolStats: () => ({ total: 1, idle: lock.held ? 0 : 1, waiting: lock.waiting }),
-    acquire: (timeoutMs) => group.acquire(timeoutMs),
+    acquire: (timeoutMs, wait) => group.acquire(timeoutMs, wait),
   }
   // Reads (event queries) go to a second, read-only connection: with WAL they see the last
   // committed state and never wait behind an open write transaction. An in-memory
