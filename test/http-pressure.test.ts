@@ -117,6 +117,64 @@ for (const d of DIALECTS) {
       }
     })
 
+    it('R9: with every connection held, reads (token look-up, lists, /ready) answer 503 pool_exhausted within the acquire timeout', {
+      skip:
+        d.name === 'sqlite'
+          ? 'SQLite reads run on their own read-only connection and never wait for the writer'
+          : undefined,
+    }, async () => {
+      const db = await openDatabase(url, { pool: { max: 2, acquireTimeoutMs: 300 } })
+      const app = buildApp({ db, auditor: createAuditor({ db, settleMs: 0 }) })
+      const held: { release(destroy?: boolean): void }[] = []
+      let released = false
+      const releaseAll = () => {
+        if (released) return
+        released = true
+        for (const lease of held) lease.release()
+      }
+      // Without a bound the reads wait for these: answered 200 once they are freed.
+      const safety = setTimeout(releaseAll, 8000)
+      try {
+        const login = await app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/login',
+          payload: ADMIN,
+          headers: { 'content-type': 'application/json' },
+        })
+        const { token } = JSON.parse(login.body) as { token: string }
+        held.push(await db.capabilities.acquire(1000), await db.capabilities.acquire(1000))
+        const reads = await Promise.all([
+          ...Array.from({ length: 10 }, () =>
+            app.inject({
+              method: 'GET',
+              url: '/api/v1/locales',
+              headers: { authorization: `Bearer ${token}` },
+            }),
+          ),
+          app.inject({ method: 'GET', url: '/ready' }),
+        ])
+        const answeredWhileHeld = !released
+        releaseAll()
+        assert.ok(answeredWhileHeld, 'every read was answered while the pool was still held')
+        for (const r of reads) {
+          assert.equal(r.statusCode, 503, r.body)
+          assert.equal(JSON.parse(r.body).error.details.reason, 'pool_exhausted')
+          assert.ok(Number(r.headers['retry-after']) >= 1)
+        }
+        const again = await app.inject({
+          method: 'GET',
+          url: '/api/v1/locales',
+          headers: { authorization: `Bearer ${token}` },
+        })
+        assert.equal(again.statusCode, 200, 'recovered once the connections are free')
+      } finally {
+        clearTimeout(safety)
+        releaseAll()
+        await app.close()
+        await db.close()
+      }
+    })
+
     it('a connection cut while a query is in flight is `unavailable` (503), not an internal error', {
       skip:
         d.name === 'sqlite' ? 'SQLite is a file in this process: there is no connection to cut' : undefined,

@@ -133,6 +133,8 @@ export function buildApp(options: AppOptions): App {
       try {
         await options.db.readKysely.selectNoFrom((eb) => eb.lit(1).as('one')).execute()
       } catch (cause) {
+        // A full pool (or an abort) says so; anything else means the database is not there.
+        if (isAuditedError(cause)) throw cause
         throw new AuditedError('unavailable', 'The database is not reachable.', {
           cause,
           retryAfterSeconds: 5,
