@@ -26,9 +26,12 @@ export function abortedError(signal: AbortSignal): AuditedError {
  * (reason `pool_exhausted`), on an abort reason `aborted`, both at once; `take` gets a
  * signal that aborts then, so it can leave its queue, and a resource that arrives later
  * is handed straight back with `giveBack`, so an abandoned wait never leaks one.
+ *
+ * `take` returns whether it queued (`queued: false`: it is opening a new connection, which
+ * the driver's own connect timeout bounds; only waiting for a busy pool is `pool_exhausted`).
  */
 export function waitBounded<T>(
-  take: (stop: AbortSignal) => Promise<T>,
+  take: (stop: AbortSignal) => { readonly resource: Promise<T>; readonly queued: boolean },
   giveBack: (late: T) => void,
   timeoutMs: number,
   options: WaitOptions = {},
@@ -38,30 +41,31 @@ export function waitBounded<T>(
   return new Promise<T>((resolve, reject) => {
     const stop = new AbortController()
     let settled = false
-    const end = (error: AuditedError) => {
-      if (settled) return
+    let timer: NodeJS.Timeout | undefined
+    const done = () => {
       settled = true
       clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
+    }
+    const end = (error: AuditedError) => {
+      if (settled) return
+      done()
       stop.abort(error)
       reject(error)
     }
     const onAbort = () => end(abortedError(signal!))
-    const timer = setTimeout(() => end(poolExhaustedError(timeoutMs)), timeoutMs)
     signal?.addEventListener('abort', onAbort, { once: true })
-    take(stop.signal).then(
-      (resource) => {
-        if (settled) return giveBack(resource)
-        settled = true
-        clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
-        resolve(resource)
+    const { resource, queued } = take(stop.signal)
+    if (queued) timer = setTimeout(() => end(poolExhaustedError(timeoutMs)), timeoutMs)
+    resource.then(
+      (r) => {
+        if (settled) return giveBack(r)
+        done()
+        resolve(r)
       },
       (error: unknown) => {
         if (settled) return
-        settled = true
-        clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
+        done()
         reject(error)
       },
     )
@@ -74,5 +78,10 @@ export function acquireWithTimeout<L extends { release(destroy?: boolean): void 
   timeoutMs: number,
   options: WaitOptions = {},
 ): Promise<L> {
-  return waitBounded(take, (late) => late.release(), timeoutMs, options)
+  return waitBounded(
+    (stop) => ({ resource: take(stop), queued: true }),
+    (late) => late.release(),
+    timeoutMs,
+    options,
+  )
 }

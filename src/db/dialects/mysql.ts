@@ -3,6 +3,8 @@ import mysql from 'mysql2'
 import { AuditedError } from '../../core/errors.js'
 import { type WaitOptions, waitBounded } from '../acquire.js'
 import type { Dialect, Session, Statement, StatementResult } from '../dialect.js'
+import { type DatabaseHealth, UNREACHABLE } from '../health.js'
+import { observedDialect } from '../observed-kysely-dialect.js'
 import type { PoolOptions } from './postgres.js'
 
 /** errno → catalogue (MySQL 8 and MariaDB 10.11 share these numbers). */
@@ -50,7 +52,7 @@ const rawJson: mysql.TypeCast = (field, next) =>
     ? field.string('utf8')
     : next()
 
-export function createMysql(url: string, options: PoolOptions = {}) {
+export function createMysql(url: string, options: PoolOptions, health: DatabaseHealth) {
   const lockWaitSeconds = Math.max(1, Math.ceil((options.statementTimeoutMs ?? 5000) / 1000))
   const pool = mysql.createPool({
     uri: url,
@@ -75,10 +77,20 @@ export function createMysql(url: string, options: PoolOptions = {}) {
   // Every wait for a connection (Kysely's reads too) is bounded by the acquire timeout.
   const take = (timeoutMs: number, wait?: WaitOptions) =>
     waitBounded(
-      () =>
-        new Promise<mysql.PoolConnection>((resolve, reject) =>
+      () => {
+        // mysql2 emits 'enqueue' synchronously when the caller must wait for a busy
+        // connection; opening a new one is bounded by its own connectTimeout.
+        let queued = false
+        const onQueue = () => {
+          queued = true
+        }
+        pool.once('enqueue', onQueue)
+        const resource = new Promise<mysql.PoolConnection>((resolve, reject) =>
           pool.getConnection((err, conn) => (err ? reject(err) : resolve(conn))),
-        ),
+        )
+        pool.off('enqueue', onQueue)
+        return { queued, resource }
+      },
       (late) => late.release(),
       timeoutMs,
       wait,
@@ -92,7 +104,9 @@ export function createMysql(url: string, options: PoolOptions = {}) {
       ),
     end: (callback: (error: unknown) => void) => pool.end(callback),
   }
-  const kysely = new Kysely<unknown>({ dialect: new MysqlDialect({ pool: bounded }) })
+  const kysely = new Kysely<unknown>({
+    dialect: observedDialect(new MysqlDialect({ pool: bounded }), health),
+  })
 
   const session = (conn: mysql.PoolConnection): Session => ({
     run(list: readonly Statement[]): Promise<StatementResult[]> {
@@ -131,7 +145,10 @@ export function createMysql(url: string, options: PoolOptions = {}) {
     classify(error) {
       const e = error as { errno?: unknown; code?: unknown } | null
       if (typeof e?.code === 'string' && NETWORK_CODES.has(e.code)) {
-        return new AuditedError('unavailable', 'The database cannot be reached.', { cause: error })
+        return new AuditedError('unavailable', 'The database cannot be reached.', {
+          details: { reason: UNREACHABLE },
+          cause: error,
+        })
       }
       const known = typeof e?.errno === 'number' ? MYSQL_ERRNOS[e.errno] : undefined
       if (known === undefined) return undefined
