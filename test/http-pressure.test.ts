@@ -16,6 +16,7 @@ import { buildApp } from '../src/server/app.js'
 import { CircuitBreaker } from '../src/server/circuit-breaker.js'
 import { classifyHttpError } from '../src/server/error-reply.js'
 import { ADMIN } from './http-setup.js'
+import { holdLock } from './lock-holder.js'
 import { DIALECTS } from './setup.js'
 
 /** A TCP proxy to the real database that the test can cut and restore. */
@@ -49,6 +50,21 @@ class CuttableProxy {
     await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()))
     this.#server = undefined
   }
+}
+
+/** Sends a request's headers and part of its body over a real socket, then aborts it. */
+async function abortedRequest(port: number, path: string): Promise<void> {
+  const socket = connect(port, '127.0.0.1')
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('error', reject)
+  })
+  socket.write(
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"code":`,
+  )
+  await new Promise((r) => setTimeout(r, 100)) // the server has admitted it and waits for the body
+  socket.destroy()
+  await new Promise((r) => setTimeout(r, 50))
 }
 
 /** The test database opened through a cuttable proxy (pool of 2, 1 s acquire timeout). */
@@ -117,6 +133,64 @@ for (const d of DIALECTS) {
       }
     })
 
+    it('R9: with every connection held, reads (token look-up, lists, /ready) answer 503 pool_exhausted within the acquire timeout', {
+      skip:
+        d.name === 'sqlite'
+          ? 'SQLite reads run on their own read-only connection and never wait for the writer'
+          : undefined,
+    }, async () => {
+      const db = await openDatabase(url, { pool: { max: 2, acquireTimeoutMs: 300 } })
+      const app = buildApp({ db, auditor: createAuditor({ db, settleMs: 0 }) })
+      const held: { release(destroy?: boolean): void }[] = []
+      let released = false
+      const releaseAll = () => {
+        if (released) return
+        released = true
+        for (const lease of held) lease.release()
+      }
+      // Without a bound the reads wait for these: answered 200 once they are freed.
+      const safety = setTimeout(releaseAll, 8000)
+      try {
+        const login = await app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/login',
+          payload: ADMIN,
+          headers: { 'content-type': 'application/json' },
+        })
+        const { token } = JSON.parse(login.body) as { token: string }
+        held.push(await db.capabilities.acquire(1000), await db.capabilities.acquire(1000))
+        const reads = await Promise.all([
+          ...Array.from({ length: 10 }, () =>
+            app.inject({
+              method: 'GET',
+              url: '/api/v1/locales',
+              headers: { authorization: `Bearer ${token}` },
+            }),
+          ),
+          app.inject({ method: 'GET', url: '/ready' }),
+        ])
+        const answeredWhileHeld = !released
+        releaseAll()
+        assert.ok(answeredWhileHeld, 'every read was answered while the pool was still held')
+        for (const r of reads) {
+          assert.equal(r.statusCode, 503, r.body)
+          assert.equal(JSON.parse(r.body).error.details.reason, 'pool_exhausted')
+          assert.ok(Number(r.headers['retry-after']) >= 1)
+        }
+        const again = await app.inject({
+          method: 'GET',
+          url: '/api/v1/locales',
+          headers: { authorization: `Bearer ${token}` },
+        })
+        assert.equal(again.statusCode, 200, 'recovered once the connections are free')
+      } finally {
+        clearTimeout(safety)
+        releaseAll()
+        await app.close()
+        await db.close()
+      }
+    })
+
     it('a connection cut while a query is in flight is `unavailable` (503), not an internal error', {
       skip:
         d.name === 'sqlite' ? 'SQLite is a file in this process: there is no connection to cut' : undefined,
@@ -166,6 +240,103 @@ for (const d of DIALECTS) {
         await app.close()
         await db.close().catch(() => {})
         await proxy.down()
+      }
+    })
+
+    it('R1: a probe whose client aborts mid-request frees the probe slot; the next request closes the circuit', {
+      skip:
+        d.name === 'sqlite' ? 'SQLite is a file in this process: there is no connection to cut' : undefined,
+    }, async () => {
+      const { proxy, db } = await throughProxy(url, 1000)
+      const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 200 })
+      const app = buildApp({ db, auditor: createAuditor({ db, settleMs: 0 }), breaker })
+      try {
+        await app.listen({ port: 0, host: '127.0.0.1' })
+        const port = (app.server.address() as { port: number }).port
+        const ready = () => fetch(`http://127.0.0.1:${port}/ready`)
+        await proxy.down()
+        for (let i = 0; i < 2; i++) assert.equal((await ready()).status, 503)
+        assert.equal(breaker.state, 'open')
+        await proxy.up()
+        await new Promise((r) => setTimeout(r, 250))
+        await abortedRequest(port, '/api/v1/locales') // admitted as the probe, then gone
+        const after = await ready()
+        assert.equal(after.status, 200, `the next request is let through: ${await after.text()}`)
+        assert.equal(breaker.state, 'closed')
+      } finally {
+        await app.close()
+        await db.close().catch(() => {})
+        await proxy.down()
+      }
+    })
+
+    it('R1: with the database cut, tokenless requests (401, no database call) do not keep the circuit closed', {
+      skip:
+        d.name === 'sqlite' ? 'SQLite is a file in this process: there is no connection to cut' : undefined,
+    }, async () => {
+      const { proxy, db } = await throughProxy(url, 1000)
+      const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 60_000 })
+      const app = buildApp({ db, auditor: createAuditor({ db, settleMs: 0 }), breaker })
+      try {
+        await proxy.down()
+        for (let i = 0; i < 3; i++) {
+          const anonymous = await app.inject({ method: 'GET', url: '/api/v1/locales' })
+          assert.equal(anonymous.statusCode, 401)
+          assert.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 503)
+          assert.equal(
+            (await app.inject({ method: 'GET', url: '/api/v1/locales' })).statusCode,
+            i < 2 ? 401 : 503,
+          )
+        }
+        assert.equal(breaker.state, 'open')
+        const fast = await app.inject({ method: 'GET', url: '/ready' })
+        assert.equal(JSON.parse(fast.body).error.details.reason, 'circuit_open')
+      } finally {
+        await app.close()
+        await db.close().catch(() => {})
+        await proxy.down()
+      }
+    })
+
+    it('R10: writes timing out on a row locked elsewhere (or the SQLite writer held) do not open the circuit', async () => {
+      const db = await openDatabase(url, {
+        pool: { max: 4, acquireTimeoutMs: 2000, statementTimeoutMs: 300 },
+        sqlite: { busyTimeoutMs: 200 },
+      })
+      const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 60_000 })
+      const app = buildApp({ db, auditor: createAuditor({ db, settleMs: 0 }), breaker })
+      const login = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: ADMIN,
+        headers: { 'content-type': 'application/json' },
+      })
+      const auth = { authorization: `Bearer ${(JSON.parse(login.body) as { token: string }).token}` }
+      const hook = await app.inject({
+        method: 'POST',
+        url: '/api/v1/webhooks',
+        payload: { url: 'https://example.test/hook', events: ['*'] },
+        headers: { ...auth, 'content-type': 'application/json' },
+      })
+      assert.equal(hook.statusCode, 201, hook.body)
+      const hookId = (JSON.parse(hook.body) as { id: string }).id
+      const holder = await holdLock(d.name, url, hookId)
+      try {
+        for (let i = 0; i < 4; i++) {
+          const patch = await app.inject({
+            method: 'PATCH',
+            url: `/api/v1/webhooks/${hookId}`,
+            payload: { active: i % 2 === 0 },
+            headers: { ...auth, 'content-type': 'application/json' },
+          })
+          assert.equal(patch.statusCode, 503, patch.body)
+        }
+        assert.equal(breaker.state, 'closed', 'contention is not a database failure')
+        assert.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 200)
+      } finally {
+        await holder.release()
+        await app.close()
+        await db.close()
       }
     })
   })

@@ -107,6 +107,53 @@ forEachDialect('pressure', (f) => {
     )
   })
 
+  it('R3: ctx.signal ends the wait for a connection at once, while the pool stays held', async () => {
+    const db = await f.open({ pool: { max: 2, acquireTimeoutMs: 20_000 } })
+    const held = gate()
+    const entered: string[] = []
+    const slow = createAuditor({
+      db,
+      settleMs: 0,
+      hooks: {
+        before: async (c) => {
+          if (String(c.after?.title).startsWith('hold')) {
+            entered.push(c.recordId)
+            await held.wait
+          }
+        },
+      },
+    })
+    const holders = f.name === 'sqlite' ? 1 : 2
+    const holding = Array.from({ length: holders }, () => {
+      const id = newId()
+      return slow.create(posts, { id, title: `hold ${id}` }, ctx)
+    })
+    try {
+      while (entered.length < holders) await new Promise((r) => setTimeout(r, 5))
+      const events = await eventCount(f.db)
+      const controller = new AbortController()
+      const id = newId()
+      const waiting = slow.create(posts, { id, title: `waits ${id}` }, { ...ctx, signal: controller.signal })
+      setTimeout(() => controller.abort(), 50)
+      // Answered while the holders still hold every connection: without the fix the call
+      // waits out the 20 s acquire timeout and fails as `pool_exhausted`.
+      await assert.rejects(waiting, reason('aborted'))
+      assert.equal(entered.length, holders, 'the aborted write never started')
+      held.open()
+      await Promise.all(holding)
+      assert.equal(await eventCount(f.db), events + holders)
+      assert.equal(
+        (await rowsOf(f.db, 'posts')).some((r) => r.id === id),
+        false,
+      )
+      const again = newId()
+      await slow.create(posts, { id: again, title: `after abort ${again}` }, ctx)
+    } finally {
+      held.open()
+      await Promise.allSettled(holding)
+    }
+  })
+
   it('a transaction over its timeout is rolled back and its connection returned', async () => {
     const db = await f.open({ pool: { max: 1, acquireTimeoutMs: 2000 } })
     const stuck = gate()

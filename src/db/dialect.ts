@@ -1,4 +1,5 @@
 import type { AuditedError } from '../core/errors.js'
+import type { WaitOptions } from './acquire.js'
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql'
 
@@ -102,6 +103,7 @@ export interface Dialect {
   /** Where COMMITs are shared (SQLite group commit): engine transactions committed and the
    * COMMIT statements that carried them, since the database was opened. */
   commitStats?(): CommitStats
-  /** Takes a connection, waiting at most `timeoutMs`; then `unavailable`. */
-  acquire(timeoutMs: number): Promise<Lease>
+  /** Takes a connection, waiting at most `timeoutMs` (then `unavailable`, reason
+   * `pool_exhausted`) and not at all once `options.signal` aborts (reason `aborted`). */
+  acquire(timeoutMs: number, options?: WaitOptions): Promise<Lease>
 }

@@ -3,7 +3,8 @@ import { AuditedError } from '../core/errors.js'
 import type { Dialect, DialectName } from './dialect.js'
 import { createMysql } from './dialects/mysql.js'
 import { createPostgres, type PoolOptions } from './dialects/postgres.js'
-import { createSqlite, type SqliteOptions } from './dialects/sqlite.js'
+import { createSqlite, type SqliteOptions, sqliteFilePath } from './dialects/sqlite.js'
+import { DatabaseHealth, observeDialect } from './health.js'
 
 export interface OpenDatabaseOptions {
   /** PostgreSQL / MySQL pool; for SQLite `acquireTimeoutMs` bounds the wait for the writer. */
@@ -24,6 +25,8 @@ export interface AuditedDatabase {
   readonly capabilities: Dialect
   /** Pool settings in force. */
   readonly acquireTimeoutMs: number
+  /** The outcome of every database call (answered / unreachable), for circuit breakers. */
+  readonly health: DatabaseHealth
   close(): Promise<void>
 }
 
@@ -36,7 +39,9 @@ export interface AuditedDatabase {
  */
 export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<AuditedDatabase> {
   const acquireTimeoutMs = options.pool?.acquireTimeoutMs ?? 2000
-  const opened = openByScheme(url, options)
+  const health = new DatabaseHealth()
+  const opened = openByScheme(url, options, health)
+  health.bind(opened.dialect.classify)
   // One round trip now: a wrong URL fails here, clearly, and Kysely takes ownership of the
   // pool (it ends only pools it has initialised, so `close()` would otherwise leak it).
   try {
@@ -52,24 +57,21 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     kysely: opened.kysely,
     readKysely: opened.readKysely,
     dialect: opened.dialect.name,
-    capabilities: opened.dialect,
+    capabilities: observeDialect(opened.dialect, health),
     acquireTimeoutMs,
+    health,
     close: opened.close,
   }
 }
 
-function openByScheme(url: string, options: OpenDatabaseOptions) {
+function openByScheme(url: string, options: OpenDatabaseOptions, health: DatabaseHealth) {
   if (typeof url !== 'string') throw new AuditedError('validation', 'A database URL must be a string.')
-  if (url.startsWith('sqlite:')) {
-    const path = url.slice('sqlite:'.length)
-    if (path === '')
-      throw new AuditedError('validation', 'A SQLite URL needs a path: sqlite:<path> or sqlite::memory:.')
-    return createSqlite(path, options.sqlite)
-  }
+  const sqlitePath = sqliteFilePath(url)
+  if (sqlitePath !== undefined) return createSqlite(sqlitePath, options.sqlite ?? {}, health)
   if (url.startsWith('postgres://') || url.startsWith('postgresql://'))
-    return createPostgres(url, options.pool)
+    return createPostgres(url, options.pool ?? {}, health)
   if (url.startsWith('mysql://') || url.startsWith('mariadb://')) {
-    return createMysql(url.replace(/^mariadb:/, 'mysql:'), options.pool)
+    return createMysql(url.replace(/^mariadb:/, 'mysql:'), options.pool ?? {}, health)
   }
   throw new AuditedError('validation', 'Unsupported database URL: use sqlite:, postgres:// or mysql://.', {
     details: { scheme: url.split(':')[0] },

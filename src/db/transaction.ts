@@ -1,4 +1,5 @@
 import { AuditedError, isAuditedError, toAuditedError } from '../core/errors.js'
+import { abortedError } from './acquire.js'
 import type { Dialect, Lease, Statement, StatementResult } from './dialect.js'
 
 export interface TransactionOptions {
@@ -184,12 +185,7 @@ function timeoutError(ms: number): AuditedError {
   })
 }
 
-function abortError(signal: AbortSignal): AuditedError {
-  return new AuditedError('unavailable', 'The operation was aborted and rolled back.', {
-    details: { reason: 'aborted' },
-    cause: signal.reason,
-  })
-}
+const abortError = abortedError
 
 async function runOnce<T>(
   dialect: Dialect,
@@ -201,7 +197,8 @@ async function runOnce<T>(
   if (signal?.aborted) throw abortError(signal)
   const remaining = deadline - Date.now()
   if (remaining <= 0) throw timeoutError(options.timeoutMs)
-  const lease = await dialect.acquire(Math.min(options.acquireTimeoutMs, remaining))
+  // The wait for a connection ends at once on abort (the lease, if it comes, goes back).
+  const lease = await dialect.acquire(Math.min(options.acquireTimeoutMs, remaining), { signal })
   if (signal?.aborted) {
     lease.release()
     throw abortError(signal) // aborted while waiting for the connection

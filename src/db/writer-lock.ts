@@ -33,10 +33,27 @@ export class WriterLock {
     return true
   }
 
-  /** Waits for the lock; resolves when it is this caller's. */
-  take(kind: WaiterKind = 'other'): Promise<void> {
+  /** Waits for the lock; resolves when it is this caller's. A `stop` signal that aborts
+   * first takes the caller out of the queue and rejects with the signal's reason. */
+  take(kind: WaiterKind = 'other', stop?: AbortSignal): Promise<void> {
     if (this.tryTake()) return Promise.resolve()
-    return new Promise((wake) => this.#waiters.push({ kind, wake }))
+    if (stop?.aborted) return Promise.reject(stop.reason)
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        kind,
+        wake: () => {
+          stop?.removeEventListener('abort', leave)
+          resolve()
+        },
+      }
+      const leave = () => {
+        const at = this.#waiters.indexOf(waiter)
+        if (at >= 0) this.#waiters.splice(at, 1)
+        reject(stop?.reason)
+      }
+      stop?.addEventListener('abort', leave, { once: true })
+      this.#waiters.push(waiter)
+    })
   }
 
   /** Hands the lock to the next waiter, or frees it. */

@@ -9,7 +9,7 @@ import type { AuditedDatabase } from '../db/open-database.js'
 import type { App } from './app-type.js'
 import { CircuitBreaker } from './circuit-breaker.js'
 import { DerivationGate } from './derivation-gate.js'
-import { classifyHttpError, sendError } from './error-reply.js'
+import { sendError } from './error-reply.js'
 import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
 import { resolvePrincipal } from './principal.js'
@@ -72,6 +72,12 @@ export function buildApp(options: AppOptions): App {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const breaker = options.breaker ?? new CircuitBreaker()
+  // The breaker hears every database call's outcome, from the routes, the engine and
+  // background work alike; a request's HTTP status says nothing about the database.
+  const unsubscribe = options.db.health.subscribe(breaker.observe)
+  app.addHook('onClose', async () => {
+    unsubscribe()
+  })
   const metrics = options.metrics ?? ServerMetrics.of(options.db.capabilities)
   metrics.watchClock(options.auditor.clock)
   app.register(swagger, {
@@ -100,7 +106,11 @@ export function buildApp(options: AppOptions): App {
     }
     const path = request.url.split('?', 1)[0] ?? ''
     if (NO_DATABASE.has(path) || path.startsWith('/docs')) return
-    request.breakerProbe = breaker.admit().probe
+    const { probe } = breaker.admit()
+    request.breakerProbe = probe
+    // 'close' fires however the exchange ends, aborted by the client included (Fastify's
+    // onResponse does not run then): the probe slot can never stay taken.
+    if (probe) reply.raw.once('close', () => breaker.release(true))
     request.principal = await resolvePrincipal(options.db, request.headers.authorization)
   })
   app.addHook('onResponse', async (request, reply) => {
@@ -108,16 +118,10 @@ export function buildApp(options: AppOptions): App {
     metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) })
     metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000)
     if (reply.statusCode === 429) metrics.rateLimited.inc()
-    const probe = request.breakerProbe
-    if (probe === null) return
-    if (request.databaseFailed) breaker.failure(probe)
-    else if (reply.statusCode < 500) breaker.success(probe)
-    else breaker.release(probe)
   })
   app.setErrorHandler((error, request, reply) => {
     // Driver errors from plain reads (Kysely) are classified like the engine's.
     const classified = isAuditedError(error) ? error : (options.db.capabilities.classify(error) ?? error)
-    if (isDatabaseFailure(classified)) request.databaseFailed = true
     return sendError(classified, request, reply)
   })
   app.setNotFoundHandler((request, reply) =>
@@ -139,6 +143,8 @@ export function buildApp(options: AppOptions): App {
       try {
         await options.db.readKysely.selectNoFrom((eb) => eb.lit(1).as('one')).execute()
       } catch (cause) {
+        // A full pool (or an abort) says so; anything else means the database is not there.
+        if (isAuditedError(cause)) throw cause
         throw new AuditedError('unavailable', 'The database is not reachable.', {
           cause,
           retryAfterSeconds: 5,
@@ -160,14 +166,4 @@ export function buildApp(options: AppOptions): App {
     await assetsRoutes(scoped as App, deps)
   })
   return app
-}
-
-const NOT_DATABASE_FAILURES = new Set(['pool_exhausted', 'circuit_open', 'aborted', 'shutting_down'])
-
-/** An error that means the database itself failed (unreachable, timing out) — not load
- * (pool exhausted), not the caller (aborted), not an open circuit. */
-function isDatabaseFailure(error: unknown): boolean {
-  const e = classifyHttpError(error)
-  const reason = e.details?.reason
-  return e.code === 'unavailable' && !NOT_DATABASE_FAILURES.has(String(reason))
 }

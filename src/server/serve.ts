@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
 import { Redis } from 'ioredis'
 import { createAuditor } from '../audit/auditor.js'
 import { bootstrap } from '../cms/bootstrap.js'
@@ -17,11 +15,9 @@ import { ServerMetrics } from './metrics.js'
  * sessions periodically; closes gracefully on SIGINT/SIGTERM: stops the purge (after its
  * current batch), stops accepting, finishes in-flight requests, closes the pool. */
 export async function serve(config: ServerConfig): Promise<{ close(): Promise<void>; url: string }> {
-  if (config.databaseUrl.startsWith('sqlite:') && !config.databaseUrl.startsWith('sqlite::memory:')) {
-    mkdirSync(dirname(config.databaseUrl.slice('sqlite:'.length)), { recursive: true })
-  }
   const db = await openDatabase(config.databaseUrl, {
     pool: { max: config.poolMax, acquireTimeoutMs: config.acquireTimeoutMs },
+    sqlite: { createDirectory: true },
   })
   await migrate(db, CMS_MIGRATIONS)
   // One server process is the only writer unless several share a database (REDIS_URL set

@@ -1,8 +1,10 @@
 import { Kysely, MysqlDialect } from 'kysely'
 import mysql from 'mysql2'
 import { AuditedError } from '../../core/errors.js'
-import { acquireWithTimeout } from '../acquire.js'
+import { type WaitOptions, waitBounded } from '../acquire.js'
 import type { Dialect, Session, Statement, StatementResult } from '../dialect.js'
+import { type DatabaseHealth, UNREACHABLE } from '../health.js'
+import { observedDialect } from '../observed-kysely-dialect.js'
 import type { PoolOptions } from './postgres.js'
 
 /** errno → catalogue (MySQL 8 and MariaDB 10.11 share these numbers). */
@@ -50,7 +52,7 @@ const rawJson: mysql.TypeCast = (field, next) =>
     ? field.string('utf8')
     : next()
 
-export function createMysql(url: string, options: PoolOptions = {}) {
+export function createMysql(url: string, options: PoolOptions, health: DatabaseHealth) {
   const lockWaitSeconds = Math.max(1, Math.ceil((options.statementTimeoutMs ?? 5000) / 1000))
   const pool = mysql.createPool({
     uri: url,
@@ -72,7 +74,39 @@ export function createMysql(url: string, options: PoolOptions = {}) {
     // MariaDB's statement cap; MySQL answers "unknown variable", which is fine to ignore.
     conn.query(`SET SESSION max_statement_time = ${lockWaitSeconds}`, () => {})
   })
-  const kysely = new Kysely<unknown>({ dialect: new MysqlDialect({ pool }) })
+  // Every wait for a connection (Kysely's reads too) is bounded by the acquire timeout.
+  const take = (timeoutMs: number, wait?: WaitOptions) =>
+    waitBounded(
+      () => {
+        // mysql2 emits 'enqueue' synchronously when the caller must wait for a busy
+        // connection; opening a new one is bounded by its own connectTimeout.
+        let queued = false
+        const onQueue = () => {
+          queued = true
+        }
+        pool.once('enqueue', onQueue)
+        const resource = new Promise<mysql.PoolConnection>((resolve, reject) =>
+          pool.getConnection((err, conn) => (err ? reject(err) : resolve(conn))),
+        )
+        pool.off('enqueue', onQueue)
+        return { queued, resource }
+      },
+      (late) => late.release(),
+      timeoutMs,
+      wait,
+    )
+  const acquireTimeoutMs = options.acquireTimeoutMs ?? 2000
+  const bounded = {
+    getConnection: (callback: (error: unknown, connection: mysql.PoolConnection) => void) =>
+      void take(acquireTimeoutMs).then(
+        (conn) => callback(null, conn),
+        (error: unknown) => callback(error, undefined as unknown as mysql.PoolConnection),
+      ),
+    end: (callback: (error: unknown) => void) => pool.end(callback),
+  }
+  const kysely = new Kysely<unknown>({
+    dialect: observedDialect(new MysqlDialect({ pool: bounded }), health),
+  })
 
   const session = (conn: mysql.PoolConnection): Session => ({
     run(list: readonly Statement[]): Promise<StatementResult[]> {
@@ -112,7 +146,10 @@ export function createMysql(url: string, options: PoolOptions = {}) {
     classify(error) {
       const e = error as { errno?: unknown; code?: unknown } | null
       if (typeof e?.code === 'string' && NETWORK_CODES.has(e.code)) {
-        return new AuditedError('unavailable', 'The database cannot be reached.', { cause: error })
+        return new AuditedError('unavailable', 'The database cannot be reached.', {
+          details: { reason: UNREACHABLE },
+          cause: error,
+        })
       }
       const known = typeof e?.errno === 'number' ? MYSQL_ERRNOS[e.errno] : undefined
       if (known === undefined) return undefined
@@ -132,20 +169,10 @@ export function createMysql(url: string, options: PoolOptions = {}) {
         waiting: p._connectionQueue?.length ?? 0,
       }
     },
-    acquire: (timeoutMs) =>
-      acquireWithTimeout(
-        () =>
-          new Promise((resolve, reject) => {
-            pool.getConnection((err, conn) => {
-              if (err) return reject(err)
-              resolve({
-                session: session(conn),
-                release: (destroy) => (destroy ? conn.destroy() : conn.release()),
-              })
-            })
-          }),
-        timeoutMs,
-      ),
+    acquire: async (timeoutMs, wait) => {
+      const conn = await take(timeoutMs, wait)
+      return { session: session(conn), release: (destroy) => (destroy ? conn.destroy() : conn.release()) }
+    },
   }
   return { kysely, readKysely: kysely, dialect, close: async () => kysely.destroy() }
 }

@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { AuditedError } from '../../core/errors.js'
-import { acquireWithTimeout } from '../acquire.js'
+import { type WaitOptions, waitBounded } from '../acquire.js'
 import type { Dialect, Session, Statement, StatementResult } from '../dialect.js'
+import { type DatabaseHealth, UNREACHABLE } from '../health.js'
+import { observedDialect } from '../observed-kysely-dialect.js'
 
 export interface PoolOptions {
   /** Connections in the pool (default 10). */
@@ -25,6 +27,8 @@ const PG_CODES: Record<string, [AuditedError['code'], string, boolean?]> = {
   '55P03': ['unavailable', 'A record stayed locked too long.', true],
   '57014': ['unavailable', 'The database took too long to answer.', true],
   '57P01': ['unavailable', 'The database is restarting.', true],
+  '57P02': ['unavailable', 'The database is restarting.', true],
+  '57P03': ['unavailable', 'The database is not accepting connections yet.', true],
   '53300': ['unavailable', 'The database has no free connections.', true],
 }
 const PG_CLASSES: Record<string, [AuditedError['code'], string, boolean?]> = {
@@ -44,6 +48,9 @@ const CONNECTION_LOST = [
   'Client was closed and is not queryable',
   'timeout exceeded when trying to connect',
 ]
+
+/** Longest wait for a new connection to open (ms), unless the acquire timeout is longer. */
+const CONNECT_TIMEOUT_MS = 10_000
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'])
 
@@ -69,11 +76,16 @@ const rawJsonTypes = {
       : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 }
 
-export function createPostgres(url: string, options: PoolOptions = {}) {
+export function createPostgres(url: string, options: PoolOptions, health: DatabaseHealth) {
   const statementTimeoutMs = options.statementTimeoutMs ?? 5000
+  const acquireTimeoutMs = options.acquireTimeoutMs ?? 2000
+  const max = options.max ?? 10
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.max ?? 10,
+    max,
+    // Bounds opening a connection (a database that answers nothing); our own bound on
+    // waiting for a busy one (`waitBounded`) is shorter, so it always ends a queue wait first.
+    connectionTimeoutMillis: Math.max(CONNECT_TIMEOUT_MS, acquireTimeoutMs + 1000),
     statement_timeout: statementTimeoutMs,
     lock_timeout: statementTimeoutMs,
     idle_in_transaction_session_timeout: Math.max(statementTimeoutMs * 4, 10_000),
@@ -86,7 +98,22 @@ export function createPostgres(url: string, options: PoolOptions = {}) {
   // its queries rejected, which the engine classifies as `unavailable`.
   pool.on('error', () => {})
   pool.on('connect', (client) => client.on('error', () => {}))
-  const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
+  // Every wait for a connection — Kysely's reads (token look-ups, lists, /ready) as much
+  // as the engine's transactions — is bounded by the acquire timeout: pg's own
+  // `connectionTimeoutMillis` cannot tell a full pool from an unreachable server.
+  const connect = (timeoutMs: number, wait?: WaitOptions) =>
+    waitBounded(
+      // pg queues a caller when every connection exists (an idle one is handed at once);
+      // otherwise it opens one, bounded by `connectionTimeoutMillis`.
+      () => ({ queued: pool.totalCount >= max, resource: pool.connect() }),
+      (late) => late.release(),
+      timeoutMs,
+      wait,
+    )
+  const bounded = { connect: () => connect(acquireTimeoutMs), end: () => pool.end() }
+  const kysely = new Kysely<unknown>({
+    dialect: observedDialect(new PostgresDialect({ pool: bounded }), health),
+  })
 
   const session = (client: pg.PoolClient): Session => ({
     // Pipeline mode: every statement of the list is written at once, each a named prepared
@@ -145,6 +172,7 @@ export function createPostgres(url: string, options: PoolOptions = {}) {
         const message = error instanceof Error ? error.message : ''
         return CONNECTION_LOST.some((m) => message.startsWith(m))
           ? new AuditedError('unavailable', 'The database connection was lost.', {
+              details: { reason: UNREACHABLE },
               cause: error,
               retryable: true,
               retryAfterSeconds: 1,
@@ -152,22 +180,31 @@ export function createPostgres(url: string, options: PoolOptions = {}) {
           : undefined
       }
       if (NETWORK_CODES.has(code)) {
-        return new AuditedError('unavailable', 'The database cannot be reached.', { cause: error })
+        return new AuditedError('unavailable', 'The database cannot be reached.', {
+          details: { reason: UNREACHABLE },
+          cause: error,
+        })
       }
       const known = PG_CODES[code] ?? (code.length === 5 ? PG_CLASSES[code.slice(0, 2)] : undefined)
       if (known === undefined) return undefined
-      return new AuditedError(known[0], known[1], { cause: error, retryable: known[2] })
+      // Lost connections and a database going away are faults; everything else (lock and
+      // statement timeouts included) is the database answering.
+      const down = code.startsWith('08') || code.startsWith('57P')
+      return new AuditedError(known[0], known[1], {
+        cause: error,
+        retryable: known[2],
+        ...(down ? { details: { reason: UNREACHABLE } } : {}),
+      })
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     isRetryableTransactionError: (error) => {
       const code = (error as { code?: unknown })?.code
       return code === '40001' || code === '40P01'
     },
-    acquire: (timeoutMs) =>
-      acquireWithTimeout(async () => {
-        const client = await pool.connect()
-        return { session: session(client), release: (destroy) => client.release(destroy === true) }
-      }, timeoutMs),
+    acquire: async (timeoutMs, wait) => {
+      const client = await connect(timeoutMs, wait)
+      return { session: session(client), release: (destroy) => client.release(destroy === true) }
+    },
   }
   return { kysely, readKysely: kysely, dialect, close: async () => kysely.destroy() }
 }

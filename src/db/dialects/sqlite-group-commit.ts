@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import type Database from 'better-sqlite3'
 import { AuditedError } from '../../core/errors.js'
-import { acquireWithTimeout } from '../acquire.js'
+import { abortedError, acquireWithTimeout, type WaitOptions } from '../acquire.js'
 import type { Lease, Statement, StatementResult } from '../dialect.js'
 import type { WriterLock } from '../writer-lock.js'
 import type { StatementCache } from './sqlite-kysely-dialect.js'
@@ -110,14 +110,19 @@ export class CommitGroup {
    * A connection for one engine transaction. While a group lingers for more members, a
    * transaction joins it at once; otherwise it queues for the writer lock.
    */
-  acquire(timeoutMs: number): Promise<Lease> {
+  acquire(timeoutMs: number, options: WaitOptions = {}): Promise<Lease> {
+    if (options.signal?.aborted) return Promise.reject(abortedError(options.signal))
     if (this.#lingering !== 0) {
       this.#joinedLinger = this.#lingering // that linger paid off
       this.#lingering = 0 // the lock passes from the lingering group to this member
       return Promise.resolve(this.#lease())
     }
     if (this.#lock.tryTake()) return Promise.resolve(this.#lease())
-    return acquireWithTimeout(() => this.#lock.take('transaction').then(() => this.#lease()), timeoutMs)
+    return acquireWithTimeout(
+      (stop) => this.#lock.take('transaction', stop).then(() => this.#lease()),
+      timeoutMs,
+      options,
+    )
   }
 
   /** A lease for one engine transaction (the lock is already this caller's). */

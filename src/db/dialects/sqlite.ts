@@ -1,7 +1,11 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import { AuditedError } from '../../core/errors.js'
 import type { Dialect } from '../dialect.js'
+import type { DatabaseHealth } from '../health.js'
+import { observedDialect } from '../observed-kysely-dialect.js'
 import { WriterLock } from '../writer-lock.js'
 import { CommitGroup } from './sqlite-group-commit.js'
 import { LeasedSqliteDialect, StatementCache } from './sqlite-kysely-dialect.js'
@@ -16,6 +20,18 @@ export interface SqliteOptions {
    * caller still returns only after the COMMIT that made its write durable; see
    * sqlite-group-commit.ts. */
   readonly groupCommit?: boolean
+  /** Create the database file's directory if it is missing (the server does). */
+  readonly createDirectory?: boolean
+}
+
+/** The file path of a `sqlite:<path>` URL (`:memory:` for `sqlite::memory:`), or undefined
+ * when the URL is not a SQLite one. */
+export function sqliteFilePath(url: string): string | undefined {
+  if (!url.startsWith('sqlite:')) return undefined
+  const path = url.slice('sqlite:'.length)
+  if (path === '')
+    throw new AuditedError('validation', 'A SQLite URL needs a path: sqlite:<path> or sqlite::memory:.')
+  return path
 }
 
 const SQLITE_CODES: Record<string, [AuditedError['code'], string, boolean?]> = {
@@ -41,7 +57,8 @@ function readerDatabase(path: string, busyTimeoutMs: number): StatementCache {
   return new StatementCache(reader)
 }
 
-export function createSqlite(path: string, options: SqliteOptions = {}) {
+export function createSqlite(path: string, options: SqliteOptions, health: DatabaseHealth) {
+  if (options.createDirectory === true && path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const raw = new Database(path)
   if (path !== ':memory:') raw.pragma('journal_mode = WAL')
   raw.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
@@ -49,7 +66,9 @@ export function createSqlite(path: string, options: SqliteOptions = {}) {
   raw.pragma('foreign_keys = ON')
   const statements = new StatementCache(raw)
   const lock = new WriterLock()
-  const kysely = new Kysely<unknown>({ dialect: new LeasedSqliteDialect(statements, lock) })
+  const kysely = new Kysely<unknown>({
+    dialect: observedDialect(new LeasedSqliteDialect(statements, lock), health),
+  })
 
   // Engine transactions share COMMITs while they queue for the one writer (group commit).
   const group = new CommitGroup(raw, statements, lock, options.groupCommit !== false)
@@ -82,7 +101,7 @@ export function createSqlite(path: string, options: SqliteOptions = {}) {
     isRetryableTransactionError: () => false,
     commitStats: () => ({ ...group.stats }),
     poolStats: () => ({ total: 1, idle: lock.held ? 0 : 1, waiting: lock.waiting }),
-    acquire: (timeoutMs) => group.acquire(timeoutMs),
+    acquire: (timeoutMs, wait) => group.acquire(timeoutMs, wait),
   }
   // Reads (event queries) go to a second, read-only connection: with WAL they see the last
   // committed state and never wait behind an open write transaction. An in-memory
@@ -91,7 +110,10 @@ export function createSqlite(path: string, options: SqliteOptions = {}) {
     path === ':memory:'
       ? kysely
       : new Kysely<unknown>({
-          dialect: new SqliteDialect({ database: readerDatabase(path, options.busyTimeoutMs ?? 5000) }),
+          dialect: observedDialect(
+            new SqliteDialect({ database: readerDatabase(path, options.busyTimeoutMs ?? 5000) }),
+            health,
+          ),
         })
   return {
     kysely,

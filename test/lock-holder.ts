@@ -1,0 +1,46 @@
+/**
+ * Contention from outside the server: a second connection holding a row lock (PostgreSQL,
+ * MySQL/MariaDB) or the SQLite writer, until released.
+ */
+import Database from 'better-sqlite3'
+import mysql from 'mysql2/promise'
+import pg from 'pg'
+import type { DialectName } from '../src/db/dialect.js'
+
+export async function holdLock(
+  dialect: DialectName,
+  url: string,
+  webhookId: string,
+): Promise<{ release(): Promise<void> }> {
+  if (dialect === 'sqlite') {
+    const raw = new Database(url.slice('sqlite:'.length))
+    raw.exec('BEGIN IMMEDIATE')
+    return {
+      release: async () => {
+        raw.exec('ROLLBACK')
+        raw.close()
+      },
+    }
+  }
+  if (dialect === 'postgres') {
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    await client.query('BEGIN')
+    await client.query('SELECT id FROM webhooks WHERE id = $1 FOR UPDATE', [webhookId])
+    return {
+      release: async () => {
+        await client.query('ROLLBACK')
+        await client.end()
+      },
+    }
+  }
+  const conn = await mysql.createConnection({ uri: url })
+  await conn.query('START TRANSACTION')
+  await conn.query('SELECT id FROM webhooks WHERE id = ? FOR UPDATE', [webhookId])
+  return {
+    release: async () => {
+      await conn.query('ROLLBACK')
+      await conn.end()
+    },
+  }
+}
