@@ -13,13 +13,13 @@ import { EVENT_COLUMNS } from '../src/audit/change-event.js'
 import type { DialectName } from '../src/index.js'
 import type { RawConnection, RawPool } from './raw-pools.js'
 
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+export const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
 const DAY_MS = 86_400_000
 const SPAN_MS = 30 * DAY_MS
 const ROWS_PER_STATEMENT = 1000
 
 /** Random Crockford characters from a pooled buffer (ulid's own source is ~57 µs an id). */
-class RandomChars {
+export class RandomChars {
   #pool = randomBytes(65536)
   #at = 0
 
@@ -43,7 +43,7 @@ class RandomChars {
   }
 }
 
-function encodeTime(ms: number): string {
+export function encodeTime(ms: number): string {
   let s = ''
   let t = ms
   for (let i = 0; i < 10; i++) {
@@ -86,6 +86,22 @@ const WORDS =
   'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore'.split(
     ' ',
   )
+
+/** Runs a seeding statement; on SQLite retries while the server still finishes requests the
+ * load generator gave up on (they can hold the writer longer than the busy timeout). */
+export async function runSeedStatement(
+  conn: RawConnection,
+  statement: { name: string; sql: string },
+  params: readonly unknown[],
+): Promise<unknown> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await conn.run(statement, params)
+    } catch (e) {
+      if (attempt >= 10 || (e as { code?: unknown }).code !== 'SQLITE_BUSY') throw e
+    }
+  }
+}
 
 /** Generates the events and inserts them, `ROWS_PER_STATEMENT` rows per statement. */
 export async function seedEvents(
@@ -228,7 +244,7 @@ export async function seedEvents(
       const n = Math.min(ROWS_PER_STATEMENT, total - made)
       const params = batch()
       await pending
-      pending = conn.run(n === ROWS_PER_STATEMENT ? full : statementFor(n), params)
+      pending = runSeedStatement(conn, n === ROWS_PER_STATEMENT ? full : statementFor(n), params)
       if (performance.now() - lastLog > 10_000) {
         lastLog = performance.now()
         log(`  seeded ${made.toLocaleString('en')} / ${total.toLocaleString('en')} events`)

@@ -7,22 +7,29 @@
  *    no auth) at 1, 16 and 64 connections;
  * 2. entry update (`PATCH /api/v1/entries/:type/:id`) round-robin over pre-created entries;
  * 3. reads — `GET /api/v1/audit/events?limit=50` and `GET /api/v1/audit/history/entries/:id`
- *    — after `change_events` was filled with BENCH_EVENTS synthetic events.
+ *    — after `change_events` was filled with BENCH_EVENTS synthetic events;
+ * 4. entry lists (`GET /api/v1/entries/:type?limit=50`, with and without `status`) and
+ *    audited creates with an entry quota set, after `entries` was filled with BENCH_ENTRIES
+ *    rows (bench/http-entry-list.ts);
+ * 5. on PostgreSQL, the statements and round trips of one audited create (bench/create-trace.ts).
  *
  * Writes results to bench/http-results.md and prints a summary.
  *
  * BENCH_DIALECTS  comma list of sqlite, postgres, mysql (default: sqlite,postgres)
  * BENCH_SECONDS   seconds per measured run (default 5)
  * BENCH_EVENTS    change_events rows seeded before the reads (default 1,000,000)
+ * BENCH_ENTRIES   entries seeded before the entry lists (default 1,000,000)
  * BENCH_SERVER    child (default: the server in its own process) or inprocess
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { cpus, freemem, loadavg, type as osType, platform, release, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import autocannon from 'autocannon'
 import type { DialectName } from '../src/index.js'
+import { type CreateTrace, renderTraces, traceCreates } from './create-trace.js'
 import { type DialectTarget, PendingDrops, TARGETS } from './databases.js'
+import { benchEntries, type EntryPhase } from './http-entry-list.js'
+import { describe, fmt, load, type RunResult, roundRobin } from './http-load.js'
 import { type SeedResult, seedEvents } from './http-seed.js'
 import {
   BENCH_ADMIN,
@@ -44,6 +51,7 @@ interface Settings {
   readonly dialects: readonly DialectName[]
   readonly seconds: number
   readonly events: number
+  readonly entries: number
   readonly mode: ServerMode
 }
 
@@ -83,6 +91,7 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
     dialects: all.filter((d) => names.includes(d)),
     seconds: positiveNumber(env, 'BENCH_SECONDS', 5),
     events: Math.round(positiveNumber(env, 'BENCH_EVENTS', FULL_SCALE_EVENTS)),
+    entries: Math.round(positiveNumber(env, 'BENCH_ENTRIES', FULL_SCALE_EVENTS)),
     mode,
   }
 }
@@ -183,182 +192,6 @@ const ENTRY_BODY = JSON.stringify({
   locale: 'en',
 })
 
-// ------------------------------------------------------------------------------- CPU use
-
-interface CpuMark {
-  readonly at: number
-  readonly serverTicks: number
-  readonly self: NodeJS.CpuUsage
-  readonly machine: { busy: number; total: number }
-}
-
-/** clock ticks per second for /proc (USER_HZ; 100 on Linux). */
-const HZ = 100
-
-function machineTicks(): { busy: number; total: number } {
-  try {
-    const first = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? ''
-    const v = first.trim().split(/\s+/).slice(1).map(Number)
-    const total = v.reduce((a, b) => a + b, 0)
-    const idle = (v[3] ?? 0) + (v[4] ?? 0)
-    return { busy: total - idle, total }
-  } catch {
-    return { busy: 0, total: 0 }
-  }
-}
-
-function processTicks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return Number(fields[11]) + Number(fields[12]) // utime, stime
-  } catch {
-    return Number.NaN
-  }
-}
-
-const cpuMark = (pid: number): CpuMark => ({
-  at: performance.now(),
-  serverTicks: processTicks(pid),
-  self: process.cpuUsage(),
-  machine: machineTicks(),
-})
-
-interface CpuUse {
-  /** Percent of one core. */
-  readonly server: number
-  readonly client: number
-  /** Percent of all cores. */
-  readonly machine: number
-}
-
-function cpuSince(start: CpuMark, pid: number): CpuUse {
-  const end = cpuMark(pid)
-  const seconds = (end.at - start.at) / 1000
-  const self = process.cpuUsage(start.self)
-  const machineTotal = end.machine.total - start.machine.total
-  return {
-    server: ((end.serverTicks - start.serverTicks) / HZ / seconds) * 100,
-    client: ((self.user + self.system) / 1e6 / seconds) * 100,
-    machine: machineTotal > 0 ? ((end.machine.busy - start.machine.busy) / machineTotal) * 100 : Number.NaN,
-  }
-}
-
-// -------------------------------------------------------------------------------- loads
-
-interface LoadSpec {
-  readonly title: string
-  readonly url: string
-  readonly method: 'GET' | 'POST' | 'PATCH'
-  readonly connections: number
-  readonly seconds: number
-  readonly token?: string
-  readonly body?: string
-  /** A path per request (round-robin targets); else the URL's path. */
-  readonly path?: () => string
-}
-
-interface RunResult {
-  readonly title: string
-  readonly connections: number
-  readonly seconds: number
-  readonly ok: number
-  readonly rps: number
-  readonly p50: number
-  readonly p99: number
-  readonly max: number
-  readonly non2xx: number
-  readonly errors: number
-  readonly timeouts: number
-  readonly statuses: Readonly<Record<string, number>>
-  /** Per non-2xx status, the error code (and reason) of the first such response. */
-  readonly samples: Readonly<Record<string, string>>
-  readonly cpu: CpuUse
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
-  return sorted[i]!
-}
-
-/**
- * One autocannon run. Latencies come from autocannon's per-response timings (float ms,
- * 2xx only, as autocannon's own histogram but without its rounding to whole ms).
- */
-async function load(spec: LoadSpec, serverPid: number): Promise<RunResult> {
-  const latencies: number[] = []
-  const statuses: Record<string, number> = {}
-  const headers: Record<string, string> = {
-    ...(spec.token === undefined ? {} : { authorization: `Bearer ${spec.token}` }),
-    ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
-  }
-  const next = spec.path
-  const request: autocannon.Request = {
-    method: spec.method,
-    headers,
-    ...(spec.body === undefined ? {} : { body: spec.body }),
-    ...(next === undefined ? {} : { setupRequest: (req: autocannon.Request) => ({ ...req, path: next() }) }),
-  }
-  const samples: Record<string, string> = {}
-  // The first error body of each status, to explain it: autocannon keeps no bodies.
-  const setupClient = (client: autocannon.Client) => {
-    let status = 0
-    client.on('headers', (h) => {
-      status = Number((h as unknown as { statusCode?: number }).statusCode ?? 0)
-    })
-    client.on('body', (chunk) => {
-      if (status < 300 || samples[status] !== undefined) return
-      const text = chunk.toString('utf8')
-      const code = /"code":"([a-z_]+)"/.exec(text)?.[1]
-      const reason = /"reason":"([a-z_]+)"/.exec(text)?.[1]
-      if (code !== undefined) samples[status] = reason === undefined ? code : `${code}: ${reason}`
-    })
-  }
-  const start = cpuMark(serverPid)
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: spec.url,
-        connections: spec.connections,
-        duration: spec.seconds,
-        timeout: 30,
-        requests: [request],
-        setupClient,
-      },
-      (err: Error | null, r: autocannon.Result) => (err ? reject(err) : resolve(r)),
-    )
-    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-      statuses[statusCode] = (statuses[statusCode] ?? 0) + 1
-      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime)
-    })
-  })
-  const cpu = cpuSince(start, serverPid)
-  const sorted = Float64Array.from(latencies).sort()
-  const ok = result['2xx']
-  return {
-    title: spec.title,
-    connections: spec.connections,
-    seconds: result.duration,
-    ok,
-    rps: ok / result.duration,
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    max: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    statuses,
-    samples,
-    cpu,
-  }
-}
-
-const roundRobin = (paths: readonly string[]) => {
-  let i = 0
-  return () => paths[i++ % paths.length]!
-}
-
 // ---------------------------------------------------------------------------- per dialect
 
 interface WriteCase {
@@ -377,6 +210,8 @@ interface DialectRun {
   readonly history: Map<number, RunResult>
   seed?: SeedResult
   analyze?: string
+  entries?: EntryPhase
+  traces?: CreateTrace[]
   elapsedMs: number
 }
 
@@ -394,18 +229,6 @@ async function rawRows(raw: RawPool, name: string, text: string): Promise<Record
 
 function settingPairs(rows: readonly Record<string, unknown>[]): [string, string][] {
   return rows.map((row) => [String(row.name ?? row.Variable_name), String(row.value ?? row.Value)])
-}
-
-function describe(r: RunResult): string {
-  const bad = r.non2xx + r.errors + r.timeouts
-  return (
-    `${r.title.padEnd(34)} c=${String(r.connections).padStart(2)}  ${fmt(r.rps, 0).padStart(6)} req/s` +
-    `  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  max ${fmt(r.max, 0)} ms` +
-    `  cpu server ${fmt(r.cpu.server, 0)}% client ${fmt(r.cpu.client, 0)}% machine ${fmt(r.cpu.machine, 0)}%` +
-    (bad > 0
-      ? `  !! non-2xx ${r.non2xx} errors ${r.errors} timeouts ${r.timeouts} ${JSON.stringify(r.statuses)} ${JSON.stringify(r.samples)}`
-      : '')
-  )
 }
 
 async function benchDialect(target: DialectTarget, settings: Settings): Promise<DialectRun> {
@@ -574,6 +397,33 @@ async function benchDialect(target: DialectTarget, settings: Settings): Promise<
     }
     const counted = await rawRows(raw, 'count', 'SELECT COUNT(*) AS n FROM change_events')
     run.settings.push(['change_events rows at the reads', Number(counted[0]?.n).toLocaleString('en')])
+
+    // 4. entry lists and creates under a quota, over a large entry table.
+    run.entries = await benchEntries({
+      dialect: target.name,
+      raw,
+      url: server.url,
+      token,
+      tenantId,
+      pid,
+      seconds: s,
+      warmupSeconds: WARMUP_SECONDS,
+      entries: settings.entries,
+      createBody: ENTRY_BODY,
+      log,
+    })
+
+    // 5. what one create sends to PostgreSQL.
+    if (target.name === 'postgres') {
+      const limits = (value: string) =>
+        rawRows(raw!, 'limits', `UPDATE tenants SET limits = ${value} WHERE id = '${tenantId}'`)
+      await limits('NULL')
+      run.traces = await traceCreates(created.url, token, ENTRY_BODY, async () => {
+        await limits(`'{"maxEntries":100000000}'`)
+      })
+      for (const t of run.traces)
+        log(`trace ${t.label}: ${t.statements.length} statements, ${t.trips} round trips`)
+    }
     return run
   } catch (e) {
     log(`!! ${target.name} FAILED: ${errorMessage(e)}`)
@@ -596,11 +446,6 @@ function shuffle<T>(items: readonly T[]): T[] {
 }
 
 // ------------------------------------------------------------------------------- report
-
-function fmt(n: number, digits: number): string {
-  if (!Number.isFinite(n)) return '–'
-  return n.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-}
 
 const verdict = (pass: boolean) => (pass ? 'PASS' : 'MISS')
 
@@ -668,6 +513,7 @@ function settingRows(facts: RunFacts): [string, string][] {
       `pool ${SERVER_SETTINGS.poolMax}, acquire timeout ${SERVER_SETTINGS.acquireTimeoutMs} ms, LOG_LEVEL=${SERVER_SETTINGS.logLevel} (default info would log every request), no Redis, limiter hook on (no limits set)`,
     ],
     ['BENCH_EVENTS', s.events.toLocaleString('en')],
+    ['BENCH_ENTRIES', s.entries.toLocaleString('en')],
     ['entry body', `${Buffer.byteLength(ENTRY_BODY)} bytes JSON, type with 5 fields (no unique field)`],
     [
       'updates',
@@ -835,6 +681,7 @@ function renderMarkdown(runs: readonly DialectRun[], facts: RunFacts): string {
     '',
   )
 
+  out.push(renderEntries(ran))
   out.push('## Directus 11 (quoted, not measured here)', '')
   out.push(
     'The issue quotes Directus 11 at about 80 req/s on SQLite and 110 req/s on PostgreSQL creating items at ' +
@@ -867,6 +714,13 @@ function renderMarkdown(runs: readonly DialectRun[], facts: RunFacts): string {
       ...r.updates.values(),
       ...r.eventList.values(),
       ...r.history.values(),
+      ...(r.entries === undefined
+        ? []
+        : [
+            ...r.entries.list.values(),
+            ...r.entries.listByStatus.values(),
+            ...r.entries.quotaCreates.values(),
+          ]),
     ]
     for (const x of all) {
       cpuRows.push([
@@ -882,6 +736,102 @@ function renderMarkdown(runs: readonly DialectRun[], facts: RunFacts): string {
   out.push(table(['dialect', 'run', 'conn.', 'server %', 'client %', 'machine %'], cpuRows), '')
   out.push(`Whole run: ${fmt(facts.elapsedMs / 1000, 0)} s.`, '')
   return `${out.join('\n')}\n`
+}
+
+/** The entry phase's sections: lists, creates under a quota, the statement trace. */
+function renderEntries(ran: readonly DialectRun[]): string {
+  const out: string[] = []
+  out.push('## Entry lists over the seeded entry table', '')
+  out.push(
+    '`GET /api/v1/entries/article?limit=50` round-robin over the first page and 200 keyset cursors spread ' +
+      'over the whole list, without and with `status=published` (about half the entries).',
+    '',
+  )
+  const rows: string[][] = []
+  for (const r of ran) {
+    const e = r.entries
+    if (e === undefined) continue
+    for (const [label, m] of [
+      ['no status filter', e.list],
+      ['`status=published`', e.listByStatus],
+    ] as const) {
+      for (const [c, x] of m) {
+        rows.push([
+          r.name,
+          e.seed.rows.toLocaleString('en'),
+          label,
+          String(c),
+          fmt(x.rps, 0),
+          fmt(x.p50, 2),
+          fmt(x.p99, 2),
+          fmt(x.max, 0),
+          problems(x),
+        ])
+      }
+    }
+  }
+  out.push(
+    table(
+      ['dialect', 'entries', 'filter', 'conn.', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors/non-2xx'],
+      rows,
+    ),
+    '',
+  )
+  for (const r of ran) {
+    const e = r.entries
+    if (e !== undefined)
+      out.push(
+        `${r.name}: seeded ${e.seed.rows.toLocaleString('en')} entries with 1000-row INSERTs in ${fmt(e.seed.elapsedMs / 1000, 1)} s; statistics: ${e.analyze}.`,
+        '',
+      )
+  }
+  out.push('## Entry create with an entry quota set', '')
+  out.push(
+    'The same audited create as above, after `maxEntries` was set on the bench tenant (far above what the ' +
+      'bench creates), so the limiter checks the quota on every create while the tenant holds the seeded entries.',
+    '',
+  )
+  const quotaRows: string[][] = []
+  for (const r of ran) {
+    for (const [c, x] of r.entries?.quotaCreates ?? []) {
+      const plain = r.creates.get(c)?.audited
+      quotaRows.push([
+        r.name,
+        String(c),
+        fmt(x.rps, 0),
+        fmt(x.p50, 2),
+        fmt(x.p99, 2),
+        plain === undefined ? '–' : fmt(plain.rps, 0),
+        problems(x),
+      ])
+    }
+  }
+  out.push(
+    table(
+      [
+        'dialect',
+        'conn.',
+        'req/s (quota set)',
+        'p50 ms',
+        'p99 ms',
+        'req/s without quota (above)',
+        'errors/non-2xx',
+      ],
+      quotaRows,
+    ),
+    '',
+  )
+  for (const r of ran) {
+    if (r.traces === undefined) continue
+    out.push(`## Statements of one audited create (${r.name})`, '')
+    out.push(
+      'Every query the server sent for one `POST /api/v1/entries/article` after warm-up, logged at the ' +
+        'driver (bench/create-trace.ts); statements written in the same tick share a round trip.',
+      '',
+    )
+    out.push(renderTraces(r.traces))
+  }
+  return out.join('\n')
 }
 
 function renderConsole(runs: readonly DialectRun[], facts: RunFacts): string {
@@ -916,6 +866,19 @@ function renderConsole(runs: readonly DialectRun[], facts: RunFacts): string {
     const ours = r.creates.get(16)?.audited.rps
     if (quoted !== undefined && ours !== undefined) {
       lines.push(`  vs Directus 11 (quoted, not measured): ${quoted} req/s → ${fmt(ours / quoted, 1)}×`)
+    }
+    const e = r.entries
+    if (e !== undefined) {
+      for (const [label, m] of [
+        ['entries?limit=50', e.list],
+        ['entries?limit=50&status', e.listByStatus],
+        ['create, quota set', e.quotaCreates],
+      ] as const) {
+        for (const [c, x] of m)
+          lines.push(
+            `  ${label} c=${String(c).padStart(2)}: ${fmt(x.rps, 0)} req/s, p50 ${fmt(x.p50, 2)} ms, p99 ${fmt(x.p99, 2)} ms`,
+          )
+      }
     }
   }
   lines.push(`\n${fmt(facts.elapsedMs / 1000, 0)} s in all`)
