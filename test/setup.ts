@@ -56,14 +56,14 @@ const only = (process.env.DIALECTS ?? 'sqlite,postgres,mysql').split(',')
 
 const pgSkip = only.includes('postgres')
   ? await reachable('PostgreSQL', async () => {
-      const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 })
+      const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 10_000 })
       await c.connect()
       await c.end()
     })
   : 'not selected by DIALECTS'
 const mysqlSkip = only.includes('mysql')
   ? await reachable('MySQL/MariaDB', async () => {
-      const c = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 2000 })
+      const c = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 10_000 })
       await c.end()
     })
   : 'not selected by DIALECTS'
