@@ -289,6 +289,9 @@ forEachHttpDialect('R7 tenants across tenants', (f) => {
     const res = await restore(f, 'tenants', id, { eventId: events[0]!.eventId })
     assert.equal(res.status, 200, JSON.stringify(res.body))
     assert.equal(res.body.limits, null)
+    const again = await restore(f, 'tenants', id, { eventId: events[0]!.eventId })
+    assert.equal(again.status, 200)
+    assert.equal((await history(f, 'tenants', id)).length, 3, 'a restore that changes nothing writes nothing')
     const state = await f.call('GET', `/api/v1/audit/state/tenants/${id}?at=${events[0]!.hlc}`)
     assert.equal(state.status, 200, JSON.stringify(state.body))
     // A tenant admin of the other tenant still cannot see the default tenant's record.

@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs'
 import type { Auditor } from '../audit/auditor.js'
 import { type ExportFormat, exportChunks, ndjsonEvent } from '../audit/event-export.js'
 import type { ListEventsQuery } from '../audit/event-queries.js'
+import { systemCaller } from '../cms/caller.js'
 import { CMS_ENTITIES, ROLES, type Role } from '../cms/entities.js'
 import { purgeExpiredSessions } from '../cms/sessions.js'
 import { createApiToken } from '../cms/token-operations.js'
@@ -34,8 +35,7 @@ export async function tokenCreate(c: CommandContext, o: { tenant?: string; role?
   if (!ROLES.includes(o.role as Role))
     throw new AuditedError('validation', `--role must be one of ${ROLES.join(', ')}.`)
   const tenantId = await tenantIdOf(c.db, o.tenant)
-  const ctx = { tenantId, actorId: 'cli', actorType: 'system', reason: 'audited token create' } as const
-  const caller = { ctx, tenantId, platformAdmin: false, userId: null }
+  const caller = systemCaller(tenantId, 'cli', 'audited token create')
   const { row, token } = await createApiToken(c, caller, {
     name: o.name ?? 'cli token',
     role: o.role as Role,

@@ -34,3 +34,13 @@ export function restoring(caller: Caller, eventId: string): Caller {
     ctx: { ...caller.ctx, reason, metadata: { ...caller.ctx.metadata, restoredFrom: eventId } },
   }
 }
+
+/** A caller without a user behind it (the CLI, scheduled jobs): never platform rights. */
+export function systemCaller(tenantId: string, actorId: string, reason: string): Caller {
+  return {
+    ctx: { tenantId, actorId, actorType: 'system', reason },
+    tenantId,
+    platformAdmin: false,
+    userId: null,
+  }
+}

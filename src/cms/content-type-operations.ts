@@ -5,6 +5,7 @@
  * `withoutStaleFields`). Only a new `unique` flag is refused while entries exist.
  */
 import { decodeRow } from '../audit/row-codec.js'
+import { type JsonValue, jsonEqual } from '../core/canonical-json.js'
 import { AuditedError } from '../core/errors.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import type { Caller, CmsStore } from './caller.js'
@@ -129,6 +130,12 @@ export async function restoreContentType(
   if (current === undefined) {
     const values = created({ id, key, name, fields })
     return store.auditor.create(contentTypes, values, by.ctx)
+  }
+  if (
+    name === current.name &&
+    jsonEqual(fields as unknown as JsonValue, current.fields as unknown as JsonValue)
+  ) {
+    return current
   }
   await assertNoNewUniqueWithEntries(store.db, caller.tenantId, current.key, current.fields, fields)
   return store.auditor.update(contentTypes, id, touched({ name, fields }), by.ctx, {

@@ -4,6 +4,7 @@
  * admins and auditors see them, while the actor is still the platform admin who asked.
  */
 import { decodeRow } from '../audit/row-codec.js'
+import { type JsonValue, jsonEqual } from '../core/canonical-json.js'
 import { AuditedError } from '../core/errors.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import { type Caller, type CmsStore, inTenant, restoring } from './caller.js'
@@ -88,5 +89,7 @@ export async function restoreTenant(
         ? (limits as TenantLimits)
         : null,
   }
+  if (patch.name === current.name && jsonEqual(patch.limits as JsonValue, current.limits as JsonValue))
+    return current
   return store.auditor.update(tenants, id, touched(patch), by.ctx, { expectedVersion: current.version })
 }
