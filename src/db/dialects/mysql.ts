@@ -3,6 +3,7 @@ import mysql from 'mysql2'
 import { AuditedError } from '../../core/errors.js'
 import { acquireWithTimeout } from '../acquire.js'
 import type { Dialect, Session, Statement, StatementResult } from '../dialect.js'
+import { MysqlPoolStats } from './mysql-pool-stats.js'
 import type { PoolOptions } from './postgres.js'
 
 /** errno → catalogue (MySQL 8 and MariaDB 10.11 share these numbers). */
@@ -72,6 +73,7 @@ export function createMysql(url: string, options: PoolOptions = {}) {
     // MariaDB's statement cap; MySQL answers "unknown variable", which is fine to ignore.
     conn.query(`SET SESSION max_statement_time = ${lockWaitSeconds}`, () => {})
   })
+  const counted = new MysqlPoolStats(pool)
   const kysely = new Kysely<unknown>({ dialect: new MysqlDialect({ pool }) })
 
   const session = (conn: mysql.PoolConnection): Session => ({
@@ -96,7 +98,7 @@ export function createMysql(url: string, options: PoolOptions = {}) {
     beginSql: 'START TRANSACTION',
     types: { json: 'json', timestamp: 'datetime(3)', text: 'text' },
     migrationLock: {
-      lock: "SELECT GET_LOCK('audited_migrate', 60)",
+      lock: "SELECT GET_LOCK('audited_migrate', 60) AS acquired",
       unlock: "SELECT RELEASE_LOCK('audited_migrate')",
     },
     // MariaDB has CREATE INDEX IF NOT EXISTS, MySQL 8 does not: ask the catalogue instead.
@@ -118,19 +120,7 @@ export function createMysql(url: string, options: PoolOptions = {}) {
       return new AuditedError(known[0], known[1], { cause: error, retryable: known[2] })
     },
     isRetryableTransactionError: (error) => (error as { errno?: unknown })?.errno === 1213,
-    poolStats: () => {
-      // mysql2 exposes no counters; these arrays are its pool's own bookkeeping.
-      const p = pool as unknown as {
-        _allConnections?: { length: number }
-        _freeConnections?: { length: number }
-        _connectionQueue?: { length: number }
-      }
-      return {
-        total: p._allConnections?.length ?? 0,
-        idle: p._freeConnections?.length ?? 0,
-        waiting: p._connectionQueue?.length ?? 0,
-      }
-    },
+    poolStats: () => counted.stats(),
     acquire: (timeoutMs) =>
       acquireWithTimeout(
         () =>
@@ -139,7 +129,11 @@ export function createMysql(url: string, options: PoolOptions = {}) {
               if (err) return reject(err)
               resolve({
                 session: session(conn),
-                release: (destroy) => (destroy ? conn.destroy() : conn.release()),
+                release: (destroy) => {
+                  if (!destroy) return conn.release()
+                  counted.removed(conn)
+                  conn.destroy()
+                },
               })
             })
           }),
