@@ -44,9 +44,10 @@ export async function authRoutes(app: App, deps: AuthRouteDeps): Promise<void> {
     const stored = user?.password_hash ?? (await dummyPasswordHash())
     const matches = await gate.run(() => verifyPassword(password, stored))
     if (user === undefined || !matches) {
+      await limiter.failed(request.ip, email)
       throw new AuditedError('unauthorized', 'Wrong email or password.')
     }
-    await limiter.succeeded(request.ip, email)
+    await limiter.succeeded(email)
     const { token, hash } = newToken()
     const expiresAt = new Date(Date.now() + sessionTtlMs)
     const now = new Date()
