@@ -51,7 +51,9 @@ export class LoginLimiter {
   /** Shared by every process on `url`; while Redis is unreachable each process counts alone. */
   static redis(url: string, options: LoginLimitOptions = {}): LoginLimiter {
     const o = settings(options)
-    const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+    // Commands sent while connecting wait for the connection; during an outage each fails
+    // after one reconnect attempt and the in-memory insurance limiter answers instead.
+    const redis = new Redis(url, { maxRetriesPerRequest: 1 })
     redis.on('error', () => {
       // reported by the failing calls; the in-memory insurance limiter takes over meanwhile
     })
@@ -101,7 +103,7 @@ export class LoginLimiter {
   }
 
   async close(): Promise<void> {
-    if (this.redis !== undefined) await this.redis.quit().catch(() => this.redis?.disconnect())
+    this.redis?.disconnect()
   }
 }
 
