@@ -125,6 +125,24 @@ forEachHttpDialect('S4: login', (f) => {
     }
   })
 
+  it('S4: while Redis is unreachable, logins still work and are limited in memory', async () => {
+    const limiter = LoginLimiter.redis('redis://127.0.0.1:1', {
+      perIp: 100,
+      perAccount: 2,
+      windowSeconds: 60,
+    })
+    try {
+      const login = await app({ limiter })
+      const user = await newUser(f)
+      assert.equal((await login(user, PASSWORD)).status, 200)
+      assert.equal((await login(user, 'guess 1')).status, 401)
+      assert.equal((await login(user, 'guess 2')).status, 401)
+      assertLimited(await login(user, PASSWORD))
+    } finally {
+      await limiter.close()
+    }
+  })
+
   it('S4: concurrent logins beyond the derivation bound are refused (429), never more derivations at once', async () => {
     const gate = new DerivationGate({ maxConcurrent: 1, maxQueued: 1 })
     const login = await app({

@@ -46,7 +46,8 @@ export interface EventPage {
 
 const CURSOR = /^(\d{1,19})\.([0-9A-HJKMNP-TV-Z]{26})$/
 
-function toHlc(point: PointInTime, edge: 'start' | 'end', field: string): bigint {
+/** A point in time as an HLC bound; `field` names it in the `validation` error. */
+export function toHlc(point: PointInTime, edge: 'start' | 'end', field: string): bigint {
   if (point instanceof Date) {
     if (Number.isNaN(point.getTime()))
       throw new AuditedError('validation', `${field} is not a valid date.`, { details: { field } })

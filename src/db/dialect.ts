@@ -69,7 +69,8 @@ export interface Dialect {
   /** Column types of the change-event table. */
   readonly types: { readonly json: string; readonly timestamp: string; readonly text: string }
   /** Statements that serialise `migrate` across processes on one connection (session-level
-   * lock), or undefined where the DDL is idempotent anyway (SQLite). */
+   * lock), or undefined where the DDL is idempotent anyway (SQLite). A `lock` that can give
+   * up waiting answers one row with an `acquired` column, 1 only when the lock was taken. */
   readonly migrationLock: { readonly lock: string; readonly unlock: string } | undefined
   /** A query (parameters: table, index) returning a row when the index exists, for
    * databases without `CREATE INDEX IF NOT EXISTS` (MySQL 8); undefined where it exists. */

@@ -1,5 +1,6 @@
 import { CompiledQuery, type Kysely, sql } from 'kysely'
 import { CONTEXT_COLUMN_SIZES as CTX } from '../core/audit-context.js'
+import { AuditedError } from '../core/errors.js'
 import type { Dialect } from './dialect.js'
 import type { AuditedDatabase } from './open-database.js'
 
@@ -101,7 +102,19 @@ export async function migrate(db: AuditedDatabase, extra: readonly Migration[] =
   const lock = db.capabilities.migrationLock
   // One connection for the whole run, so a session-level lock covers every step.
   return db.kysely.connection().execute(async (k) => {
-    if (lock !== undefined) await sql.raw(lock.lock).execute(k)
+    if (lock !== undefined) {
+      const { rows } = await sql.raw<{ acquired?: unknown }>(lock.lock).execute(k)
+      // A lock statement that can give up (MySQL GET_LOCK: 0 on timeout, NULL when
+      // interrupted) answers `acquired`; without the lock no step may run.
+      const acquired = rows[0]?.acquired
+      if (rows[0] !== undefined && 'acquired' in rows[0] && Number(acquired) !== 1) {
+        throw new AuditedError(
+          'unavailable',
+          'Another process holds the migration lock (or the wait for it was interrupted); nothing was applied.',
+          { details: { reason: 'migration_lock' }, retryAfterSeconds: 5 },
+        )
+      }
+    }
     try {
       return await applyPending(k, db.capabilities, extra)
     } finally {

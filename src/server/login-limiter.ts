@@ -22,10 +22,11 @@ export const LOGIN_LIMIT_DEFAULTS = { perIp: 50, perAccount: 10, windowSeconds: 
 
 /**
  * Limits login attempts per IP and per account, in memory or shared through Redis
- * (rate-limiter-flexible). Every attempt takes a point from both counts before the password
- * is checked (atomic, so concurrent guesses cannot slip past); a success gives the IP its
- * point back and clears the account's count. Over either limit: `rate_limited` (429,
- * reason `login_attempts`) with the seconds until the window ends as `Retry-After`.
+ * (rate-limiter-flexible). Failures are counted; once either count reaches its limit, every
+ * attempt (even with the right password) is `rate_limited` (429, reason `login_attempts`)
+ * until the window ends, its seconds as `Retry-After`. Attempts checked concurrently may
+ * overshoot a limit by at most the derivation gate's size. A success clears the account's
+ * count, not the IP's.
  */
 export class LoginLimiter {
   private constructor(
@@ -50,7 +51,9 @@ export class LoginLimiter {
   /** Shared by every process on `url`; while Redis is unreachable each process counts alone. */
   static redis(url: string, options: LoginLimitOptions = {}): LoginLimiter {
     const o = settings(options)
-    const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+    // Commands sent while connecting wait for the connection; during an outage each fails
+    // after one reconnect attempt and the in-memory insurance limiter answers instead.
+    const redis = new Redis(url, { maxRetriesPerRequest: 1 })
     redis.on('error', () => {
       // reported by the failing calls; the in-memory insurance limiter takes over meanwhile
     })
@@ -69,35 +72,47 @@ export class LoginLimiter {
     return new LoginLimiter(limiter('ip', o.perIp), limiter('account', o.perAccount), redis)
   }
 
-  /** Takes one attempt from the IP's and the account's counts; throws `rate_limited` when over. */
+  /** Before the password is checked: `rate_limited` while the IP or the account is over its limit. */
   async admit(ip: string, account: string): Promise<void> {
+    const [byIp, byAccount] = await Promise.all([this.byIp.get(ip), this.byAccount.get(account)])
     let waitMs = 0
-    for (const [limiter, key] of [
-      [this.byIp, ip],
-      [this.byAccount, account],
-    ] as const) {
-      try {
-        await limiter.consume(key)
-      } catch (e) {
-        if (!(e instanceof RateLimiterRes)) throw e
-        waitMs = Math.max(waitMs, e.msBeforeNext)
-      }
+    if (byIp !== null && byIp.consumedPoints >= this.byIp.points) waitMs = byIp.msBeforeNext
+    if (byAccount !== null && byAccount.consumedPoints >= this.byAccount.points) {
+      waitMs = Math.max(waitMs, byAccount.msBeforeNext)
     }
     if (waitMs > 0) {
-      throw new AuditedError('rate_limited', 'Too many login attempts; try again later.', {
+      throw new AuditedError('rate_limited', 'Too many failed logins; try again later.', {
         details: { reason: 'login_attempts' },
         retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
       })
     }
   }
 
-  /** A correct password: the IP's attempt is given back and the account's count cleared. */
-  async succeeded(ip: string, account: string): Promise<void> {
-    await Promise.all([this.byIp.reward(ip, 1), this.byAccount.delete(account)])
+  /** A wrong password (or unknown e-mail): one more failure for the IP and the account. */
+  async failed(ip: string, account: string): Promise<void> {
+    await Promise.all([
+      ignoreOverLimit(this.byIp.consume(ip)),
+      ignoreOverLimit(this.byAccount.consume(account)),
+    ])
+  }
+
+  /** A correct password clears the account's failures (the IP's stay: one good account
+   * must not launder guesses at others). */
+  async succeeded(account: string): Promise<void> {
+    await this.byAccount.delete(account)
   }
 
   async close(): Promise<void> {
-    if (this.redis !== undefined) await this.redis.quit().catch(() => this.redis?.disconnect())
+    this.redis?.disconnect()
+  }
+}
+
+/** Over the limit is what `admit` reports next time; here it is not an error. */
+async function ignoreOverLimit(consumed: Promise<RateLimiterRes>): Promise<void> {
+  try {
+    await consumed
+  } catch (e) {
+    if (!(e instanceof RateLimiterRes)) throw e
   }
 }
 

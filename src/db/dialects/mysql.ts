@@ -5,6 +5,7 @@ import { type WaitOptions, waitBounded } from '../acquire.js'
 import type { Dialect, Session, Statement, StatementResult } from '../dialect.js'
 import { type DatabaseHealth, UNREACHABLE } from '../health.js'
 import { observedDialect } from '../observed-kysely-dialect.js'
+import { MysqlPoolStats } from './mysql-pool-stats.js'
 import type { PoolOptions } from './postgres.js'
 
 /** errno → catalogue (MySQL 8 and MariaDB 10.11 share these numbers). */
@@ -74,6 +75,8 @@ export function createMysql(url: string, options: PoolOptions, health: DatabaseH
     // MariaDB's statement cap; MySQL answers "unknown variable", which is fine to ignore.
     conn.query(`SET SESSION max_statement_time = ${lockWaitSeconds}`, () => {})
   })
+  // Counted first: its getConnection wrapper sees our waits and Kysely's.
+  const counted = new MysqlPoolStats(pool)
   // Every wait for a connection (Kysely's reads too) is bounded by the acquire timeout.
   const take = (timeoutMs: number, wait?: WaitOptions) =>
     waitBounded(
@@ -131,7 +134,7 @@ export function createMysql(url: string, options: PoolOptions, health: DatabaseH
     beginSql: 'START TRANSACTION',
     types: { json: 'json', timestamp: 'datetime(3)', text: 'text' },
     migrationLock: {
-      lock: "SELECT GET_LOCK('audited_migrate', 60)",
+      lock: "SELECT GET_LOCK('audited_migrate', 60) AS acquired",
       unlock: "SELECT RELEASE_LOCK('audited_migrate')",
     },
     // MariaDB has CREATE INDEX IF NOT EXISTS, MySQL 8 does not: ask the catalogue instead.
@@ -156,22 +159,17 @@ export function createMysql(url: string, options: PoolOptions, health: DatabaseH
       return new AuditedError(known[0], known[1], { cause: error, retryable: known[2] })
     },
     isRetryableTransactionError: (error) => (error as { errno?: unknown })?.errno === 1213,
-    poolStats: () => {
-      // mysql2 exposes no counters; these arrays are its pool's own bookkeeping.
-      const p = pool as unknown as {
-        _allConnections?: { length: number }
-        _freeConnections?: { length: number }
-        _connectionQueue?: { length: number }
-      }
-      return {
-        total: p._allConnections?.length ?? 0,
-        idle: p._freeConnections?.length ?? 0,
-        waiting: p._connectionQueue?.length ?? 0,
-      }
-    },
+    poolStats: () => counted.stats(),
     acquire: async (timeoutMs, wait) => {
       const conn = await take(timeoutMs, wait)
-      return { session: session(conn), release: (destroy) => (destroy ? conn.destroy() : conn.release()) }
+      return {
+        session: session(conn),
+        release: (destroy) => {
+          if (!destroy) return conn.release()
+          counted.removed(conn)
+          conn.destroy()
+        },
+      }
     },
   }
   return { kysely, readKysely: kysely, dialect, close: async () => kysely.destroy() }
