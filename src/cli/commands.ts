@@ -87,8 +87,18 @@ export async function history(
   }
   if (id === undefined) throw new AuditedError('validation', 'history <table> <id>: the id is missing.')
   const tenantId = o.tenant === undefined ? undefined : await tenantIdOf(c.db, o.tenant)
-  const list = await c.auditor.events.history(entity, id, tenantId === undefined ? {} : { tenantId })
-  for (const e of list) c.out.write(ndjsonEvent(e))
+  // Page by page: a record's history is unbounded.
+  let after: string | undefined
+  for (;;) {
+    const page = await c.auditor.events.history(entity, id, {
+      limit: 1000,
+      ...(tenantId === undefined ? {} : { tenantId }),
+      ...(after === undefined ? {} : { after }),
+    })
+    for (const e of page.events) c.out.write(ndjsonEvent(e))
+    if (!page.hasMore) break
+    after = page.nextCursor ?? undefined
+  }
 }
 
 /** `export --format ndjson|csv --out FILE [--from --to --tenant]`, with a progress line. */
