@@ -31,7 +31,7 @@ const id = `post-${Date.now()}`
 await auditor.create(posts, { id, title: 'Hello' }, ctx)
 await auditor.update(posts, id, { title: 'Hello, world' }, ctx, { expectedVersion: 1 })
 await auditor.update(posts, id, { status: 'published' }, ctx)
-const history = await auditor.events.history(posts, id)
+const history = (await auditor.events.history(posts, id)).events
 console.log(history.map((e) => `${e.hlc} ${e.action} ${e.changedFields.join(',')}`).join('\n'))
 // --- end ---
 

@@ -15,7 +15,7 @@ forEachDialect('engine', (f) => {
     assert.equal(row.version, 1)
     assert.equal(row.tenant_id, 'acme')
     assert.deepEqual(row.tags, ['a', 'b'])
-    const [event] = await f.auditor.events.history(posts, id)
+    const [event] = (await f.auditor.events.history(posts, id)).events
     assert.ok(event)
     assert.equal(event.operation, 'INSERT')
     assert.equal(event.action, 'create')
@@ -41,7 +41,7 @@ forEachDialect('engine', (f) => {
     const after = await f.auditor.update(posts, id, { title: 'v2', views: 2 }, ctx, { expectedVersion: 1 })
     assert.equal(after.version, 2)
     assert.equal(after.title, 'v2')
-    const history = await f.auditor.events.history(posts, id)
+    const history = (await f.auditor.events.history(posts, id)).events
     assert.equal(history.length, 2)
     const ev = history[1]!
     assert.equal(ev.operation, 'UPDATE')
@@ -75,7 +75,7 @@ forEachDialect('engine', (f) => {
     await f.auditor.create(posts, { id, title: 'to delete' }, ctx)
     const gone = await f.auditor.delete(posts, id, ctx)
     assert.equal(gone.title, 'to delete')
-    const history = await f.auditor.events.history(posts, id)
+    const history = (await f.auditor.events.history(posts, id)).events
     assert.equal(history.at(-1)?.operation, 'DELETE')
     assert.equal(history.at(-1)?.newValues, null)
     assert.equal(history.at(-1)?.oldValues?.title, 'to delete')
@@ -92,7 +92,7 @@ forEachDialect('engine', (f) => {
     await f.auditor.update(posts, id, { status: 'published' }, ctx)
     await f.auditor.update(posts, id, { status: 'archived' }, ctx)
     await f.auditor.update(posts, id, { title: 'pub 2' }, ctx)
-    const actions = (await f.auditor.events.history(posts, id)).map((e) => e.action)
+    const actions = (await f.auditor.events.history(posts, id)).events.map((e) => e.action)
     assert.deepEqual(actions, ['create', 'publish', 'unpublish', 'update'])
   })
 
@@ -102,9 +102,9 @@ forEachDialect('engine', (f) => {
     const other = { ...ctx, tenantId: 'globex' }
     await assert.rejects(f.auditor.update(posts, id, { title: 'theirs' }, other), code('not_found'))
     await assert.rejects(f.auditor.delete(posts, id, other), code('not_found'))
-    const [created] = await f.auditor.events.history(posts, id)
+    const [created] = (await f.auditor.events.history(posts, id)).events
     await assert.rejects(f.auditor.restore(posts, id, created!.eventId, other), code('not_found'))
-    assert.equal((await f.auditor.events.history(posts, id, { tenantId: 'globex' })).length, 0)
+    assert.equal((await f.auditor.events.history(posts, id, { tenantId: 'globex' })).events.length, 0)
     await assert.rejects(
       f.auditor.create(posts, { id: newId(), title: 'smuggled', tenant_id: 'acme' }, other),
       code('validation'),
@@ -151,7 +151,7 @@ forEachDialect('engine', (f) => {
     const b = await f.auditor.create(counters, { name: 'b' }, { ...ctx, tenantId: null })
     assert.equal(typeof a.id, 'number')
     assert.ok(b.id > a.id)
-    const [ev] = await f.auditor.events.history(counters, a.id)
+    const [ev] = (await f.auditor.events.history(counters, a.id)).events
     assert.equal(ev?.recordId, String(a.id))
     assert.equal(ev?.tenantId, null)
   })
@@ -167,8 +167,8 @@ forEachDialect('engine', (f) => {
     })
     assert.equal(result, 'done')
     const events = [
-      ...(await f.auditor.events.history(posts, a)),
-      ...(await f.auditor.events.history(posts, b)),
+      ...(await f.auditor.events.history(posts, a)).events,
+      ...(await f.auditor.events.history(posts, b)).events,
     ]
     assert.equal(events.length, 3)
     assert.equal(new Set(events.map((e) => e.txId)).size, 1)
@@ -204,7 +204,7 @@ forEachDialect('engine', (f) => {
       rows.map((r) => r.id),
     )
     const events = await Promise.all(stored.slice(0, 3).map((r) => f.auditor.events.history(posts, r.id)))
-    assert.equal(new Set(events.map((e) => e[0]!.txId)).size, 1)
+    assert.equal(new Set(events.map((e) => e.events[0]!.txId)).size, 1)
     const generated = await f.auditor.createMany(counters, [{ name: 'x' }, { name: 'y' }, { name: 'z' }], {
       ...ctx,
       tenantId: null,
@@ -232,7 +232,7 @@ forEachDialect('engine', (f) => {
     await f.auditor.create(posts, { id, title: `restore me ${id}`, views: 1, secret: 'keep' }, ctx)
     await f.auditor.update(posts, id, { views: 2 }, ctx)
     await f.auditor.update(posts, id, { views: 3, title: `changed ${id}` }, ctx)
-    const history = await f.auditor.events.history(posts, id)
+    const history = (await f.auditor.events.history(posts, id)).events
     const restored = await f.auditor.restore(posts, id, history[1]!.eventId, ctx)
     assert.equal(restored.views, 2)
     assert.equal(restored.title, `restore me ${id}`)
@@ -242,13 +242,13 @@ forEachDialect('engine', (f) => {
     const again = await f.auditor.restore(posts, id, history[0]!.eventId, ctx)
     assert.equal(again.views, 1)
     assert.equal(again.version, 5)
-    const actions = (await f.auditor.events.history(posts, id)).map((e) => [e.operation, e.action])
+    const actions = (await f.auditor.events.history(posts, id)).events.map((e) => [e.operation, e.action])
     assert.deepEqual(actions.slice(-3), [
       ['UPDATE', 'restore'],
       ['DELETE', 'delete'],
       ['INSERT', 'restore'],
     ])
-    const deleteEvent = (await f.auditor.events.history(posts, id)).at(-2)!
+    const deleteEvent = (await f.auditor.events.history(posts, id)).events.at(-2)!
     await assert.rejects(f.auditor.restore(posts, id, deleteEvent.eventId, ctx), code('validation'))
   })
 
@@ -256,7 +256,7 @@ forEachDialect('engine', (f) => {
     const id = newId()
     await f.auditor.create(posts, { id, title: `at ${id}`, views: 1 }, ctx)
     await f.auditor.update(posts, id, { views: 2 }, ctx)
-    const history: ChangeEvent[] = await f.auditor.events.history(posts, id)
+    const history: ChangeEvent[] = (await f.auditor.events.history(posts, id)).events
     assert.equal((await f.auditor.events.stateAt(posts, id, history[0]!.hlc))?.views, 1)
     assert.equal((await f.auditor.events.stateAt(posts, id, BigInt(history[1]!.hlc)))?.views, 2)
     assert.equal(await f.auditor.events.stateAt(posts, id, new Date(0)), null)

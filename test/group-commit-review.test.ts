@@ -123,7 +123,7 @@ forEachDialect('group commit review: a member that waits', (f) => {
       // other writer had already replaced.
       assert.equal(row!.title, `changed by another writer ${target}`)
       assert.equal(row!.body, 'from the transaction')
-      const history = await auditor.events.history(posts, target, { tenantId: ctx.tenantId })
+      const history = (await auditor.events.history(posts, target, { tenantId: ctx.tenantId })).events
       const last = history.at(-1)!
       assert.equal(last.action, 'update')
       assert.equal(last.newValues?.title, row!.title, 'the event matches the committed row')

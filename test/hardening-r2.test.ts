@@ -64,7 +64,7 @@ forEachDialect('R2: an event from a clock far ahead', (f) => {
       await tx.update(posts, id, { title: `r2-${id}-c` })
     })
     assert.ok(clock.skewRefusals >= 1, 'the future value was refused')
-    const history = await local.events.history(posts, id, { tenantId: 'acme' })
+    const history = (await local.events.history(posts, id, { tenantId: 'acme' })).events
     assert.deepEqual(
       history.map((e) => e.newValues?.title),
       [`r2-${id}`, `r2-${id}-a`, `r2-${id}-b`, `r2-${id}-c`],
@@ -74,7 +74,7 @@ forEachDialect('R2: an event from a clock far ahead', (f) => {
     // The process clock was not dragged an hour ahead: another record's event is "now".
     const other = newId()
     await local.create(posts, { id: other, title: `r2-${other}` }, ctx)
-    const [event] = await local.events.history(posts, other, { tenantId: 'acme' })
+    const [event] = (await local.events.history(posts, other, { tenantId: 'acme' })).events
     const wall = Number(unpackHlc(BigInt(event!.hlc)).wall)
     assert.ok(Math.abs(wall - Date.now()) < HOUR / 2, `wall ${wall} is near now`)
     assert.ok(unpackHlc(clock.peek()).wall < BigInt(Date.now() + HOUR / 2))

@@ -45,7 +45,7 @@ forEachDialect('R6: a no-op update writes nothing', (f) => {
     }
     assert.equal(await eventCount(f.db), events, 'no event was written')
     assert.equal((await rowsOf(f.db, 'posts')).find((r) => r.id === id)?.version, 1)
-    assert.equal((await f.auditor.events.history(posts, id, { tenantId: 'acme' })).length, 1)
+    assert.equal((await f.auditor.events.history(posts, id, { tenantId: 'acme' })).events.length, 1)
 
     // A stale expected version is still a conflict, even when nothing would change.
     await assert.rejects(
@@ -60,7 +60,7 @@ forEachDialect('R6: a no-op update writes nothing', (f) => {
     // A real change writes one event and bumps the version.
     const changed = await f.auditor.update(posts, id, { title: 'Other', flag: true }, ctx)
     assert.equal(changed.version, 2)
-    const history = await f.auditor.events.history(posts, id, { tenantId: 'acme' })
+    const history = (await f.auditor.events.history(posts, id, { tenantId: 'acme' })).events
     assert.equal(history.length, 2)
     assert.deepEqual(history[1]!.changedFields, ['title', 'version'])
   })

@@ -76,7 +76,7 @@ forEachDialect('S1: statements are per entity definition', (f) => {
         assert.equal(created.version, second.version ? 1 : 7, label)
         const updated = await auditor.update(second.entity, id, { title: `u-${id}` }, ctx)
         assert.equal(updated.version, second.version ? 2 : 7, label)
-        const [event] = (await auditor.events.history(second.entity, id)).slice(-1)
+        const [event] = (await auditor.events.history(second.entity, id)).events.slice(-1)
         assert.equal(event!.newValues!.secret, second.redact ? REDACTED : 's3cret', label)
 
         if (second.tenant) {

@@ -29,7 +29,7 @@ forEachDialect('S6: context fields are validated to their column sizes', (f) => 
     }
     // counters has no tenant column: the event records ctx.tenantId at its full size.
     const made = await f.auditor.create(counters, { name: 's6-max' }, max)
-    const [event] = await f.auditor.events.history(counters, made.id)
+    const [event] = (await f.auditor.events.history(counters, made.id)).events
     assert.ok(event !== undefined)
     assert.deepEqual((await f.auditor.events.get(event.eventId)).ip, max.ip)
     for (const field of ['tenantId', 'actorId', 'requestId', 'ip', 'userAgent', 'reason'] as const) {

@@ -43,14 +43,14 @@ forEachDialect('S7: __proto__ keys are stored and read back', (f) => {
     const stored = (await rowsOf(f.db, 'posts')).find((r) => r.id === id)
     const tags = typeof stored?.tags === 'string' ? JSON.parse(stored.tags) : stored?.tags
     ownProto(tags, JSON.parse('{"__proto__":[1],"polluted":true}'))
-    const [event] = await f.auditor.events.history(posts, id, { tenantId: 'acme' })
+    const [event] = (await f.auditor.events.history(posts, id, { tenantId: 'acme' })).events
     ownProto(event!.newValues!.tags, JSON.parse('{"__proto__":[1],"polluted":true}'))
     ownProto(event!.metadata, 'meta')
     const again = await f.auditor.events.get(event!.eventId)
     assert.equal(canonicalJson(again.newValues), canonicalJson(event!.newValues))
     // An update that drops the key is a change, and the old value is recorded.
     await f.auditor.update(posts, id, { tags: { a: 1, z: 0 } }, ctx)
-    const history = await f.auditor.events.history(posts, id, { tenantId: 'acme' })
+    const history = (await f.auditor.events.history(posts, id, { tenantId: 'acme' })).events
     assert.deepEqual(history[1]!.changedFields, ['tags', 'version'])
     ownProto(history[1]!.oldValues!.tags, JSON.parse('{"__proto__":[1],"polluted":true}'))
   })

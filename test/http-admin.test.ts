@@ -205,7 +205,7 @@ forEachHttpDialect('http admin', (f) => {
       .where('id', '=', id)
       .executeTakeFirstOrThrow()
     assert.match(String(stored.password_hash), /^scrypt\$/)
-    const history = await f.auditor.events.history(users, id, { tenantId: t.id })
+    const history = (await f.auditor.events.history(users, id, { tenantId: t.id })).events
     assert.equal(history.length, 1)
     assert.equal(history[0]?.newValues?.password_hash, '[redacted]')
     assert.doesNotMatch(JSON.stringify(history), /scrypt\$|first password/)
@@ -266,7 +266,7 @@ forEachHttpDialect('http admin', (f) => {
     assert.equal(del.body, undefined)
     assert.equal((await f.call('GET', `/api/v1/users/${id}`, { token: t.adminToken })).status, 404)
     assert.equal((await f.call('DELETE', `/api/v1/users/${id}`, { token: t.adminToken })).status, 404)
-    const after = await f.auditor.events.history(users, id, { tenantId: t.id })
+    const after = (await f.auditor.events.history(users, id, { tenantId: t.id })).events
     assert.deepEqual(
       after.map((e) => e.action),
       ['create', 'update', 'delete'],
@@ -288,7 +288,7 @@ forEachHttpDialect('http admin', (f) => {
     })
     assert.equal(patch.status, 200)
     assertNoSecrets(patch.body)
-    const history = await f.auditor.events.history(users, user.id, { tenantId: t.id })
+    const history = (await f.auditor.events.history(users, user.id, { tenantId: t.id })).events
     assert.deepEqual(history.at(-1)?.changedFields, ['password_hash', 'updated_at', 'version'])
     assert.equal(history.at(-1)?.newValues?.password_hash, '[redacted]')
 
@@ -432,7 +432,7 @@ forEachHttpDialect('http admin', (f) => {
       (await f.call('DELETE', `/api/v1/tokens/${create.body.id}`, { token: t.adminToken })).status,
       404,
     )
-    const events = await f.auditor.events.history(tokens, create.body.id, { tenantId: t.id })
+    const events = (await f.auditor.events.history(tokens, create.body.id, { tenantId: t.id })).events
     assert.deepEqual(
       events.map((e) => e.action),
       ['create', 'delete'],

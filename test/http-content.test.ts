@@ -244,7 +244,7 @@ forEachHttpDialect('http content', (f) => {
     assert.equal(unpublished.status, 200)
     assert.equal(unpublished.body.status, 'draft')
 
-    const history = await f.auditor.events.history(entries, first.body.id, { tenantId: f.tenantId })
+    const history = (await f.auditor.events.history(entries, first.body.id, { tenantId: f.tenantId })).events
     assert.deepEqual(
       history.map((e) => e.action),
       ['create', 'update', 'publish', 'unpublish'],
@@ -255,7 +255,7 @@ forEachHttpDialect('http content', (f) => {
     assert.equal((await f.call('GET', url)).status, 404)
     assert.equal((await f.call('PATCH', url, { body: { data: { title: 'x' } } })).status, 404)
     assert.equal((await f.call('DELETE', url)).status, 404)
-    const deleted = await f.auditor.events.history(entries, first.body.id, { tenantId: f.tenantId })
+    const deleted = (await f.auditor.events.history(entries, first.body.id, { tenantId: f.tenantId })).events
     assert.equal(deleted.at(-1)?.action, 'delete')
     // The entry is gone, so "first" no longer references anything valid.
     const dangling = await post({ data: { title: 'x', related: first.body.id } })
@@ -357,7 +357,7 @@ forEachHttpDialect('http content', (f) => {
       table: 'entry_unique_values',
       limit: 1000,
     })
-    const cEvents = (await f.auditor.events.history(entries, c.body.id, { tenantId: f.tenantId }))[0]
+    const cEvents = (await f.auditor.events.history(entries, c.body.id, { tenantId: f.tenantId })).events[0]
     const sameTx = history.events.filter((e) => e.txId === cEvents?.txId)
     assert.equal(sameTx.length, 1)
     assert.equal(sameTx[0]?.newValues?.entry_id, c.body.id)
@@ -447,7 +447,8 @@ forEachHttpDialect('http content', (f) => {
     const edUrl = `/api/v1/entries/article/${byEditor.body.id}`
     assert.equal((await f.call('POST', `${edUrl}/publish`, { token: editor })).status, 200)
     assert.equal((await f.call('DELETE', edUrl, { token: editor })).status, 204)
-    const [created] = await f.auditor.events.history(entries, byEditor.body.id, { tenantId: f.tenantId })
+    const [created] = (await f.auditor.events.history(entries, byEditor.body.id, { tenantId: f.tenantId }))
+      .events
     assert.equal(created?.actorType, 'api_token')
   })
 

@@ -64,7 +64,7 @@ async function roundTrip(
 ): Promise<void> {
   const a = newId()
   const created = await f.auditor.create(posts, { id: a, title: `json ${a}`, ...values(a) }, ctx)
-  const [createEvent] = await f.auditor.events.history(posts, a)
+  const [createEvent] = (await f.auditor.events.history(posts, a)).events
   assert.ok(createEvent)
   assert.equal(createEvent.operation, 'INSERT')
   const readA = await agree(f, a, created, createEvent)
@@ -84,7 +84,7 @@ async function roundTrip(
     ctx,
   )
   const updated = await f.auditor.update(posts, b, values(b), ctx)
-  const history = await f.auditor.events.history(posts, b)
+  const history = (await f.auditor.events.history(posts, b)).events
   const updateEvent = history.at(-1)
   assert.ok(updateEvent)
   assert.equal(updateEvent.operation, 'UPDATE')
@@ -346,6 +346,6 @@ forEachDialect('json values', (f) => {
       )
       assert.deepEqual(canonicalize(await readRow(f, target)), canonicalize(targetBefore), `${label}: target`)
     }
-    assert.equal((await f.auditor.events.history(posts, target)).length, 1)
+    assert.equal((await f.auditor.events.history(posts, target)).events.length, 1)
   })
 })

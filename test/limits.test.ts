@@ -64,7 +64,7 @@ forEachDialect('tenant write limits', (f) => {
       assert.ok((e.retryAfterSeconds ?? 0) >= 1)
       return true
     })
-    assert.equal((await auditor.events.history(entries, rejected.id, { tenantId })).length, 0)
+    assert.equal((await auditor.events.history(entries, rejected.id, { tenantId })).events.length, 0)
     // the system actor (migrations, bootstrap) is never limited
     await auditor.create(entries, entry(), { ...ctx, actorType: 'system', actorId: 'system' })
   })

@@ -40,10 +40,12 @@ forEachDialect('ordering', (f) => {
       for (const id of ids) await tx.create(posts, { id, title: `hlc ${id}` })
     })
     await f.auditor.update(posts, ids[0]!, { views: 1 }, ctx)
-    const events = (await Promise.all(ids.map((id) => f.auditor.events.history(posts, id)))).flat()
+    const events = (await Promise.all(ids.map((id) => f.auditor.events.history(posts, id)))).flatMap(
+      (p) => p.events,
+    )
     const hlcs = events.map((e) => BigInt(e.hlc)).sort((a, b) => (a < b ? -1 : 1))
     for (let i = 1; i < hlcs.length; i++) assert.ok(hlcs[i]! > hlcs[i - 1]!, 'no two events share an HLC')
-    const [created, updated] = await f.auditor.events.history(posts, ids[0]!)
+    const [created, updated] = (await f.auditor.events.history(posts, ids[0]!)).events
     assert.ok(BigInt(updated!.hlc) > BigInt(created!.hlc))
   })
 
@@ -77,7 +79,7 @@ forEachDialect('ordering', (f) => {
     const rest = await drain(list, first.cursor)
     const seen = [...first.events, ...rest.events].map((e) => e.recordId)
     assert.deepEqual(seen.sort(), [early, late].sort(), 'both events are read, each exactly once')
-    const hlcOf = async (id: string) => BigInt((await f.auditor.events.history(posts, id))[0]!.hlc)
+    const hlcOf = async (id: string) => BigInt((await f.auditor.events.history(posts, id)).events[0]!.hlc)
     assert.ok((await hlcOf(early)) < (await hlcOf(late)), 'T1 committed last but holds the earlier HLC')
   })
 

@@ -103,9 +103,9 @@ async function script(a: Auditor): Promise<Outcome[]> {
   await step('rewrite post-04 title unchanged', () => a.update(posts, 'post-04', { title: 'Fourth' }, ctx))
   await step('duplicate title', () => a.create(posts, { id: 'post-99', title: 'Second' }, ctx))
   await step('delete post-03', () => a.delete(posts, 'post-03', ctx, { expectedVersion: 1 }))
-  const post3 = await a.events.history(posts, 'post-03')
+  const post3 = (await a.events.history(posts, 'post-03')).events
   await step('restore post-03 (deleted)', () => a.restore(posts, 'post-03', post3[0]!.eventId, ctx))
-  const post2 = await a.events.history(posts, 'post-02')
+  const post2 = (await a.events.history(posts, 'post-02')).events
   await step('restore post-02 (live)', () => a.restore(posts, 'post-02', post2[0]!.eventId, editor))
   await step('transaction', () =>
     a.transaction({ ...ctx, requestId: 'req-tx', reason: 'batch' }, async (tx) => {
@@ -294,7 +294,7 @@ describe('parity and completeness', () => {
       const finals = new Map<string, JsonObject | null>()
       for (const [key, { table, recordId }] of records) {
         const entity = ENTITIES[table]!
-        const history = await auditor.events.history(entity, recordId)
+        const history = (await auditor.events.history(entity, recordId)).events
         assert.deepEqual(
           history.map((e) => e.eventId),
           run.events.filter((e) => e.table === table && e.recordId === recordId).map((e) => e.eventId),

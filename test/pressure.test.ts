@@ -38,7 +38,7 @@ forEachDialect('pressure', (f) => {
       0,
       `every writer succeeds: ${failed.map((r) => String((r as PromiseRejectedResult).reason)).join()}`,
     )
-    const history = await f.auditor.events.history(posts, id)
+    const history = (await f.auditor.events.history(posts, id)).events
     assert.equal(history.length, writers + 1)
     for (let i = 1; i < history.length; i++) {
       assert.deepEqual(
@@ -198,7 +198,7 @@ forEachDialect('pressure', (f) => {
     await assert.rejects(impatient.update(posts, id, { body: 'waiting' }, ctx), reason('timeout'))
     release.open()
     await holder
-    const history = await f.auditor.events.history(posts, id)
+    const history = (await f.auditor.events.history(posts, id)).events
     assert.deepEqual(
       history.map((e) => e.newValues?.body ?? null),
       [null, 'holding the lock'],
@@ -274,7 +274,7 @@ forEachDialect('pressure', (f) => {
       )
     }
     for (const id of [a, b]) {
-      const history = await f.auditor.events.history(posts, id)
+      const history = (await f.auditor.events.history(posts, id)).events
       for (let i = 1; i < history.length; i++)
         assert.deepEqual(history[i]!.oldValues, history[i - 1]!.newValues)
     }

@@ -46,7 +46,7 @@ forEachDialect('regressions: isolation', (f) => {
     const original = Buffer.from([0, 1, 2, 250, 255])
     await f.auditor.create(files, { id, data: original }, ctx)
     await f.auditor.update(files, id, { data: Buffer.from([9]) }, ctx)
-    const [created] = await f.auditor.events.history(files, id)
+    const [created] = (await f.auditor.events.history(files, id)).events
     await f.auditor.restore(files, id, created!.eventId, ctx)
     const row = (await rowsOf(f.db, 'files')).find((r) => r.id === id)!
     assert.deepEqual(Buffer.from(row.data as Uint8Array), original)
@@ -89,7 +89,7 @@ forEachDialect('regressions: isolation', (f) => {
     await Promise.allSettled([a, b])
     const rows = await rowsOf(f.db, 'posts')
     for (const id of [r1, r2]) {
-      const hist = await f.auditor.events.history(posts, id)
+      const hist = (await f.auditor.events.history(posts, id)).events
       const row = rows.find((r) => r.id === id)!
       assert.equal(hist.at(-1)!.newValues!.title, row.title, `latest event of ${id} matches its row`)
       for (let i = 1; i < hist.length; i++)

@@ -18,7 +18,7 @@ forEachDialect('regressions: ordering', (f) => {
     await a.create(posts, { id, title: `v0 ${id}` }, ctx)
     await a.update(posts, id, { title: `v1 ${id}` }, ctx)
     await b.update(posts, id, { title: `v2 ${id}` }, ctx) // commits last, under the row lock
-    const hist = await b.events.history(posts, id)
+    const hist = (await b.events.history(posts, id)).events
     assert.deepEqual(
       hist.map((e) => e.newValues!.title),
       [`v0 ${id}`, `v1 ${id}`, `v2 ${id}`],

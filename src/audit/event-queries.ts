@@ -64,6 +64,17 @@ export function toHlc(point: PointInTime, edge: 'start' | 'end', field: string):
   })
 }
 
+/** A page size: 1 to 1000, default 100. */
+function checkLimit(value: number | undefined): number {
+  const limit = value ?? 100
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    throw new AuditedError('validation', 'limit must be an integer from 1 to 1000.', {
+      details: { field: 'limit' },
+    })
+  }
+  return limit
+}
+
 function decodeCursor(cursor: string): { hlc: bigint; eventId: string } {
   const decoded = typeof cursor === 'string' ? Buffer.from(cursor, 'base64url').toString('utf8') : ''
   const m = CURSOR.exec(decoded)
@@ -132,12 +143,7 @@ export class EventQueries {
    * while (page.nextCursor) page = await auditor.events.list({ tenantId: 'acme', after: page.nextCursor })
    */
   async list(query: ListEventsQuery = {}): Promise<EventPage> {
-    const limit = query.limit ?? 100
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new AuditedError('validation', 'limit must be an integer from 1 to 1000.', {
-        details: { field: 'limit' },
-      })
-    }
+    const limit = checkLimit(query.limit)
     for (const key of ['table', 'recordId', 'actorId', 'action'] as const) {
       const v = query[key]
       if (
@@ -238,15 +244,37 @@ export class EventQueries {
     return this.#decode(row)
   }
 
-  /** Every event of one record, oldest first. Per record, HLC order is commit order: each
-   * write holds the record's row lock while it takes its HLC. */
-  async history(entity: Entity<object>, id: string | number, options: { tenantId?: string | null } = {}) {
-    return this.#recordEvents(entity, id, options.tenantId, undefined)
+  /**
+   * One page of a record's events, oldest first (`limit` 1 to 1000, default 100; `after`
+   * the previous page's `nextCursor`). Per record, HLC order is commit order — each write
+   * holds the record's row lock while it takes its HLC — so a later event of the record
+   * always sorts after every cursor already handed out, and no page skips one.
+   *
+   * @example
+   * let page = await auditor.events.history(posts, 'p1', { tenantId: 'acme' })
+   * while (page.hasMore) page = await auditor.events.history(posts, 'p1', { tenantId: 'acme', after: page.nextCursor! })
+   */
+  async history(
+    entity: Entity<object>,
+    id: string | number,
+    options: { tenantId?: string | null; limit?: number; after?: string } = {},
+  ): Promise<EventPage> {
+    const limit = checkLimit(options.limit)
+    const after = options.after === undefined ? undefined : decodeCursor(options.after)
+    const rows = await this.#recordEvents(entity, id, options.tenantId, { after, limit: limit + 1 })
+    const events = rows.slice(0, limit)
+    const last = events.at(-1)
+    return {
+      events,
+      nextCursor: last !== undefined ? encodeCursor(last) : (options.after ?? null),
+      hasMore: rows.length > limit,
+    }
   }
 
   /**
    * The record as it was at `at` (an HLC or a Date): the state after the last event at or
-   * before it, `null` if it did not exist then. Redacted fields read as masked.
+   * before it, `null` if it did not exist then. Redacted fields read as masked. One query,
+   * served by the record index: the newest event at or before `at`.
    */
   async stateAt(
     entity: Entity<object>,
@@ -254,25 +282,35 @@ export class EventQueries {
     at: PointInTime,
     options: { tenantId?: string | null } = {},
   ): Promise<JsonObject | null> {
-    const events = await this.#recordEvents(entity, id, options.tenantId, toHlc(at, 'end', 'at'), 1)
+    const atOrBefore = toHlc(at, 'end', 'at')
+    const events = await this.#recordEvents(entity, id, options.tenantId, { atOrBefore, limit: 1 })
     return events[0]?.newValues ?? null
   }
 
+  /** A record's events: oldest first after a cursor, or newest first at or before a point. */
   async #recordEvents(
     entity: Entity<object>,
     id: string | number,
     tenantId: string | null | undefined,
-    atOrBefore: bigint | undefined,
-    newestOnly?: number,
+    range:
+      | { readonly after: { hlc: bigint; eventId: string } | undefined; readonly limit: number }
+      | { readonly atOrBefore: bigint; readonly limit: number },
   ): Promise<ChangeEvent[]> {
-    if (!((typeof id === 'string' && id.length > 0) || Number.isSafeInteger(id))) {
+    if (
+      !(
+        (typeof id === 'string' && id.length > 0 && textProblem(id) === undefined) ||
+        Number.isSafeInteger(id)
+      )
+    ) {
       throw new AuditedError('validation', 'A record id must be a non-empty string or a safe integer.')
     }
     const d = this.#core.dialect
     const tenant = tenantId === undefined ? 'any' : tenantId === null ? 'null' : 'one'
-    const bounded = atOrBefore !== undefined
-    const shape = `record:${tenant}:${bounded}:${newestOnly ?? 'all'}`
+    const newest = 'atOrBefore' in range
+    const after = newest ? undefined : range.after
+    const shape = `record:${tenant}:${newest ? 'at' : after === undefined ? 'first' : 'after'}`
     const template = this.#template(shape, () => {
+      const param = (name: string) => sql`${slot(name)}`
       let q = this.#core.readKysely
         .selectFrom('change_events')
         .select(readSelection(d))
@@ -280,17 +318,31 @@ export class EventQueries {
         .where('record_id', '=', slot('recordId'))
       if (tenant === 'null') q = q.where('tenant_id', 'is', null)
       else if (tenant === 'one') q = q.where('tenant_id', '=', slot('tenant'))
-      if (bounded) q = q.where('change_events.hlc', '<=', sql`${slot('at')}`)
-      const direction = newestOnly === undefined ? 'asc' : 'desc'
-      const ordered = q.orderBy('change_events.hlc', direction).orderBy('event_id', direction)
-      return newestOnly === undefined ? ordered : ordered.limit(slot('limit') as unknown as number)
+      if (newest) q = q.where('change_events.hlc', '<=', param('at'))
+      if (after !== undefined) {
+        // The plain range lets the record index seek to the cursor (see `list`).
+        q = q.where('change_events.hlc', '>=', param('afterHlc'))
+        q = q.where((eb) =>
+          eb.or([
+            eb('change_events.hlc', '>', param('afterHlc')),
+            eb.and([eb('change_events.hlc', '=', param('afterHlc')), eb('event_id', '>', slot('afterId'))]),
+          ]),
+        )
+      }
+      const direction = newest ? 'desc' : 'asc'
+      return q
+        .orderBy('change_events.hlc', direction)
+        .orderBy('event_id', direction)
+        .limit(slot('limit') as unknown as number)
     })
     const rows = await this.#run(template, {
       table: entity.table,
       recordId: String(id),
       tenant: tenantId,
-      at: bounded ? d.bigintParameter(atOrBefore) : undefined,
-      limit: newestOnly,
+      at: newest ? d.bigintParameter(range.atOrBefore) : undefined,
+      afterHlc: after === undefined ? undefined : d.bigintParameter(after.hlc),
+      afterId: after?.eventId,
+      limit: range.limit,
     })
     return rows.map(this.#decode)
   }

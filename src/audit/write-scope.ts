@@ -1,8 +1,7 @@
 import type { Compilable } from 'kysely'
 import type { AuditContext } from '../core/audit-context.js'
-import { canonicalize, canonicalizeStored, type JsonValue, jsonEqual } from '../core/canonical-json.js'
+import { canonicalize, canonicalizeStored } from '../core/canonical-json.js'
 import { AuditedError, isAuditedError } from '../core/errors.js'
-import { textProblem } from '../core/text-rules.js'
 import type { Statement, StatementResult } from '../db/dialect.js'
 import type { Transaction } from '../db/transaction.js'
 import {
@@ -18,15 +17,18 @@ import type { EngineCore } from './engine-core.js'
 import type { Entity } from './entity.js'
 import { decodeRow, encodeValues, eventState, type Row } from './row-codec.js'
 import { bind, bindRows } from './statements.js'
+import {
+  changed,
+  checkId,
+  checkVersion,
+  notFound,
+  type RecordId,
+  statusAction,
+  unchanged,
+  type WriteOptions,
+} from './write-rules.js'
 
-/** Options of `update` and `delete`. */
-export interface WriteOptions {
-  /** The version the caller last saw; a different current version is a `conflict`. */
-  readonly expectedVersion?: number
-}
-
-/** Record keys: a string or a safe integer. */
-export type RecordId = string | number
+export type { RecordId, WriteOptions }
 
 /**
  * The write methods, bound to one transaction. `auditor.transaction(ctx, tx => …)` hands
@@ -44,26 +46,6 @@ export interface AuditedWriter {
   restore<R extends object>(entity: Entity<R>, id: RecordId, eventId: string): Promise<R>
   createMany<R extends object>(entity: Entity<R>, rows: readonly Partial<R>[]): Promise<R[]>
 }
-
-function checkId(id: unknown): asserts id is RecordId {
-  const ok =
-    (typeof id === 'string' && id.length > 0 && id.length <= 255 && textProblem(id) === undefined) ||
-    (typeof id === 'number' && Number.isSafeInteger(id))
-  if (!ok) throw new AuditedError('validation', 'A record id must be a non-empty string or a safe integer.')
-}
-
-function checkVersion(options: WriteOptions | undefined): number | undefined {
-  const v = options?.expectedVersion
-  if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) {
-    throw new AuditedError('validation', 'expectedVersion must be a non-negative integer.')
-  }
-  return v
-}
-
-const notFound = (entity: Entity<object>, id: RecordId) =>
-  new AuditedError('not_found', `No ${entity.table} record with that id.`, {
-    details: { table: entity.table, id: String(id) },
-  })
 
 export class WriteScope implements AuditedWriter {
   readonly #core: EngineCore
@@ -527,37 +509,6 @@ export class WriteScope implements AuditedWriter {
     })
     this.events.push({ ...event, wallTime: event.wallDate.toISOString() })
   }
-}
-
-/** True when writing `input` (encoded values) would leave `row` as it is: each column's
- * value, read back as the database would give it, equals the current one as JSON. */
-function unchanged(entity: Entity<object>, row: Row, input: Row): boolean {
-  const next = decodeRow(entity, input)
-  for (const column of Object.keys(next)) {
-    if (!jsonEqual(canonicalizeStored(row[column] ?? null), canonicalizeStored(next[column] ?? null)))
-      return false
-  }
-  return true
-}
-
-function changed(before: JsonObject | null, after: JsonObject | null): string[] {
-  const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])
-  const out: string[] = []
-  for (const k of keys) {
-    const a: JsonValue | undefined = before?.[k]
-    const b: JsonValue | undefined = after?.[k]
-    if (before === null ? b !== null && b !== undefined : after === null ? a !== null : !jsonEqual(a, b))
-      out.push(k)
-  }
-  return out.sort()
-}
-
-function statusAction(entity: Entity<object>, before: Row, after: Row): Action {
-  const column = entity.statusColumn
-  if (column === undefined) return 'update'
-  const was = before[column] === 'published'
-  const is = after[column] === 'published'
-  return was === is ? 'update' : is ? 'publish' : 'unpublish'
 }
 
 export type { ChangeEvent }

@@ -104,14 +104,26 @@ export async function history(
   }
   if (id === undefined) throw new AuditedError('validation', 'history <table> <id>: the id is missing.')
   const tenantId = o.tenant === undefined ? undefined : await tenantIdOf(c.db, o.tenant)
-  const list = await c.auditor.events.history(entity, id, tenantId === undefined ? {} : { tenantId })
-  if (list.length === 0) {
+  // Page by page: a record's history is unbounded.
+  let after: string | undefined
+  let seen = 0
+  for (;;) {
+    const page = await c.auditor.events.history(entity, id, {
+      limit: 1000,
+      ...(tenantId === undefined ? {} : { tenantId }),
+      ...(after === undefined ? {} : { after }),
+    })
+    for (const e of page.events) c.out.write(ndjsonEvent(e))
+    seen += page.events.length
+    if (!page.hasMore) break
+    after = page.nextCursor ?? undefined
+  }
+  if (seen === 0) {
     throw new AuditedError(
       'not_found',
       `No events for ${table} ${id}${o.tenant === undefined ? '' : ` in tenant ${o.tenant}`}.`,
     )
   }
-  for (const e of list) c.out.write(ndjsonEvent(e))
 }
 
 /** `export --format ndjson|csv --out FILE [--from --to --tenant]`, with a progress line. */

@@ -2,10 +2,9 @@ import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { type Static, Type } from 'typebox'
 import type { Auditor } from '../../audit/auditor.js'
-import type { ChangeEvent } from '../../audit/change-event.js'
 import type { Entity } from '../../audit/entity.js'
 import { type ExportFormat, exportChunks } from '../../audit/event-export.js'
-import type { ListEventsQuery } from '../../audit/event-queries.js'
+import type { EventPage, ListEventsQuery } from '../../audit/event-queries.js'
 import { CMS_ENTITIES } from '../../cms/entities.js'
 import { type RestorableTable, restoreRecord } from '../../cms/record-restore.js'
 import { AuditedError } from '../../core/errors.js'
@@ -57,6 +56,10 @@ const RecordParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 255 }),
 })
 type RecordParams = Static<typeof RecordParams>
+const HistoryQuery = Type.Object(
+  { limit: Type.Optional(LimitString), after: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
+  { additionalProperties: false },
+)
 const StateQuery = Type.Object({ at: PointInTime }, { additionalProperties: false })
 const RestoreBody = Type.Object(
   {
@@ -99,10 +102,15 @@ export async function auditRoutes(app: App, deps: RouteDeps): Promise<void> {
 
   app.get(
     '/api/v1/audit/history/:table/:id',
-    { ...readers, schema: { params: RecordParams } },
-    async (request) => ({
-      events: await recordHistory(auditor, recordTenant(request, request.params), request.params),
-    }),
+    { ...readers, schema: { params: RecordParams, querystring: HistoryQuery } },
+    async (request) => {
+      const { limit, after } = request.query
+      const page = await recordHistory(auditor, recordTenant(request, request.params), request.params, {
+        ...(limit === undefined ? {} : { limit: Number(limit) }),
+        ...(after === undefined ? {} : { after }),
+      })
+      return { events: page.events, nextCursor: page.nextCursor, hasMore: page.hasMore }
+    },
   )
 
   app.get(
@@ -114,8 +122,8 @@ export async function auditRoutes(app: App, deps: RouteDeps): Promise<void> {
       const entity = entityOf(table)
       const state = await auditor.events.stateAt(entity, id, request.query.at, { tenantId })
       // `null` means both "did not exist then" and "never existed here"; only the first
-      // is an answer, the second is a 404 like any other unknown record.
-      if (state === null) await recordHistory(auditor, tenantId, request.params)
+      // is an answer, the second is a 404 like any other unknown record (one event read).
+      if (state === null) await recordHistory(auditor, tenantId, request.params, { limit: 1 })
       return { state }
     },
   )
@@ -187,17 +195,19 @@ function assertRestorable(request: FastifyRequest, table: string): void {
   }
 }
 
-/** A record's events in this tenant, oldest first; a record without any is `not_found`. */
+/** One page of a record's events in this tenant, oldest first; a record without any
+ * event is `not_found` (a page after a cursor may be empty: nothing newer yet). */
 async function recordHistory(
   auditor: Auditor,
   tenantId: string,
   params: RecordParams,
-): Promise<ChangeEvent[]> {
-  const events = await auditor.events.history(entityOf(params.table), params.id, { tenantId })
-  if (events.length === 0) {
+  page: { limit?: number; after?: string },
+): Promise<EventPage> {
+  const found = await auditor.events.history(entityOf(params.table), params.id, { tenantId, ...page })
+  if (found.events.length === 0 && page.after === undefined) {
     throw new AuditedError('not_found', 'No events for that record.', { details: { ...params } })
   }
-  return events
+  return found
 }
 
 /** The engine query for a validated query string, always scoped to the tenant. */
