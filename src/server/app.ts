@@ -8,6 +8,7 @@ import { createIdFactory } from '../core/ids.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import type { App } from './app-type.js'
 import { CircuitBreaker } from './circuit-breaker.js'
+import type { TrustProxy } from './config.js'
 import { sendError } from './error-reply.js'
 import { ServerMetrics } from './metrics.js'
 import { resolvePrincipal } from './principal.js'
@@ -22,7 +23,7 @@ export type { App } from './app-type.js'
 export interface AppOptions {
   readonly db: AuditedDatabase
   readonly auditor: Auditor
-  readonly trustProxy?: boolean | string
+  readonly trustProxy?: TrustProxy
   readonly logger?: FastifyBaseLogger | boolean | { level: string }
   /** Session lifetime for `POST /auth/login` (ms, default 12 h). */
   readonly sessionTtlMs?: number
@@ -49,7 +50,7 @@ export function buildApp(options: AppOptions): App {
   const newRequestId = createIdFactory()
   const app = Fastify({
     logger: options.logger ?? false,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: trustProxySetting(options.trustProxy),
     bodyLimit: 1024 * 1024,
     // During shutdown new requests get our own 503 envelope (below), not Fastify's.
     return503OnClosing: false,
@@ -158,4 +159,14 @@ export function buildApp(options: AppOptions): App {
     await assetsRoutes(scoped as App, deps)
   })
   return app
+}
+
+/** As Fastify takes it: a hop count trusts the nearest `n` proxies (as Fastify's own
+ * number form, which its types leave out). */
+function trustProxySetting(
+  value: TrustProxy | undefined,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (value === undefined) return false
+  if (typeof value === 'number') return (_address, hop) => hop < value
+  return typeof value === 'boolean' ? value : [...value]
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { AuditedError } from '../core/errors.js'
 
 /** Server settings, from the environment (see README "Configuration"). */
@@ -7,7 +8,9 @@ export interface ServerConfig {
   readonly databaseUrl: string
   readonly nodeId: string | undefined
   readonly logLevel: string
-  readonly trustProxy: boolean | string
+  /** Whether to believe `X-Forwarded-For`: all proxies, the nearest `n` hops, or only
+   * proxies at these addresses / CIDR ranges. */
+  readonly trustProxy: TrustProxy
   readonly poolMax: number
   readonly acquireTimeoutMs: number
   readonly redisUrl: string | undefined
@@ -19,6 +22,38 @@ export interface ServerConfig {
   /** How often the server deletes expired login sessions (ms); 0 = never; absent = the
    * default (`SESSION_PURGE_INTERVAL_MS_DEFAULT`). */
   readonly sessionPurgeIntervalMs?: number
+}
+
+export type TrustProxy = boolean | number | readonly string[]
+
+/** An IPv4/IPv6 address, optionally with a prefix length (`10.0.0.0/8`, `fd00::/8`). */
+function isAddressOrRange(value: string): boolean {
+  const [address = '', prefix, extra] = value.split('/')
+  const family = isIP(address)
+  if (family === 0 || extra !== undefined) return false
+  if (prefix === undefined) return true
+  const bits = Number(prefix)
+  return /^\d{1,3}$/.test(prefix) && bits <= (family === 4 ? 32 : 128)
+}
+
+/** `TRUST_PROXY`: true/false, a hop count (integer ≥ 1), or a comma-separated list of
+ * IPs/CIDRs. A bare number is a hop count, never an address. */
+export function parseTrustProxy(raw: string | undefined): TrustProxy {
+  const value = raw?.trim() ?? ''
+  if (value === '' || value === 'false') return false
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value)
+    if (hops >= 1 && hops <= 100) return hops
+  } else {
+    const list = value.split(',').map((part) => part.trim())
+    if (list.every(isAddressOrRange)) return list
+  }
+  throw new AuditedError(
+    'validation',
+    'TRUST_PROXY must be true, false, a hop count from 1 to 100, or a comma-separated list of IP addresses or CIDR ranges.',
+    { details: { name: 'TRUST_PROXY' } },
+  )
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -61,15 +96,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new AuditedError('validation', `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}.`)
   }
-  const trust = env.TRUST_PROXY
   return {
     host: env.HOST ?? '127.0.0.1',
     port: integer(env, 'PORT', 8080, 0, 65535),
     databaseUrl: env.DATABASE_URL ?? 'sqlite:./data/audited.db',
     nodeId: env.NODE_ID || undefined,
     logLevel,
-    trustProxy:
-      trust === undefined || trust === '' || trust === 'false' ? false : trust === 'true' ? true : trust,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
     poolMax: integer(env, 'DB_POOL_MAX', 10, 1, 1000),
     acquireTimeoutMs: integer(env, 'DB_ACQUIRE_TIMEOUT_MS', 2000, 10, 60_000),
     redisUrl: env.REDIS_URL || undefined,
