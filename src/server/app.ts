@@ -67,6 +67,15 @@ export function buildApp(options: AppOptions): App {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  // A DELETE or publish sent with `Content-Type: application/json` and no body has no
+  // JSON to parse: its body is absent (routes that need one still say so), not a 400.
+  const json = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined)
+    json(request, body as string, done)
+  })
+
   const breaker = options.breaker ?? new CircuitBreaker()
   // The breaker hears every database call's outcome, from the routes, the engine and
   // background work alike; a request's HTTP status says nothing about the database.
