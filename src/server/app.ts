@@ -8,7 +8,7 @@ import { createIdFactory } from '../core/ids.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import type { App } from './app-type.js'
 import { CircuitBreaker } from './circuit-breaker.js'
-import type { TrustProxy } from './config.js'
+import { HTTP_TIMEOUTS_DEFAULT, type HttpTimeouts, type TrustProxy } from './config.js'
 import { sendError } from './error-reply.js'
 import { ServerMetrics } from './metrics.js'
 import { resolvePrincipal } from './principal.js'
@@ -29,6 +29,8 @@ export interface AppOptions {
   readonly sessionTtlMs?: number
   /** Fails fast while the database is failing (default: 5 failures, 5 s cooldown). */
   readonly breaker?: CircuitBreaker
+  /** Connection timeouts (default `HTTP_TIMEOUTS_DEFAULT`; the shutdown deadline is serve()'s). */
+  readonly http?: Omit<HttpTimeouts, 'shutdownTimeoutMs'>
   /** Prometheus metrics; pass the same object's `recordEvent` as the auditor's `after`
    * hook to count audited writes (serve() does). Default: a fresh registry. */
   readonly metrics?: ServerMetrics
@@ -48,8 +50,18 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
  */
 export function buildApp(options: AppOptions): App {
   const newRequestId = createIdFactory()
+  const timeouts = options.http ?? HTTP_TIMEOUTS_DEFAULT
   const app = Fastify({
     logger: options.logger ?? false,
+    // Every phase of a connection is bounded: a client that trickles its headers or body,
+    // or keeps an idle connection, cannot hold the server (nor its shutdown) open.
+    requestTimeout: timeouts.requestTimeoutMs,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: timeouts.headersTimeoutMs,
+      // Node checks those timeouts this often (its default, 30 s, would let them overrun).
+      connectionsCheckingInterval: Math.min(1000, timeouts.requestTimeoutMs),
+    },
     trustProxy: trustProxySetting(options.trustProxy),
     bodyLimit: 1024 * 1024,
     // During shutdown new requests get our own 503 envelope (below), not Fastify's.
@@ -98,6 +110,12 @@ export function buildApp(options: AppOptions): App {
   let closing = false
   app.addHook('preClose', async () => {
     closing = true
+  })
+  // Once shutdown begins, every response — in-flight ones included — ends its connection,
+  // so no keep-alive connection outlives its last request.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close')
+    return payload
   })
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)

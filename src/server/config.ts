@@ -22,6 +22,27 @@ export interface ServerConfig {
   /** How often the server deletes expired login sessions (ms); 0 = never; absent = the
    * default (`SESSION_PURGE_INTERVAL_MS_DEFAULT`). */
   readonly sessionPurgeIntervalMs?: number
+  /** Connection timeouts and the shutdown deadline (absent: `HTTP_TIMEOUTS_DEFAULT`). */
+  readonly http?: HttpTimeouts
+}
+
+/** Every phase of a connection is bounded (ms). */
+export interface HttpTimeouts {
+  /** Receiving a whole request, body included (a slow-body client gets 408). */
+  readonly requestTimeoutMs: number
+  /** Receiving a request's headers. */
+  readonly headersTimeoutMs: number
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number
+  /** After SIGTERM, connections still open this long are destroyed. */
+  readonly shutdownTimeoutMs: number
+}
+
+export const HTTP_TIMEOUTS_DEFAULT: HttpTimeouts = {
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  shutdownTimeoutMs: 10_000,
 }
 
 export type TrustProxy = boolean | number | readonly string[]
@@ -90,6 +111,18 @@ function interval(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   return n
 }
 
+function httpTimeouts(env: NodeJS.ProcessEnv): HttpTimeouts {
+  const d = HTTP_TIMEOUTS_DEFAULT
+  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', d.requestTimeoutMs, 100, 3_600_000)
+  return {
+    requestTimeoutMs,
+    // Node requires the headers' bound to be within the request's.
+    headersTimeoutMs: Math.min(requestTimeoutMs, d.headersTimeoutMs),
+    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', d.keepAliveTimeoutMs, 100, 600_000),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', d.shutdownTimeoutMs, 0, 600_000),
+  }
+}
+
 /** Reads and checks the configuration; a bad value is a `validation` error naming it. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const logLevel = env.LOG_LEVEL ?? 'info'
@@ -113,5 +146,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     adminEmail: env.ADMIN_EMAIL || undefined,
     adminPassword: env.ADMIN_PASSWORD || undefined,
     sessionPurgeIntervalMs: interval(env, 'SESSION_PURGE_INTERVAL_MS', SESSION_PURGE_INTERVAL_MS_DEFAULT),
+    http: httpTimeouts(env),
   }
 }

@@ -7,7 +7,7 @@ import { type SessionPurgeSchedule, scheduleSessionPurge } from '../cms/sessions
 import { migrate } from '../db/migrations.js'
 import { openDatabase } from '../db/open-database.js'
 import { buildApp } from './app.js'
-import { SESSION_PURGE_INTERVAL_MS_DEFAULT, type ServerConfig } from './config.js'
+import { HTTP_TIMEOUTS_DEFAULT, SESSION_PURGE_INTERVAL_MS_DEFAULT, type ServerConfig } from './config.js'
 import { ServerMetrics } from './metrics.js'
 
 /** Opens (and on SQLite creates) the database, migrates, bootstraps, listens, purges expired
@@ -31,12 +31,14 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     settleMs: config.settleMs ?? (config.redisUrl === undefined ? 0 : 6000),
     ...(config.nodeId ? { nodeId: config.nodeId } : {}),
   })
+  const timeouts = config.http ?? HTTP_TIMEOUTS_DEFAULT
   const app = buildApp({
     db,
     auditor,
     metrics,
     trustProxy: config.trustProxy,
     logger: { level: config.logLevel },
+    http: timeouts,
   })
   const first = await bootstrap(db, auditor, { email: config.adminEmail, password: config.adminPassword })
   if (first?.generatedPassword !== undefined) {
@@ -63,8 +65,16 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
   let closing: Promise<void> | undefined
   const close = () => {
     closing ??= (async () => {
+      // The deadline: connections still open then are destroyed. Their requests were not
+      // answered, so no acknowledged write is lost (a write is acknowledged after COMMIT).
+      const deadline = setTimeout(() => {
+        app.log.warn('shutdown deadline reached: closing the remaining connections')
+        app.server.closeAllConnections()
+      }, timeouts.shutdownTimeoutMs)
+      deadline.unref()
       await purge?.stop()
       await app.close()
+      clearTimeout(deadline)
       await buckets.close()
       await db.close()
     })()
