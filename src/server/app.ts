@@ -9,7 +9,13 @@ import type { AuditedDatabase } from '../db/open-database.js'
 import type { App } from './app-type.js'
 import { CircuitBreaker } from './circuit-breaker.js'
 import { HTTP_TIMEOUTS_DEFAULT, type HttpTimeouts, type TrustProxy } from './config.js'
-import { sendError } from './error-reply.js'
+import {
+  BODY_TOO_LARGE,
+  classifyHttpError,
+  clientErrorResponse,
+  drainRequest,
+  sendError,
+} from './error-reply.js'
 import { ServerMetrics } from './metrics.js'
 import { resolvePrincipal } from './principal.js'
 import { adminRoutes } from './routes/admin.js'
@@ -71,6 +77,10 @@ export function buildApp(options: AppOptions): App {
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id)
       sendError(new AuditedError('validation', 'The URL is malformed.', { cause: error }), request, reply)
+    },
+    clientErrorHandler: (error, socket) => {
+      if ((error as { code?: unknown }).code === 'ECONNRESET' || !socket.writable) return socket.destroy()
+      socket.end(clientErrorResponse(error as { code?: unknown }, newRequestId()))
     },
     genReqId: (req) => {
       const given = req.headers['x-request-id']
@@ -141,10 +151,12 @@ export function buildApp(options: AppOptions): App {
     metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000)
     if (reply.statusCode === 429) metrics.rateLimited.inc()
   })
-  app.setErrorHandler((error, request, reply) => {
+  app.setErrorHandler(async (error, request, reply) => {
     // Driver errors from plain reads (Kysely) are classified like the engine's.
     const classified = isAuditedError(error) ? error : (options.db.capabilities.classify(error) ?? error)
-    return sendError(classified, request, reply)
+    const e = classifyHttpError(classified)
+    if (e.details?.reason === BODY_TOO_LARGE) await drainRequest(request.raw)
+    return sendError(e, request, reply)
   })
   app.setNotFoundHandler((request, reply) =>
     sendError(new AuditedError('not_found', 'No such route.'), request, reply),
