@@ -8,8 +8,15 @@ import { createIdFactory } from '../core/ids.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import type { App } from './app-type.js'
 import { CircuitBreaker } from './circuit-breaker.js'
+import { HTTP_TIMEOUTS_DEFAULT, type HttpTimeouts, type TrustProxy } from './config.js'
 import { DerivationGate } from './derivation-gate.js'
-import { sendError } from './error-reply.js'
+import {
+  BODY_TOO_LARGE,
+  classifyHttpError,
+  clientErrorResponse,
+  drainRequest,
+  sendError,
+} from './error-reply.js'
 import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
 import { resolvePrincipal } from './principal.js'
@@ -24,12 +31,14 @@ export type { App } from './app-type.js'
 export interface AppOptions {
   readonly db: AuditedDatabase
   readonly auditor: Auditor
-  readonly trustProxy?: boolean | string
+  readonly trustProxy?: TrustProxy
   readonly logger?: FastifyBaseLogger | boolean | { level: string }
   /** Session lifetime for `POST /auth/login` (ms, default 12 h). */
   readonly sessionTtlMs?: number
   /** Fails fast while the database is failing (default: 5 failures, 5 s cooldown). */
   readonly breaker?: CircuitBreaker
+  /** Connection timeouts (default `HTTP_TIMEOUTS_DEFAULT`; the shutdown deadline is serve()'s). */
+  readonly http?: Omit<HttpTimeouts, 'shutdownTimeoutMs'>
   /** Prometheus metrics; pass the same object's `recordEvent` as the auditor's `after`
    * hook to count audited writes (serve() does). Default: a fresh registry. */
   readonly metrics?: ServerMetrics
@@ -52,9 +61,19 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
  */
 export function buildApp(options: AppOptions): App {
   const newRequestId = createIdFactory()
+  const timeouts = options.http ?? HTTP_TIMEOUTS_DEFAULT
   const app = Fastify({
     logger: options.logger ?? false,
-    trustProxy: options.trustProxy ?? false,
+    // Every phase of a connection is bounded: a client that trickles its headers or body,
+    // or keeps an idle connection, cannot hold the server (nor its shutdown) open.
+    requestTimeout: timeouts.requestTimeoutMs,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: timeouts.headersTimeoutMs,
+      // Node checks those timeouts this often (its default, 30 s, would let them overrun).
+      connectionsCheckingInterval: Math.min(1000, timeouts.requestTimeoutMs),
+    },
+    trustProxy: trustProxySetting(options.trustProxy),
     bodyLimit: 1024 * 1024,
     // During shutdown new requests get our own 503 envelope (below), not Fastify's.
     return503OnClosing: false,
@@ -64,12 +83,25 @@ export function buildApp(options: AppOptions): App {
       reply.header('x-request-id', request.id)
       sendError(new AuditedError('validation', 'The URL is malformed.', { cause: error }), request, reply)
     },
+    clientErrorHandler: (error, socket) => {
+      if ((error as { code?: unknown }).code === 'ECONNRESET' || !socket.writable) return socket.destroy()
+      socket.end(clientErrorResponse(error as { code?: unknown }, newRequestId()))
+    },
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId()
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // A DELETE or publish sent with `Content-Type: application/json` and no body has no
+  // JSON to parse: its body is absent (routes that need one still say so), not a 400.
+  const json = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined)
+    json(request, body as string, done)
+  })
 
   const breaker = options.breaker ?? new CircuitBreaker()
   // The breaker hears every database call's outcome, from the routes, the engine and
@@ -95,6 +127,12 @@ export function buildApp(options: AppOptions): App {
   app.addHook('preClose', async () => {
     closing = true
   })
+  // Once shutdown begins, every response — in-flight ones included — ends its connection,
+  // so no keep-alive connection outlives its last request.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close')
+    return payload
+  })
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
     if (closing) {
@@ -119,10 +157,12 @@ export function buildApp(options: AppOptions): App {
     metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000)
     if (reply.statusCode === 429) metrics.rateLimited.inc()
   })
-  app.setErrorHandler((error, request, reply) => {
+  app.setErrorHandler(async (error, request, reply) => {
     // Driver errors from plain reads (Kysely) are classified like the engine's.
     const classified = isAuditedError(error) ? error : (options.db.capabilities.classify(error) ?? error)
-    return sendError(classified, request, reply)
+    const e = classifyHttpError(classified)
+    if (e.details?.reason === BODY_TOO_LARGE) await drainRequest(request.raw)
+    return sendError(e, request, reply)
   })
   app.setNotFoundHandler((request, reply) =>
     sendError(new AuditedError('not_found', 'No such route.'), request, reply),
@@ -166,4 +206,14 @@ export function buildApp(options: AppOptions): App {
     await assetsRoutes(scoped as App, deps)
   })
   return app
+}
+
+/** As Fastify takes it: a hop count trusts the nearest `n` proxies (as Fastify's own
+ * number form, which its types leave out). */
+function trustProxySetting(
+  value: TrustProxy | undefined,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (value === undefined) return false
+  if (typeof value === 'number') return (_address, hop) => hop < value
+  return typeof value === 'boolean' ? value : [...value]
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import type { FastifyRequest } from 'fastify'
 import { CompiledQuery } from 'kysely'
 import { decodeRow } from '../audit/row-codec.js'
@@ -36,9 +37,17 @@ export function auditContext(request: FastifyRequest): AuditContext {
     actorId: p.actorId,
     actorType: p.actorType,
     requestId: request.id,
-    ip: request.ip,
+    ...clientIp(request),
     ...(typeof agent === 'string' && agent.length > 0 ? { userAgent: agent.slice(0, 1000) } : {}),
   }
+}
+
+/** Only a valid address is recorded: with a trusted proxy `request.ip` comes from
+ * `X-Forwarded-For`, which may be anything; then the socket's own address is used. */
+function clientIp(request: FastifyRequest): { ip?: string } {
+  if (isIP(request.ip) !== 0) return { ip: request.ip }
+  const own = request.socket?.remoteAddress
+  return own !== undefined && isIP(own) !== 0 ? { ip: own } : {}
 }
 
 export function requirePrincipal(request: FastifyRequest): Principal {

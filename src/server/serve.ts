@@ -7,7 +7,7 @@ import { type SessionPurgeSchedule, scheduleSessionPurge } from '../cms/sessions
 import { migrate } from '../db/migrations.js'
 import { openDatabase } from '../db/open-database.js'
 import { buildApp } from './app.js'
-import { SESSION_PURGE_INTERVAL_MS_DEFAULT, type ServerConfig } from './config.js'
+import { HTTP_TIMEOUTS_DEFAULT, SESSION_PURGE_INTERVAL_MS_DEFAULT, type ServerConfig } from './config.js'
 import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
 
@@ -36,6 +36,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     config.redisUrl === undefined
       ? LoginLimiter.memory(config.loginLimits)
       : LoginLimiter.redis(config.redisUrl, config.loginLimits)
+  const timeouts = config.http ?? HTTP_TIMEOUTS_DEFAULT
   const app = buildApp({
     db,
     auditor,
@@ -43,6 +44,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     login: { limiter: loginLimiter },
     trustProxy: config.trustProxy,
     logger: { level: config.logLevel },
+    http: timeouts,
   })
   const first = await bootstrap(db, auditor, { email: config.adminEmail, password: config.adminPassword })
   if (first?.generatedPassword !== undefined) {
@@ -69,8 +71,16 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
   let closing: Promise<void> | undefined
   const close = () => {
     closing ??= (async () => {
+      // The deadline: connections still open then are destroyed. Their requests were not
+      // answered, so no acknowledged write is lost (a write is acknowledged after COMMIT).
+      const deadline = setTimeout(() => {
+        app.log.warn('shutdown deadline reached: closing the remaining connections')
+        app.server.closeAllConnections()
+      }, timeouts.shutdownTimeoutMs)
+      deadline.unref()
       await purge?.stop()
       await app.close()
+      clearTimeout(deadline)
       await buckets.close()
       await loginLimiter.close()
       await db.close()
