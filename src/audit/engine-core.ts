@@ -30,6 +30,12 @@ export interface BeforeChange {
    * that read through the pool could wait forever for a connection while holding one.
    */
   readonly read: <R = Record<string, unknown>>(query: Compilable) => Promise<R[]>
+  /** The same object on every attempt of one logical transaction: a deadlock re-runs the
+   * transaction body, and its hooks, on a new connection. */
+  readonly transaction: object
+  /** This write's position in its transaction's attempt (0 first): with `transaction`, it
+   * names the same logical write on a re-run. */
+  readonly writeIndex: number
 }
 
 export interface AuditorHooks {

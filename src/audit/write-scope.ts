@@ -71,10 +71,15 @@ export class WriteScope implements AuditedWriter {
   readonly txId: string
   readonly events: PendingEvent[] = []
 
-  constructor(core: EngineCore, tx: Transaction, ctx: AuditContext) {
+  /** Stable across the attempts of one logical transaction (see `BeforeChange.transaction`). */
+  readonly #logical: object
+  #writes = 0
+
+  constructor(core: EngineCore, tx: Transaction, ctx: AuditContext, logical: object = {}) {
     this.#core = core
     this.#tx = tx
     this.#ctx = ctx
+    this.#logical = logical
     this.txId = core.newEventId()
   }
 
@@ -495,6 +500,8 @@ export class WriteScope implements AuditedWriter {
         const [r] = await this.#tx.run([{ sql, parameters }], { readOnly: true })
         return r!.rows as R[]
       },
+      transaction: this.#logical,
+      writeIndex: this.#writes++,
     })
     this.events.push({ ...event, wallTime: event.wallDate.toISOString() })
   }

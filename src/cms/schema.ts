@@ -1,5 +1,6 @@
 import { type CreateTableBuilder, sql } from 'kysely'
 import { createIndexIfMissing, type Migration } from '../db/migrations.js'
+import { ENTRY_COUNTS } from './entry-counts.js'
 
 type Table = CreateTableBuilder<string, string>
 
@@ -121,5 +122,46 @@ export const CMS_MIGRATIONS: readonly Migration[] = [
     name: 'tokens_by_expiry',
     // The expired-session purge reads sessions by expiry (src/cms/sessions.ts).
     up: (db, dialect) => createIndexIfMissing(db, dialect, 'tokens', 'tokens_expiry', ['kind', 'expires_at']),
+  },
+  {
+    id: 1003,
+    name: 'entry_list_order_and_entry_counts',
+    async up(db, dialect) {
+      // A list without a status filter reads (tenant, type) in id order: this index is
+      // that order, so a page is an index range of `limit` rows (src/cms/entry-list.ts).
+      await createIndexIfMissing(db, dialect, 'entries', 'entries_by_type', ['tenant_id', 'type', 'id'])
+      // Entries per tenant, kept by the write limiter in every entry write's transaction
+      // (src/cms/entry-counts.ts): the quota check reads one row instead of counting.
+      await db.schema
+        .createTable(ENTRY_COUNTS)
+        .ifNotExists()
+        .addColumn('tenant_id', 'varchar(255)', (c) => c.primaryKey())
+        .addColumn('entry_count', 'bigint', (c) => c.notNull())
+        .execute()
+      // From the rows already stored: every tenant with entries, then every other tenant
+      // (skipping counters that exist, so a step re-run by a second process changes nothing).
+      const counted = db.selectFrom(ENTRY_COUNTS).select('tenant_id')
+      await db
+        .insertInto(ENTRY_COUNTS)
+        .columns(['tenant_id', 'entry_count'])
+        .expression(
+          db
+            .selectFrom('entries')
+            .select((eb) => ['tenant_id', eb.fn.countAll().as('entry_count')])
+            .where('tenant_id', 'not in', counted)
+            .groupBy('tenant_id'),
+        )
+        .execute()
+      await db
+        .insertInto(ENTRY_COUNTS)
+        .columns(['tenant_id', 'entry_count'])
+        .expression(
+          db
+            .selectFrom('tenants')
+            .select((eb) => ['id', eb.lit(0).as('entry_count')])
+            .where('id', 'not in', counted),
+        )
+        .execute()
+    },
   },
 ]

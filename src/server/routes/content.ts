@@ -12,6 +12,7 @@ import {
   entryUniqueValues,
   type FieldDefinition,
 } from '../../cms/entities.js'
+import { listEntries } from '../../cms/entry-list.js'
 import type { AuditContext } from '../../core/audit-context.js'
 import { canonicalJson } from '../../core/canonical-json.js'
 import { AuditedError } from '../../core/errors.js'
@@ -670,13 +671,7 @@ function entryRoutes(app: App, deps: RouteDeps): void {
       const { tenantId } = requirePrincipal(request)
       const type = await loadType(db, tenantId, request.params.type)
       const { status, locale, after, limit } = request.query
-      const page = await listPage(
-        db,
-        'entries',
-        tenantId,
-        { after, limit },
-        { type: type.key, status, locale },
-      )
+      const page = await listEntries(db, tenantId, type.key, { after, limit, status, locale })
       const items = page.rows.map((r) => presentEntry(decodeRow(entries, r) as unknown as EntryRow))
       return { items, nextCursor: page.nextCursor }
     },
