@@ -31,10 +31,13 @@ const quotaRefusal = (e: unknown) =>
   isAuditedError(e) && e.code === 'rate_limited' && e.details?.limit === 'maxEntries'
 
 forEachDialect('R5 entry quota', (f) => {
-  const newTenant = async (limits: object | null) => {
+  /** A tenant as the CMS makes one: through an auditor carrying the limiter, which gives
+   * it a counter (before migration 1003, through a plain one). */
+  const newTenant = async (limits: object | null, hooked = true) => {
     const id = newId()
     const now = new Date()
-    const auditor = createAuditor({ db: f.db, settleMs: 0 })
+    const limiter = createLimiter(f.db, new MemoryBucketStore())
+    const auditor = createAuditor({ db: f.db, settleMs: 0, hooks: hooked ? { before: limiter.before } : {} })
     await auditor.create(
       tenants,
       { id, name: `quota ${id}`, limits, created_at: now, updated_at: now } as never,
@@ -63,7 +66,7 @@ forEachDialect('R5 entry quota', (f) => {
   })
 
   it('R5: the migration initialises the counter from the entries already stored', async () => {
-    const tenantId = await newTenant({ maxEntries: 3 })
+    const tenantId = await newTenant({ maxEntries: 3 }, false)
     const plain = createAuditor({ db: f.db, settleMs: 0 })
     for (let i = 0; i < 3; i++) await plain.create(entries, entry(), system(tenantId))
     await migrate(f.db, CMS_MIGRATIONS)
@@ -115,5 +118,27 @@ forEachDialect('R5 entry quota', (f) => {
     await auditor.create(entries, entry(), system(tenantId))
     await auditor.delete(entries, a.id, ctx)
     await assert.rejects(auditor.create(entries, entry(), ctx), quotaRefusal)
+  })
+
+  it('R5: without a quota the counter is kept too (with the COMMIT), so a quota set later holds', async () => {
+    await migrate(f.db, CMS_MIGRATIONS)
+    const tenantId = await newTenant(null)
+    const limiter = createLimiter(f.db, new MemoryBucketStore(), { cacheMs: 0 })
+    const auditor = createAuditor({ db: f.db, settleMs: 0, hooks: { before: limiter.before } })
+    const ctx: AuditContext = { tenantId, actorId: 'u1', actorType: 'user' }
+    const made = await Promise.all(Array.from({ length: 12 }, () => auditor.create(entries, entry(), ctx)))
+    await auditor.delete(entries, made[0]!.id, ctx)
+    const counter = await f.db.kysely
+      .selectFrom('tenant_entry_counts')
+      .select('entry_count')
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirstOrThrow()
+    assert.equal(Number(counter.entry_count), 11)
+    const current = await auditor.update(tenants, tenantId, { limits: { maxEntries: 11 } }, system(tenantId))
+    assert.deepEqual(current.limits, { maxEntries: 11 })
+    await assert.rejects(auditor.create(entries, entry(), ctx), quotaRefusal)
+    await auditor.delete(entries, made[1]!.id, ctx)
+    await auditor.create(entries, entry(), ctx)
+    assert.equal(await count(tenantId), 11)
   })
 })

@@ -68,7 +68,7 @@ export function createAuditor(options: AuditorOptions): Auditor {
         // events (or, on MySQL, a transaction the server already rolled back): such a
         // transaction never commits, even if the caller caught the error.
         if (scope.failure !== undefined) throw scope.failure
-        await tx.commit(scope.eventInserts())
+        await tx.commit([...scope.eventInserts(), ...scope.deferred])
         committed = scope
         return value
       },

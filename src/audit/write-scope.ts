@@ -70,6 +70,8 @@ export class WriteScope implements AuditedWriter {
   readonly #ctx: AuditContext
   readonly txId: string
   readonly events: PendingEvent[] = []
+  /** Statements before hooks queued for the COMMIT (`BeforeChange.defer`). */
+  readonly deferred: Statement[] = []
 
   /** Stable across the attempts of one logical transaction (see `BeforeChange.transaction`). */
   readonly #logical: object
@@ -499,6 +501,10 @@ export class WriteScope implements AuditedWriter {
         const { sql, parameters } = query.compile()
         const [r] = await this.#tx.run([{ sql, parameters }], { readOnly: true })
         return r!.rows as R[]
+      },
+      defer: (query: Compilable) => {
+        const { sql, parameters } = query.compile()
+        this.deferred.push({ sql, parameters })
       },
       transaction: this.#logical,
       writeIndex: this.#writes++,

@@ -8,6 +8,8 @@ export const ENTRY_COUNTS = 'tenant_entry_counts'
 interface CountStatements {
   /** `delta`, `tenant`; answers the new count where the database has RETURNING. */
   readonly bump: string
+  /** The same without RETURNING, for `defer`. */
+  readonly add: string
   /** `tenant` */
   readonly read: string
   /** `tenant`, `tenant`: a missing counter, from the rows (this write's included). */
@@ -27,6 +29,7 @@ function statements(db: AuditedDatabase): CountStatements {
       .where('tenant_id', '=', '')
     st = {
       bump: (db.capabilities.supportsReturning ? update.returning('entry_count') : update).compile().sql,
+      add: update.compile().sql,
       read: k.selectFrom(ENTRY_COUNTS).select('entry_count').where('tenant_id', '=', '').compile().sql,
       create: k
         .insertInto(ENTRY_COUNTS)
@@ -64,16 +67,20 @@ async function createCounter(db: AuditedDatabase, change: BeforeChange, tenantId
  * Applies one audited write to its tenant's entry counter, inside the write's transaction
  * (so the counter commits or rolls back with the row): an entry INSERT (create, restore of
  * a deleted entry) adds one, a DELETE takes one away, a new tenant gets a counter at 0.
- * Answers the tenant's entry count after an entry INSERT, else undefined.
  *
- * The UPDATE takes the counter row's lock until COMMIT, so concurrent entry writes of one
- * tenant see each other's counts: a quota checked against it is exact on every dialect.
+ * `now` (the tenant has a quota): the counter is updated now and, after an entry INSERT,
+ * the tenant's count after this write is returned: the UPDATE holds the counter row's lock
+ * until COMMIT, so concurrent creates of one tenant see each other's counts and a quota
+ * checked against it is exact on every dialect. Otherwise the update is deferred to the
+ * COMMIT batch (no round trip, the lock held only while committing) and undefined returned.
+ *
  * Only writes that pass through this hook are counted: entries written around the auditor
  * (raw SQL) are not.
  */
 export async function countEntryWrite(
   db: AuditedDatabase,
   change: BeforeChange,
+  now: boolean,
 ): Promise<number | undefined> {
   if (change.table === 'tenants' && change.operation === 'INSERT') {
     if ((await readCount(db, change, change.recordId)) === undefined)
@@ -84,12 +91,17 @@ export async function countEntryWrite(
   const tenantId = String((change.after ?? change.before)?.tenant_id)
   const delta = change.operation === 'INSERT' ? 1 : -1
   const st = statements(db)
+  if (!now) {
+    // A tenant without a counter row keeps none until a quota check creates it by counting.
+    change.defer(query(st.add, [delta, tenantId]))
+    return undefined
+  }
   const bumped = await change.read<{ entry_count: unknown }>(query(st.bump, [delta, tenantId]))
-  let count = db.capabilities.supportsReturning
+  const count = db.capabilities.supportsReturning
     ? bumped[0] === undefined
       ? undefined
       : Number(bumped[0].entry_count)
     : await readCount(db, change, tenantId)
-  count ??= await createCounter(db, change, tenantId)
-  return change.operation === 'INSERT' ? count : undefined
+  const after = count ?? (await createCounter(db, change, tenantId))
+  return change.operation === 'INSERT' ? after : undefined
 }

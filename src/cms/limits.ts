@@ -94,8 +94,9 @@ export class RedisBucketStore implements BucketStore {
  *
  * It also keeps each tenant's entry counter (src/cms/entry-counts.ts) in every entry write's
  * transaction, for every actor; `maxEntries` is checked against that counter, under its row
- * lock, so concurrent creates cannot pass the quota. Every auditor that writes entries must
- * carry this hook (`serve()` does).
+ * lock, so concurrent creates cannot pass the quota (tenants without a quota update it with
+ * the COMMIT instead). Every auditor that writes entries must carry this hook (`serve()`
+ * does).
  *
  * Rate-limit tokens are taken once per logical write: a deadlock re-runs a transaction and
  * its hooks, and the writes the first attempt already paid for are not charged again.
@@ -147,9 +148,9 @@ export function createLimiter(db: AuditedDatabase, store: BucketStore, options: 
       const tenantId = ctx.actorType === 'system' ? null : ctx.tenantId
       const limits = tenantId === null ? undefined : await limitsOf(change, tenantId)
       if (tenantId !== null && limits !== undefined) await takeToken(change, tenantId, limits)
-      // Last, for every actor: the counter's row lock is held from here to COMMIT.
-      const entryCount = await countEntryWrite(db, change)
+      // Last, for every actor: a counter updated now keeps its row lock until COMMIT.
       const quota = limits?.maxEntries
+      const entryCount = await countEntryWrite(db, change, quota !== undefined)
       if (quota !== undefined && entryCount !== undefined && entryCount > quota) {
         // The count includes this transaction's own insert (the hook runs after the row is written).
         throw new AuditedError('rate_limited', 'This organisation has reached its entry quota.', {
