@@ -120,25 +120,34 @@ forEachDialect('R5 entry quota', (f) => {
     await assert.rejects(auditor.create(entries, entry(), ctx), quotaRefusal)
   })
 
-  it('R5: without a quota the counter is kept too (with the COMMIT), so a quota set later holds', async () => {
+  it('R5: a quota set later counts the entries then, and holds; removing it stops the counting', async () => {
     await migrate(f.db, CMS_MIGRATIONS)
     const tenantId = await newTenant(null)
     const limiter = createLimiter(f.db, new MemoryBucketStore(), { cacheMs: 0 })
     const auditor = createAuditor({ db: f.db, settleMs: 0, hooks: { before: limiter.before } })
     const ctx: AuditContext = { tenantId, actorId: 'u1', actorType: 'user' }
+    const counter = async () => {
+      const row = await f.db.kysely
+        .selectFrom('tenant_entry_counts')
+        .select('entry_count')
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirst()
+      return row === undefined ? undefined : Number(row.entry_count)
+    }
     const made = await Promise.all(Array.from({ length: 12 }, () => auditor.create(entries, entry(), ctx)))
     await auditor.delete(entries, made[0]!.id, ctx)
-    const counter = await f.db.kysely
-      .selectFrom('tenant_entry_counts')
-      .select('entry_count')
-      .where('tenant_id', '=', tenantId)
-      .executeTakeFirstOrThrow()
-    assert.equal(Number(counter.entry_count), 11)
+    assert.equal(await counter(), undefined, 'no counter while the tenant has no quota')
     const current = await auditor.update(tenants, tenantId, { limits: { maxEntries: 11 } }, system(tenantId))
     assert.deepEqual(current.limits, { maxEntries: 11 })
+    assert.equal(await counter(), 11)
     await assert.rejects(auditor.create(entries, entry(), ctx), quotaRefusal)
     await auditor.delete(entries, made[1]!.id, ctx)
     await auditor.create(entries, entry(), ctx)
     assert.equal(await count(tenantId), 11)
+    assert.equal(await counter(), 11)
+    await auditor.update(tenants, tenantId, { limits: { writesPerSecond: 1000 } }, system(tenantId))
+    assert.equal(await counter(), undefined)
+    await auditor.create(entries, entry(), ctx)
+    assert.equal(await count(tenantId), 12)
   })
 })

@@ -1,8 +1,10 @@
-import { type Compilable, CompiledQuery } from 'kysely'
+import { type Compilable, CompiledQuery, type Kysely } from 'kysely'
 import type { BeforeChange } from '../audit/engine-core.js'
+import { decodeRow } from '../audit/row-codec.js'
 import type { AuditedDatabase } from '../db/open-database.js'
+import { tenants } from './entities.js'
 
-/** Entries per tenant (created by CMS migration 1003). */
+/** Entries per tenant with an entry quota (created by CMS migration 1003). */
 export const ENTRY_COUNTS = 'tenant_entry_counts'
 
 interface CountStatements {
@@ -14,6 +16,8 @@ interface CountStatements {
   readonly read: string
   /** `tenant`, `tenant`: a missing counter, from the rows (this write's included). */
   readonly create: string
+  /** `tenant` */
+  readonly drop: string
 }
 
 /** Compiled once per database: these run inside every entry write. */
@@ -41,6 +45,7 @@ function statements(db: AuditedDatabase): CountStatements {
             .where('tenant_id', '=', ''),
         )
         .compile().sql,
+      drop: k.deleteFrom(ENTRY_COUNTS).where('tenant_id', '=', '').compile().sql,
     }
     compiled.set(db, st)
   }
@@ -56,23 +61,40 @@ async function readCount(db: AuditedDatabase, change: BeforeChange, tenantId: st
   return row === undefined ? undefined : Number(row.entry_count)
 }
 
-/** Counts the tenant's rows into a new counter (a tenant that predates migration 1003
- * without a counter, or whose tenant row was written without this hook). */
+/** Counts the tenant's rows into a new counter (this transaction's own writes included). */
 async function createCounter(db: AuditedDatabase, change: BeforeChange, tenantId: string): Promise<number> {
   await change.read(query(statements(db).create, [tenantId, tenantId]))
   return (await readCount(db, change, tenantId)) ?? 0
 }
 
+const quotaOf = (row: Record<string, unknown> | null): unknown =>
+  (row?.limits as { maxEntries?: unknown } | null | undefined)?.maxEntries
+
+/** A tenant write that sets a quota counts the tenant's entries into a new counter; one
+ * that removes it drops the counter (no tenant without a quota pays for one). */
+async function followQuota(db: AuditedDatabase, change: BeforeChange): Promise<void> {
+  const had = quotaOf(change.before) !== undefined
+  const has = quotaOf(change.after) !== undefined
+  if (had === has) return
+  const st = statements(db)
+  await change.read(query(st.drop, [change.recordId]))
+  if (has) await createCounter(db, change, change.recordId)
+}
+
 /**
- * Applies one audited write to its tenant's entry counter, inside the write's transaction
- * (so the counter commits or rolls back with the row): an entry INSERT (create, restore of
- * a deleted entry) adds one, a DELETE takes one away, a new tenant gets a counter at 0.
+ * Keeps the entry counters of tenants that have an entry quota, inside each write's
+ * transaction (so a counter commits or rolls back with its rows). A tenant gets a counter
+ * when a quota is set on it (its entries counted in that transaction; also by CMS migration
+ * 1003 for quotas set before it) and loses it when the quota is removed.
  *
- * `now` (the tenant has a quota): the counter is updated now and, after an entry INSERT,
- * the tenant's count after this write is returned: the UPDATE holds the counter row's lock
- * until COMMIT, so concurrent creates of one tenant see each other's counts and a quota
- * checked against it is exact on every dialect. Otherwise the update is deferred to the
- * COMMIT batch (no round trip, the lock held only while committing) and undefined returned.
+ * An entry INSERT (create, restore of a deleted entry) adds one, a DELETE takes one away.
+ * `quota` (the tenant has one, as the caller's cached limits say): the counter is updated
+ * now and, after an INSERT, the tenant's count after this write is returned. That UPDATE
+ * holds the counter row's lock until COMMIT, so concurrent creates of one tenant see each
+ * other's counts: a quota checked against it is exact on every dialect — and such a
+ * tenant's entry writes queue behind each other's COMMIT on PostgreSQL and MySQL. Without
+ * `quota` the update is deferred to the COMMIT batch, where it changes no row unless a
+ * quota was set meanwhile (limits cached in another process): no round trip, no lock.
  *
  * Only writes that pass through this hook are counted: entries written around the auditor
  * (raw SQL) are not.
@@ -80,19 +102,17 @@ async function createCounter(db: AuditedDatabase, change: BeforeChange, tenantId
 export async function countEntryWrite(
   db: AuditedDatabase,
   change: BeforeChange,
-  now: boolean,
+  quota: boolean,
 ): Promise<number | undefined> {
-  if (change.table === 'tenants' && change.operation === 'INSERT') {
-    if ((await readCount(db, change, change.recordId)) === undefined)
-      await createCounter(db, change, change.recordId)
+  if (change.table === 'tenants' && change.operation !== 'DELETE') {
+    await followQuota(db, change)
     return undefined
   }
   if (change.table !== 'entries' || change.operation === 'UPDATE') return undefined
   const tenantId = String((change.after ?? change.before)?.tenant_id)
   const delta = change.operation === 'INSERT' ? 1 : -1
   const st = statements(db)
-  if (!now) {
-    // A tenant without a counter row keeps none until a quota check creates it by counting.
+  if (!quota) {
     change.defer(query(st.add, [delta, tenantId]))
     return undefined
   }
@@ -102,6 +122,32 @@ export async function countEntryWrite(
       ? undefined
       : Number(bumped[0].entry_count)
     : await readCount(db, change, tenantId)
+  // No counter yet (its tenant row was written around this hook): count the rows now.
   const after = count ?? (await createCounter(db, change, tenantId))
   return change.operation === 'INSERT' ? after : undefined
+}
+
+/** For CMS migration 1003: counters for the tenants that already have a quota. */
+// biome-ignore lint/suspicious/noExplicitAny: migrations address tables the typed schema does not know yet.
+export async function initialiseEntryCounts(k: Kysely<any>): Promise<void> {
+  const rows = (await k.selectFrom('tenants').select(['id', 'limits']).execute()) as Record<string, unknown>[]
+  const counted = new Set(
+    ((await k.selectFrom(ENTRY_COUNTS).select('tenant_id').execute()) as { tenant_id: unknown }[]).map((r) =>
+      String(r.tenant_id),
+    ),
+  )
+  for (const row of rows) {
+    const id = String(row.id)
+    if (counted.has(id) || quotaOf(decodeRow(tenants, row)) === undefined) continue
+    await k
+      .insertInto(ENTRY_COUNTS)
+      .columns(['tenant_id', 'entry_count'])
+      .expression(
+        k
+          .selectFrom('entries')
+          .select((eb) => [eb.val(id).as('tenant_id'), eb.fn.countAll().as('entry_count')])
+          .where('tenant_id', '=', id),
+      )
+      .execute()
+  }
 }

@@ -92,11 +92,10 @@ export class RedisBucketStore implements BucketStore {
  * write, so no route or code path can bypass it. Limits are read from `tenants.limits`
  * (cached for `cacheMs`); the `system` actor is not limited.
  *
- * It also keeps each tenant's entry counter (src/cms/entry-counts.ts) in every entry write's
- * transaction, for every actor; `maxEntries` is checked against that counter, under its row
- * lock, so concurrent creates cannot pass the quota (tenants without a quota update it with
- * the COMMIT instead). Every auditor that writes entries must carry this hook (`serve()`
- * does).
+ * It also keeps the entry counter of each tenant with a quota (src/cms/entry-counts.ts) in
+ * every entry write's transaction, for every actor; `maxEntries` is checked against that
+ * counter, under its row lock, so concurrent creates cannot pass the quota. Every auditor
+ * that writes entries or tenants must carry this hook (`serve()` does).
  *
  * Rate-limit tokens are taken once per logical write: a deadlock re-runs a transaction and
  * its hooks, and the writes the first attempt already paid for are not charged again.

@@ -1,6 +1,6 @@
 import { type CreateTableBuilder, sql } from 'kysely'
 import { createIndexIfMissing, type Migration } from '../db/migrations.js'
-import { ENTRY_COUNTS } from './entry-counts.js'
+import { ENTRY_COUNTS, initialiseEntryCounts } from './entry-counts.js'
 
 type Table = CreateTableBuilder<string, string>
 
@@ -130,38 +130,15 @@ export const CMS_MIGRATIONS: readonly Migration[] = [
       // A list without a status filter reads (tenant, type) in id order: this index is
       // that order, so a page is an index range of `limit` rows (src/cms/entry-list.ts).
       await createIndexIfMissing(db, dialect, 'entries', 'entries_by_type', ['tenant_id', 'type', 'id'])
-      // Entries per tenant, kept by the write limiter in every entry write's transaction
-      // (src/cms/entry-counts.ts): the quota check reads one row instead of counting.
+      // Entries per tenant with a quota, kept by the write limiter in every entry write's
+      // transaction (src/cms/entry-counts.ts): the quota check updates one row, not a count.
       await db.schema
         .createTable(ENTRY_COUNTS)
         .ifNotExists()
         .addColumn('tenant_id', 'varchar(255)', (c) => c.primaryKey())
         .addColumn('entry_count', 'bigint', (c) => c.notNull())
         .execute()
-      // From the rows already stored: every tenant with entries, then every other tenant
-      // (skipping counters that exist, so a step re-run by a second process changes nothing).
-      const counted = db.selectFrom(ENTRY_COUNTS).select('tenant_id')
-      await db
-        .insertInto(ENTRY_COUNTS)
-        .columns(['tenant_id', 'entry_count'])
-        .expression(
-          db
-            .selectFrom('entries')
-            .select((eb) => ['tenant_id', eb.fn.countAll().as('entry_count')])
-            .where('tenant_id', 'not in', counted)
-            .groupBy('tenant_id'),
-        )
-        .execute()
-      await db
-        .insertInto(ENTRY_COUNTS)
-        .columns(['tenant_id', 'entry_count'])
-        .expression(
-          db
-            .selectFrom('tenants')
-            .select((eb) => ['id', eb.lit(0).as('entry_count')])
-            .where('id', 'not in', counted),
-        )
-        .execute()
+      await initialiseEntryCounts(db)
     },
   },
 ]
