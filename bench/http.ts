@@ -28,16 +28,11 @@ import { fileURLToPath } from 'node:url'
 import type { DialectName } from '../src/index.js'
 import { type CreateTrace, renderTraces, traceCreates } from './create-trace.js'
 import { type DialectTarget, PendingDrops, TARGETS } from './databases.js'
+import { ENTRY_BODY, prepareApi } from './http-api.js'
 import { benchEntries, type EntryPhase } from './http-entry-list.js'
 import { describe, fmt, load, type RunResult, roundRobin } from './http-load.js'
 import { type SeedResult, seedEvents } from './http-seed.js'
-import {
-  BENCH_ADMIN,
-  type BenchServer,
-  SERVER_SETTINGS,
-  type ServerMessage,
-  startBenchServer,
-} from './http-server.js'
+import { type BenchServer, SERVER_SETTINGS, type ServerMessage, startBenchServer } from './http-server.js'
 import type { RawPool } from './raw-pools.js'
 
 const log = (line: string) => process.stderr.write(`${line}\n`)
@@ -138,59 +133,6 @@ async function launch(mode: ServerMode, databaseUrl: string): Promise<RunningSer
   const server = await startBenchServer(databaseUrl)
   return { url: server.url, bareUrl: server.bareUrl, close: () => server.close(), pid: process.pid }
 }
-
-// ------------------------------------------------------------------------- set-up calls
-
-async function api(
-  base: string,
-  method: 'GET' | 'POST',
-  path: string,
-  token: string | null,
-  body?: unknown,
-): Promise<Record<string, unknown>> {
-  const res = await fetch(base + path, {
-    method,
-    headers: {
-      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  const text = await res.text()
-  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`)
-  return JSON.parse(text) as Record<string, unknown>
-}
-
-/** Logs the bench admin in, makes an admin API token and the `article` content type. */
-async function prepareApi(url: string): Promise<string> {
-  const login = await api(url, 'POST', '/api/v1/auth/login', null, BENCH_ADMIN)
-  const session = String(login.token)
-  const token = await api(url, 'POST', '/api/v1/tokens', session, { name: 'bench', role: 'admin' })
-  const apiToken = String(token.token)
-  await api(url, 'POST', '/api/v1/content-types', apiToken, {
-    key: 'article',
-    name: 'Article',
-    fields: [
-      { name: 'title', type: 'string', required: true },
-      { name: 'body', type: 'text' },
-      { name: 'views', type: 'integer' },
-      { name: 'tags', type: 'json' },
-      { name: 'publishedOn', type: 'datetime' },
-    ],
-  })
-  return apiToken
-}
-
-const ENTRY_BODY = JSON.stringify({
-  data: {
-    title: 'Benchmarking an audited headless CMS',
-    body: 'Every write goes through the auditor: the row and its change event commit together. '.repeat(3),
-    views: 42,
-    tags: ['bench', 'audit'],
-    publishedOn: '2025-01-15T10:00:00Z',
-  },
-  locale: 'en',
-})
 
 // ---------------------------------------------------------------------------- per dialect
 

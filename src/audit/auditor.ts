@@ -55,19 +55,20 @@ export function createAuditor(options: AuditorOptions): Auditor {
   async function inTransaction<T>(ctx: AuditContext, fn: (scope: WriteScope) => Promise<T>): Promise<T> {
     assertAuditContext(ctx)
     let committed: WriteScope | undefined
+    const logical = {} // one per call, shared by a deadlock re-run (BeforeChange.transaction)
     const result = await runTransaction(
       core.dialect,
       { timeoutMs: core.timeoutMs, acquireTimeoutMs: core.db.acquireTimeoutMs, signal: ctx.signal },
       async (tx) => {
         const start = core.open.begin()
         tx.onClose(() => core.open.end(start))
-        const scope = new WriteScope(core, tx, ctx)
+        const scope = new WriteScope(core, tx, ctx, logical)
         const value = await fn(scope)
         // A write that failed after sending statements may have left rows without their
         // events (or, on MySQL, a transaction the server already rolled back): such a
         // transaction never commits, even if the caller caught the error.
         if (scope.failure !== undefined) throw scope.failure
-        await tx.commit(scope.eventInserts())
+        await tx.commit([...scope.eventInserts(), ...scope.deferred])
         committed = scope
         return value
       },

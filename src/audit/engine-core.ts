@@ -30,6 +30,18 @@ export interface BeforeChange {
    * that read through the pool could wait forever for a connection while holding one.
    */
   readonly read: <R = Record<string, unknown>>(query: Compilable) => Promise<R[]>
+  /**
+   * Queues a write whose answer the hook does not need (e.g. a counter) to run in this
+   * transaction with its COMMIT, after the event rows: no round trip of its own, and row
+   * locks it takes are held only while the transaction commits. Its failure fails the commit.
+   */
+  readonly defer: (query: Compilable) => void
+  /** The same object on every attempt of one logical transaction: a deadlock re-runs the
+   * transaction body, and its hooks, on a new connection. */
+  readonly transaction: object
+  /** This write's position in its transaction's attempt (0 first): with `transaction`, it
+   * names the same logical write on a re-run. */
+  readonly writeIndex: number
 }
 
 export interface AuditorHooks {

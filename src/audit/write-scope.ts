@@ -56,11 +56,18 @@ export class WriteScope implements AuditedWriter {
   /** The HLC this scope's next event must exceed although the clock could not be moved
    * there (a record's newest event from a clock far ahead); 0 when none. */
   #floor = 0n
+  /** Statements before hooks queued for the COMMIT (`BeforeChange.defer`). */
+  readonly deferred: Statement[] = []
 
-  constructor(core: EngineCore, tx: Transaction, ctx: AuditContext) {
+  /** Stable across the attempts of one logical transaction (see `BeforeChange.transaction`). */
+  readonly #logical: object
+  #writes = 0
+
+  constructor(core: EngineCore, tx: Transaction, ctx: AuditContext, logical: object = {}) {
     this.#core = core
     this.#tx = tx
     this.#ctx = ctx
+    this.#logical = logical
     this.txId = core.newEventId()
   }
 
@@ -506,6 +513,12 @@ export class WriteScope implements AuditedWriter {
         const [r] = await this.#tx.run([{ sql, parameters }], { readOnly: true })
         return r!.rows as R[]
       },
+      defer: (query: Compilable) => {
+        const { sql, parameters } = query.compile()
+        this.deferred.push({ sql, parameters })
+      },
+      transaction: this.#logical,
+      writeIndex: this.#writes++,
     })
     this.events.push({ ...event, wallTime: event.wallDate.toISOString() })
   }

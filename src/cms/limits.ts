@@ -1,7 +1,10 @@
 import type { Redis } from 'ioredis'
 import type { BeforeChange } from '../audit/engine-core.js'
+import { decodeRow } from '../audit/row-codec.js'
 import { AuditedError } from '../core/errors.js'
 import type { AuditedDatabase } from '../db/open-database.js'
+import { tenants } from './entities.js'
+import { countEntryWrite } from './entry-counts.js'
 
 /** A tenant's limits as stored in `tenants.limits`. */
 export interface TenantLimits {
@@ -89,12 +92,19 @@ export class RedisBucketStore implements BucketStore {
  * write, so no route or code path can bypass it. Limits are read from `tenants.limits`
  * (cached for `cacheMs`); the `system` actor is not limited.
  *
- * `maxEntries` is checked against committed rows: concurrent creates can pass the quota by
- * at most the number of entry creates in flight at that moment.
+ * It also keeps the entry counter of each tenant with a quota (src/cms/entry-counts.ts) in
+ * every entry write's transaction, for every actor; `maxEntries` is checked against that
+ * counter, under its row lock, so concurrent creates cannot pass the quota. Every auditor
+ * that writes entries or tenants must carry this hook (`serve()` does).
+ *
+ * Rate-limit tokens are taken once per logical write: a deadlock re-runs a transaction and
+ * its hooks, and the writes the first attempt already paid for are not charged again.
  */
 export function createLimiter(db: AuditedDatabase, store: BucketStore, options: { cacheMs?: number } = {}) {
   const cacheMs = options.cacheMs ?? 2000
   const cache = new Map<string, { limits: TenantLimits; at: number }>()
+  /** Per logical transaction, how many of its writes have taken their token. */
+  const paid = new WeakMap<object, number>()
 
   // Reads run on the write's own transaction (change.read): through the pool they could
   // wait for a connection while this write holds one — with every connection held that way,
@@ -102,13 +112,29 @@ export function createLimiter(db: AuditedDatabase, store: BucketStore, options: 
   async function limitsOf(change: BeforeChange, tenantId: string): Promise<TenantLimits> {
     const hit = cache.get(tenantId)
     if (hit !== undefined && Date.now() - hit.at < cacheMs) return hit.limits
-    const [row] = await change.read<{ limits: unknown }>(
+    const [row] = await change.read<Record<string, unknown>>(
       db.kysely.selectFrom('tenants').select('limits').where('id', '=', tenantId),
     )
-    const raw = row?.limits
-    const limits = (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {})) as TenantLimits
+    // decodeRow: the column's declared `json` kind, whatever the driver hands back.
+    const limits = ((row === undefined ? null : decodeRow(tenants, row).limits) ?? {}) as TenantLimits
     cache.set(tenantId, { limits, at: Date.now() })
     return limits
+  }
+
+  /** Takes a token unless this logical write already took one on an earlier attempt. */
+  async function takeToken(change: BeforeChange, tenantId: string, limits: TenantLimits) {
+    const rate = limits.writesPerSecond
+    if (rate === undefined) return
+    if (change.writeIndex < (paid.get(change.transaction) ?? 0)) return
+    const burst = limits.burst ?? Math.max(1, Math.ceil(rate))
+    const r = await store.take(`writes:${tenantId}`, rate, burst)
+    if (!r.allowed) {
+      throw new AuditedError('rate_limited', 'This organisation is writing too fast.', {
+        retryAfterSeconds: Math.max(1, Math.ceil(r.retryAfterMs / 1000)),
+        details: { limit: 'writesPerSecond', retryAfterMs: r.retryAfterMs },
+      })
+    }
+    paid.set(change.transaction, change.writeIndex + 1)
   }
 
   return {
@@ -118,32 +144,18 @@ export function createLimiter(db: AuditedDatabase, store: BucketStore, options: 
     },
     async before(change: BeforeChange): Promise<void> {
       const { ctx } = change
-      if (ctx.actorType === 'system' || ctx.tenantId === null) return
-      const limits = await limitsOf(change, ctx.tenantId)
-      if (limits.writesPerSecond !== undefined) {
-        const burst = limits.burst ?? Math.max(1, Math.ceil(limits.writesPerSecond))
-        const r = await store.take(`writes:${ctx.tenantId}`, limits.writesPerSecond, burst)
-        if (!r.allowed) {
-          throw new AuditedError('rate_limited', 'This organisation is writing too fast.', {
-            retryAfterSeconds: Math.max(1, Math.ceil(r.retryAfterMs / 1000)),
-            details: { limit: 'writesPerSecond', retryAfterMs: r.retryAfterMs },
-          })
-        }
-      }
-      if (limits.maxEntries !== undefined && change.table === 'entries' && change.operation === 'INSERT') {
-        const [r] = await change.read<{ n: unknown }>(
-          db.kysely
-            .selectFrom('entries')
-            .select((eb) => eb.fn.countAll().as('n'))
-            .where('tenant_id', '=', ctx.tenantId),
-        )
+      const tenantId = ctx.actorType === 'system' ? null : ctx.tenantId
+      const limits = tenantId === null ? undefined : await limitsOf(change, tenantId)
+      if (tenantId !== null && limits !== undefined) await takeToken(change, tenantId, limits)
+      // Last, for every actor: a counter updated now keeps its row lock until COMMIT.
+      const quota = limits?.maxEntries
+      const entryCount = await countEntryWrite(db, change, quota !== undefined)
+      if (quota !== undefined && entryCount !== undefined && entryCount > quota) {
         // The count includes this transaction's own insert (the hook runs after the row is written).
-        if (Number(r?.n) > limits.maxEntries) {
-          throw new AuditedError('rate_limited', 'This organisation has reached its entry quota.', {
-            retryAfterSeconds: 3600,
-            details: { limit: 'maxEntries', maxEntries: limits.maxEntries },
-          })
-        }
+        throw new AuditedError('rate_limited', 'This organisation has reached its entry quota.', {
+          retryAfterSeconds: 3600,
+          details: { limit: 'maxEntries', maxEntries: quota },
+        })
       }
     },
   }

@@ -1,5 +1,6 @@
 import { type CreateTableBuilder, sql } from 'kysely'
 import { createIndexIfMissing, type Migration } from '../db/migrations.js'
+import { ENTRY_COUNTS, initialiseEntryCounts } from './entry-counts.js'
 
 type Table = CreateTableBuilder<string, string>
 
@@ -123,7 +124,24 @@ export const CMS_MIGRATIONS: readonly Migration[] = [
     up: (db, dialect) => createIndexIfMissing(db, dialect, 'tokens', 'tokens_expiry', ['kind', 'expires_at']),
   },
   {
-    // 1003 is left to the performance work of issue 7 (merged separately).
+    id: 1003,
+    name: 'entry_list_order_and_entry_counts',
+    async up(db, dialect) {
+      // A list without a status filter reads (tenant, type) in id order: this index is
+      // that order, so a page is an index range of `limit` rows (src/cms/entry-list.ts).
+      await createIndexIfMissing(db, dialect, 'entries', 'entries_by_type', ['tenant_id', 'type', 'id'])
+      // Entries per tenant with a quota, kept by the write limiter in every entry write's
+      // transaction (src/cms/entry-counts.ts): the quota check updates one row, not a count.
+      await db.schema
+        .createTable(ENTRY_COUNTS)
+        .ifNotExists()
+        .addColumn('tenant_id', 'varchar(255)', (c) => c.primaryKey())
+        .addColumn('entry_count', 'bigint', (c) => c.notNull())
+        .execute()
+      await initialiseEntryCounts(db)
+    },
+  },
+  {
     id: 1004,
     name: 'tokens_credentials_fingerprint',
     // A session records a fingerprint of the password hash it was issued for; the token

@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import { decodeRow } from '../../audit/row-codec.js'
 import { loadType } from '../../cms/content-type-operations.js'
 import { type EntryRow, entries } from '../../cms/entities.js'
+import { listEntries } from '../../cms/entry-list.js'
 import {
   createEntry,
   deleteEntry,
@@ -13,7 +14,7 @@ import {
 import type { App } from '../app-type.js'
 import { allow, requirePrincipal } from '../principal.js'
 import { callerOf } from '../request-caller.js'
-import { listPage, PageQuery, present } from '../resource.js'
+import { PageQuery, present } from '../resource.js'
 import { TYPE_KEY } from './content-types.js'
 import type { RouteDeps } from './deps.js'
 
@@ -88,13 +89,7 @@ export function entryRoutes(app: App, deps: RouteDeps): void {
       const { tenantId } = requirePrincipal(request)
       const type = await loadType(db, tenantId, request.params.type)
       const { status, locale, after, limit } = request.query
-      const page = await listPage(
-        db,
-        'entries',
-        tenantId,
-        { after, limit },
-        { type: type.key, status, locale },
-      )
+      const page = await listEntries(db, tenantId, type.key, { after, limit, status, locale })
       const items = page.rows.map((r) => presentEntry(decodeRow(entries, r) as unknown as EntryRow))
       return { items, nextCursor: page.nextCursor }
     },
