@@ -120,20 +120,20 @@ forEachDialect('regressions: atomicity', (f) => {
     await sleep(50)
     const controller = new AbortController()
     const id = newId()
-    const waiting = auditor.create(
-      posts,
-      { id, title: `aborted ${id}` },
-      { ...ctx, signal: controller.signal },
-    )
+    // The outcome is observed at once: the abort now rejects the waiting call immediately
+    // (issue 7 R3), before the holder is released.
+    const waiting = auditor
+      .create(posts, { id, title: `aborted ${id}` }, { ...ctx, signal: controller.signal })
+      .then(
+        () => 'resolved',
+        (e) => `rejected ${(e as { code?: string }).code}`,
+      )
     await sleep(50)
     controller.abort()
     await sleep(20)
     release()
     await holder
-    const outcome = await waiting.then(
-      () => 'resolved',
-      (e) => `rejected ${(e as { code?: string }).code}`,
-    )
+    const outcome = await waiting
     const committed = (await rowsOf(f.db, 'posts')).some((r) => r.id === id)
     assert.deepEqual({ outcome, committed }, { outcome: 'rejected unavailable', committed: false })
   })
