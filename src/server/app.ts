@@ -122,7 +122,6 @@ export function buildApp(options: AppOptions): App {
   app.register(swaggerUi, { routePrefix: '/docs' })
   app.decorateRequest('principal', null)
   app.decorateRequest('breakerProbe', null)
-  app.decorateRequest('databaseFailed', false)
   let closing = false
   app.addHook('preClose', async () => {
     closing = true

@@ -23,8 +23,6 @@ declare module 'fastify' {
     principal: Principal | null
     /** Admitted by the circuit breaker (true when as its probe); null when not admitted. */
     breakerProbe: boolean | null
-    /** The request failed because the database did (see `isDatabaseFailure`). */
-    databaseFailed: boolean
   }
 }
 
