@@ -68,13 +68,13 @@ export function createAuditor(options: AuditorOptions): Auditor {
         // events (or, on MySQL, a transaction the server already rolled back): such a
         // transaction never commits, even if the caller caught the error.
         if (scope.failure !== undefined) throw scope.failure
-        await tx.commit([...scope.eventInserts(), ...scope.deferred])
+        await tx.commit([...scope.recorder.inserts(), ...scope.recorder.deferred])
         committed = scope
         return value
       },
     )
     if (committed !== undefined && core.hasAfterHooks)
-      await core.runAfterHooks(committed.events.map(publicEvent))
+      await core.runAfterHooks(committed.recorder.events.map(publicEvent))
     return result
   }
 

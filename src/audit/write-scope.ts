@@ -1,24 +1,15 @@
-import type { Compilable } from 'kysely'
 import type { AuditContext } from '../core/audit-context.js'
-import { canonicalize, canonicalizeStored } from '../core/canonical-json.js'
 import { AuditedError, isAuditedError } from '../core/errors.js'
-import type { Statement, StatementResult } from '../db/dialect.js'
 import type { Transaction } from '../db/transaction.js'
-import {
-  type Action,
-  type ChangeEvent,
-  eventFromRow,
-  eventValues,
-  type JsonObject,
-  type Operation,
-  type PendingEvent,
-} from './change-event.js'
+import { type Action, type ChangeEvent, eventFromRow, type JsonObject } from './change-event.js'
 import type { EngineCore } from './engine-core.js'
 import type { Entity } from './entity.js'
-import { decodeRow, encodeValues, eventState, type Row } from './row-codec.js'
+import { EventRecorder } from './event-recorder.js'
+import { decodeRow, type Row } from './row-codec.js'
+import { ScopeClock } from './scope-clock.js'
 import { bind, bindRows } from './statements.js'
+import { writeInput } from './write-input.js'
 import {
-  changed,
   checkId,
   checkVersion,
   notFound,
@@ -51,24 +42,16 @@ export class WriteScope implements AuditedWriter {
   readonly #core: EngineCore
   readonly #tx: Transaction
   readonly #ctx: AuditContext
-  readonly txId: string
-  readonly events: PendingEvent[] = []
-  /** The HLC this scope's next event must exceed although the clock could not be moved
-   * there (a record's newest event from a clock far ahead); 0 when none. */
-  #floor = 0n
-  /** Statements before hooks queued for the COMMIT (`BeforeChange.defer`). */
-  readonly deferred: Statement[] = []
-
-  /** Stable across the attempts of one logical transaction (see `BeforeChange.transaction`). */
-  readonly #logical: object
-  #writes = 0
+  readonly #clock: ScopeClock
+  /** The transaction's change events, queued for the COMMIT. */
+  readonly recorder: EventRecorder
 
   constructor(core: EngineCore, tx: Transaction, ctx: AuditContext, logical: object = {}) {
     this.#core = core
     this.#tx = tx
     this.#ctx = ctx
-    this.#logical = logical
-    this.txId = core.newEventId()
+    this.#clock = new ScopeClock(core)
+    this.recorder = new EventRecorder(core, tx, ctx, this.#clock, logical)
   }
 
   /** Set when a write failed after sending statements: the transaction must not commit. */
@@ -154,7 +137,7 @@ export class WriteScope implements AuditedWriter {
         for (const [j, row] of stored.entries()) out[chunk[j]!] = row
       }
     }
-    for (const row of out) await this.#record(entity, 'INSERT', 'create', null, row)
+    for (const row of out) await this.recorder.record(entity, 'INSERT', 'create', null, row)
     return out as R[]
   }
 
@@ -185,11 +168,11 @@ export class WriteScope implements AuditedWriter {
     const [found, , last] = await this.#tx.run([
       bind(st.select({ lock: true }), args),
       bind(st.delete({ lock: true, expectVersion: expected !== undefined }), args),
-      this.#lastHlc(entity, [id]),
+      this.#clock.lastHlc(entity, [id]),
     ])
     const before = this.#found(entity, id, found!.rows[0], expected)
-    this.#observe(last!)
-    await this.#record(entity, 'DELETE', 'delete', before, null)
+    this.#clock.observe(last!)
+    await this.recorder.record(entity, 'DELETE', 'delete', before, null)
     return before as R
   }
 
@@ -241,60 +224,10 @@ export class WriteScope implements AuditedWriter {
     return (await this.#insert(entity, input, 'restore')) as R
   }
 
-  /** The statements that store this scope's events; sent with COMMIT. */
-  eventInserts(): Statement[] {
-    const st = this.#core.eventStatements
-    const d = this.#core.dialect
-    const out: Statement[] = []
-    for (let start = 0; start < this.events.length; start += st.maxRows) {
-      const chunk = this.events.slice(start, start + st.maxRows)
-      const rows = chunk.map((e) => eventValues(e, d.bigintParameter, d.toParameter))
-      out.push(bindRows(st.insert(chunk.length), rows))
-    }
-    return out
-  }
-
   // -- internals ---------------------------------------------------------------------
 
-  /** Checks and encodes caller values: known columns only, key/tenant/version managed here. */
-  async #input(entity: Entity<object>, values: unknown, mode: 'create' | 'update'): Promise<Row> {
-    if (typeof values !== 'object' || values === null || Array.isArray(values)) {
-      throw new AuditedError('validation', 'Values must be an object of column values.')
-    }
-    const known = await this.#core.columnsOf(entity, this.#tx)
-    const unknown = Object.keys(values).filter((k) => !known.has(k))
-    if (unknown.length > 0) {
-      throw new AuditedError('validation', `Unknown field(s) for ${entity.table}: ${unknown.join(', ')}.`, {
-        details: { fields: unknown },
-      })
-    }
-    const managed = [
-      entity.versionColumn,
-      ...(mode === 'update' ? [entity.primaryKey, entity.tenantColumn] : []),
-    ]
-    const given = Object.entries(values as Row).filter(([, v]) => v !== undefined)
-    for (const [k] of given) {
-      if (k !== undefined && managed.includes(k)) {
-        throw new AuditedError('validation', `Field ${k} is managed by the engine and cannot be written.`, {
-          details: { fields: [k] },
-        })
-      }
-    }
-    const input = encodeValues(entity, Object.fromEntries(given), this.#core.dialect)
-    if (mode === 'create') {
-      if (entity.tenantColumn) {
-        const tenant = this.#requireTenant(entity)
-        const givenTenant = input[entity.tenantColumn]
-        if (givenTenant !== undefined && givenTenant !== tenant) {
-          throw new AuditedError('validation', 'A record cannot be written into another tenant.', {
-            details: { fields: [entity.tenantColumn] },
-          })
-        }
-        input[entity.tenantColumn] = tenant
-      }
-      if (entity.versionColumn) input[entity.versionColumn] = 1
-    }
-    return input
+  #input(entity: Entity<object>, values: unknown, mode: 'create' | 'update'): Promise<Row> {
+    return writeInput(this.#core, this.#tx, entity, values, mode, () => this.#requireTenant(entity))
   }
 
   #requireTenant(entity: Entity<object>): string {
@@ -330,7 +263,7 @@ export class WriteScope implements AuditedWriter {
 
   async #insert(entity: Entity<object>, input: Row, action: Action): Promise<Row> {
     const [row] = await this.#insertRows(entity, Object.keys(input), [input])
-    await this.#record(entity, 'INSERT', action, null, row!)
+    await this.recorder.record(entity, 'INSERT', action, null, row!)
     return row!
   }
 
@@ -346,7 +279,7 @@ export class WriteScope implements AuditedWriter {
     // A key given by the caller may have history (a record deleted and re-created).
     const history = columns.includes(pk)
       ? [
-          this.#lastHlc(
+          this.#clock.lastHlc(
             entity,
             inputs.map((input) => input[pk] as RecordId),
           ),
@@ -354,13 +287,13 @@ export class WriteScope implements AuditedWriter {
       : []
     if (this.#core.dialect.supportsReturning) {
       const [r, last] = await this.#tx.run([insert, ...history])
-      if (last !== undefined) this.#observe(last)
+      if (last !== undefined) this.#clock.observe(last)
       raws = r!.rows
     } else if (columns.includes(pk)) {
       const keys: Record<string, unknown> = Object.fromEntries(inputs.map((input, i) => [`k${i}`, input[pk]]))
       if (entity.tenantColumn) keys.tenant = this.#requireTenant(entity)
       const [, r, last] = await this.#tx.run([insert, bind(st.selectKeys(inputs.length), keys), ...history])
-      this.#observe(last!)
+      this.#clock.observe(last!)
       const byKey = new Map(r!.rows.map((row) => [String(row[pk]), row]))
       raws = inputs.map((input) => byKey.get(String(input[pk])) as Record<string, unknown>)
     } else {
@@ -417,110 +350,23 @@ export class WriteScope implements AuditedWriter {
     list.push(bind(st.update(columns, lookup), args))
     const returning = this.#core.dialect.supportsReturning
     if (!returning) list.push(bind(st.select({ lock: false }), args))
-    list.push(this.#lastHlc(entity, [id]))
+    list.push(this.#clock.lastHlc(entity, [id]))
     const results = await this.#tx.run(list)
     const before = locked ?? this.#found(entity, id, results[0]!.rows[0], expected)
-    this.#observe(results.at(-1)!)
+    this.#clock.observe(results.at(-1)!)
     // The row read back: RETURNING of the UPDATE, or the SELECT after it; then the last HLC.
     const raw = results.at(-2)!.rows[0]
     if (raw === undefined)
       throw new AuditedError('internal', `The updated ${entity.table} row could not be read back.`)
     const after = decodeRow(entity, raw)
-    await this.#record(entity, 'UPDATE', action ?? statusAction(entity, before, after), before, after)
+    await this.recorder.record(entity, 'UPDATE', action ?? statusAction(entity, before, after), before, after)
     return after
-  }
-
-  /** Reads the records' newest event HLC (after their row locks are taken). */
-  #lastHlc(entity: Entity<object>, ids: readonly RecordId[]): Statement {
-    const args: Record<string, unknown> = { table: entity.table }
-    for (const [i, id] of ids.entries()) args[`k${i}`] = String(id)
-    return bind(this.#core.eventStatements.lastHlc(ids.length), args)
-  }
-
-  /** Orders this scope's next events after a record's newest event (read under its lock).
-   * A value the clock refuses (too far ahead, see `HlcClock.observe`) becomes this scope's
-   * floor instead: its events still order after it, the process clock stays where it is. */
-  #observe(result: StatementResult): void {
-    const hlc = result.rows[0]?.hlc
-    if (hlc === null || hlc === undefined) return
-    const seen = BigInt(String(hlc))
-    if (!this.#core.clock.observe(seen) && seen > this.#floor) this.#floor = seen
-  }
-
-  /** The next event's HLC: the clock's, or just above the floor when that is higher. */
-  #nextHlc(): bigint {
-    const h = this.#core.clock.now()
-    if (h > this.#floor) return h
-    this.#floor += 1n
-    return this.#floor
   }
 
   /** Values of a past state that can be written back (not the key, tenant, version or masked fields). */
   #restorable(entity: Entity<object>, state: JsonObject): Row {
     const skip = new Set([entity.primaryKey, entity.tenantColumn, entity.versionColumn, ...entity.redact])
     return Object.fromEntries(Object.entries(state).filter(([k]) => !skip.has(k)))
-  }
-
-  /** Builds the event, runs the before hooks (inside the transaction), queues the event. */
-  async #record(
-    entity: Entity<object>,
-    operation: Operation,
-    action: Action,
-    before: Row | null,
-    after: Row | null,
-  ) {
-    const pkValue = (after ?? before)![entity.primaryKey]
-    // Rows as the database gave them: the written values were checked (strictly) on input.
-    const oldCanonical = before === null ? null : (canonicalizeStored(before) as JsonObject)
-    const newCanonical = after === null ? null : (canonicalizeStored(after) as JsonObject)
-    const changedFields = changed(oldCanonical, newCanonical)
-    const ctx = this.#ctx
-    const hlcValue = this.#nextHlc()
-    const event: PendingEvent = {
-      eventId: this.#core.newEventId(),
-      hlcValue,
-      wallDate: new Date(),
-      wallTime: '',
-      nodeId: this.#core.nodeId,
-      tenantId: ctx.tenantId,
-      txId: this.txId,
-      table: entity.table,
-      recordId: String(pkValue),
-      operation,
-      action,
-      actorId: ctx.actorId,
-      actorType: ctx.actorType,
-      oldValues: eventState(entity, oldCanonical),
-      newValues: eventState(entity, newCanonical),
-      changedFields,
-      requestId: ctx.requestId ?? null,
-      ip: ctx.ip ?? null,
-      userAgent: ctx.userAgent ?? null,
-      reason: ctx.reason ?? null,
-      metadata: ctx.metadata === undefined ? null : (canonicalize(ctx.metadata, 'metadata') as JsonObject),
-    }
-    await this.#core.runBeforeHooks({
-      operation,
-      action,
-      table: entity.table,
-      recordId: event.recordId,
-      before,
-      after,
-      changedFields,
-      ctx,
-      read: async <R>(query: Compilable) => {
-        const { sql, parameters } = query.compile()
-        const [r] = await this.#tx.run([{ sql, parameters }], { readOnly: true })
-        return r!.rows as R[]
-      },
-      defer: (query: Compilable) => {
-        const { sql, parameters } = query.compile()
-        this.deferred.push({ sql, parameters })
-      },
-      transaction: this.#logical,
-      writeIndex: this.#writes++,
-    })
-    this.events.push({ ...event, wallTime: event.wallDate.toISOString() })
   }
 }
 
