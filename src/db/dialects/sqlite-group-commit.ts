@@ -4,17 +4,13 @@ import { AuditedError } from '../../core/errors.js'
 import { abortedError, acquireWithTimeout, type WaitOptions } from '../acquire.js'
 import type { Lease, Statement, StatementResult } from '../dialect.js'
 import type { WriterLock } from '../writer-lock.js'
+import { GroupPolicy } from './sqlite-group-policy.js'
 import type { StatementCache } from './sqlite-kysely-dialect.js'
 
 /** Most transactions one COMMIT carries. */
 const MAX_MEMBERS = 32
 /** A group stops taking members this long after it opened (ms): bounds the wait of its first. */
 const MAX_GROUP_MS = 10
-
-/** Linger only while at least this share of recent lingers found a member to join… */
-const MIN_JOIN_RATE = 0.25
-/** …except once in this many commits, to notice when load comes back. */
-const PROBE_EVERY = 16
 
 const SAVEPOINT = 'audited_member'
 const NO_RESULT: StatementResult = { rows: [], affected: 0 }
@@ -81,11 +77,7 @@ export class CommitGroup {
   #lingerSeq = 0
   /** The newest linger a member joined. */
   #joinedLinger = 0
-  /** How often lingering found a member (moving average), and a counter for probes. */
-  #joinRate = 0.5
-  #probe = 0
-  #schemaVersion = -1
-  #groupable = false
+  readonly #policy: GroupPolicy
   /** The member that has the connection, or had it last. */
   #holder: Member | undefined
   /** Counts outer transactions; a preemption timer is for one of them. */
@@ -95,7 +87,6 @@ export class CommitGroup {
   readonly stats = { transactions: 0, commits: 0 }
 
   readonly #enabled: boolean
-  readonly #schemaVersionStmt: Database.Statement
 
   /** `enabled` false: every transaction commits alone (the lease logic stays the same). */
   constructor(raw: Database.Database, statements: StatementCache, lock: WriterLock, enabled = true) {
@@ -103,7 +94,7 @@ export class CommitGroup {
     this.#statements = statements
     this.#lock = lock
     this.#enabled = enabled
-    this.#schemaVersionStmt = raw.prepare('PRAGMA schema_version').pluck()
+    this.#policy = new GroupPolicy(raw)
   }
 
   /**
@@ -311,12 +302,11 @@ export class CommitGroup {
     const members = this.#waiting.length + adding
     if (members === 0) return 'commit'
     if (members >= MAX_MEMBERS || performance.now() - this.#openedAt >= MAX_GROUP_MS) return 'commit'
-    if (!this.#enabled || !this.#groupingAllowed()) return 'commit'
+    if (!this.#enabled || !this.#policy.groupingAllowed()) return 'commit'
     const queued = this.#lock.next
     if (queued === 'transaction') return 'handover'
     if (queued !== undefined) return 'commit' // a Kysely query waits: it must not see this transaction
-    this.#probe = (this.#probe + 1) % PROBE_EVERY
-    return this.#joinRate >= MIN_JOIN_RATE || this.#probe === 0 ? 'linger' : 'commit'
+    return this.#policy.shouldLinger() ? 'linger' : 'commit'
   }
 
   /** Passes the connection to the next transaction, now or within one event-loop turn. */
@@ -330,7 +320,7 @@ export class CommitGroup {
     setImmediate(() => {
       // Judged per linger: in a chain (A lingers, B joins and lingers, C joins…) every
       // linger but the last found a member, whatever happened after it.
-      this.#joinRate = this.#joinRate * 0.875 + (this.#joinedLinger >= id ? 0.125 : 0)
+      this.#policy.lingerEnded(this.#joinedLinger >= id)
       if (this.#lingering !== id) return // a member joined: it decides when to commit
       this.#lingering = 0
       try {
@@ -340,26 +330,6 @@ export class CommitGroup {
       }
       this.#lock.release()
     })
-  }
-
-  #groupingAllowed(): boolean {
-    try {
-      const version = this.#schemaVersionStmt.get() as number
-      if (version !== this.#schemaVersion) {
-        // ROLLBACK: a trigger's RAISE(ROLLBACK) or a table's ON CONFLICT ROLLBACK ends the
-        // whole transaction on one member's error, failing the members grouped with it.
-        const row = this.#raw
-          .prepare(
-            "SELECT count(*) AS n FROM sqlite_master WHERE sql LIKE '%DEFERRABLE%' OR sql LIKE '%ROLLBACK%'",
-          )
-          .get() as { n: number }
-        this.#groupable = row.n === 0
-        this.#schemaVersion = version
-      }
-      return this.#groupable
-    } catch {
-      return false // the schema cannot be read (a closed database): commit now
-    }
   }
 
   /** COMMITs the outer transaction: its members learn the outcome. */
