@@ -10,7 +10,7 @@ export type { AuditorHooks, AuditorOptions, BeforeChange } from './audit/engine-
 export { type ColumnKind, defineEntity, type Entity, type EntityConfig } from './audit/entity.js'
 export type { EventPage, ListEventsQuery, PointInTime } from './audit/event-queries.js'
 export { REDACTED } from './audit/row-codec.js'
-export type { AuditedWriter, RecordId, WriteOptions } from './audit/write-scope.js'
+export type { AuditedWriter, CreateOptions, RecordId, WriteOptions } from './audit/write-scope.js'
 export { type ActorType, type AuditContext, assertAuditContext } from './core/audit-context.js'
 export { canonicalize, canonicalJson, type JsonValue } from './core/canonical-json.js'
 export {

@@ -6,11 +6,22 @@ import { publicEvent } from './change-event.js'
 import { type AuditorOptions, EngineCore } from './engine-core.js'
 import type { Entity } from './entity.js'
 import { EventQueries } from './event-queries.js'
-import { type AuditedWriter, type RecordId, type WriteOptions, WriteScope } from './write-scope.js'
+import {
+  type AuditedWriter,
+  type CreateOptions,
+  type RecordId,
+  type WriteOptions,
+  WriteScope,
+} from './write-scope.js'
 
 /** The audited engine: every write and its change event commit together, or neither. */
 export interface Auditor {
-  create<R extends object>(entity: Entity<R>, values: Partial<R>, ctx: AuditContext): Promise<R>
+  create<R extends object>(
+    entity: Entity<R>,
+    values: Partial<R>,
+    ctx: AuditContext,
+    options?: CreateOptions,
+  ): Promise<R>
   update<R extends object>(
     entity: Entity<R>,
     id: RecordId,
@@ -79,7 +90,7 @@ export function createAuditor(options: AuditorOptions): Auditor {
   }
 
   const auditor: Auditor = {
-    create: (entity, values, ctx) => inTransaction(ctx, (s) => s.create(entity, values)),
+    create: (entity, values, ctx, opts) => inTransaction(ctx, (s) => s.create(entity, values, opts)),
     update: (entity, id, patch, ctx, opts) => inTransaction(ctx, (s) => s.update(entity, id, patch, opts)),
     delete: (entity, id, ctx, opts) => inTransaction(ctx, (s) => s.delete(entity, id, opts)),
     restore: (entity, id, eventId, ctx) => inTransaction(ctx, (s) => s.restore(entity, id, eventId)),

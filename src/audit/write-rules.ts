@@ -9,10 +9,31 @@ import type { Action, JsonObject } from './change-event.js'
 import type { Entity } from './entity.js'
 import { decodeRow, type Row } from './row-codec.js'
 
-/** Options of `update` and `delete`. */
-export interface WriteOptions {
+/** Options of `create`. */
+export interface CreateOptions {
+  /**
+   * `'restore'`: the write brings back a past state (an undo, a restore to an event); the
+   * event records action `restore` instead of `create` / `update`. An update that changes
+   * the status column still records `publish` / `unpublish`, so their consumers see it.
+   */
+  readonly action?: 'restore'
+}
+
+/** Options of `update` and `delete` (`action` only applies to `update`). */
+export interface WriteOptions extends CreateOptions {
   /** The version the caller last saw; a different current version is a `conflict`. */
   readonly expectedVersion?: number
+}
+
+/** The action option, checked: `'restore'` or absent. */
+export function checkAction(options: CreateOptions | undefined): 'restore' | undefined {
+  const action = options?.action
+  if (action !== undefined && action !== 'restore') {
+    throw new AuditedError('validation', 'The action write option can only be "restore".', {
+      details: { fields: ['action'] },
+    })
+  }
+  return action
 }
 
 /** Record keys: a string or a safe integer. */
@@ -61,10 +82,17 @@ export function changed(before: JsonObject | null, after: JsonObject | null): st
   return out.sort()
 }
 
-export function statusAction(entity: Entity<object>, before: Row, after: Row): Action {
+/** The action an update records: publish / unpublish when the status changed, else
+ * `update` (or `restore` when the write is one). */
+export function statusAction(
+  entity: Entity<object>,
+  before: Row,
+  after: Row,
+  otherwise: 'update' | 'restore' = 'update',
+): Action {
   const column = entity.statusColumn
-  if (column === undefined) return 'update'
+  if (column === undefined) return otherwise
   const was = before[column] === 'published'
   const is = after[column] === 'published'
-  return was === is ? 'update' : is ? 'publish' : 'unpublish'
+  return was === is ? otherwise : is ? 'publish' : 'unpublish'
 }

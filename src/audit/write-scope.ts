@@ -10,6 +10,8 @@ import { ScopeClock } from './scope-clock.js'
 import { bind, bindRows } from './statements.js'
 import { writeInput } from './write-input.js'
 import {
+  type CreateOptions,
+  checkAction,
   checkId,
   checkVersion,
   notFound,
@@ -19,14 +21,14 @@ import {
   type WriteOptions,
 } from './write-rules.js'
 
-export type { RecordId, WriteOptions }
+export type { CreateOptions, RecordId, WriteOptions }
 
 /**
  * The write methods, bound to one transaction. `auditor.transaction(ctx, tx => …)` hands
  * one to the caller; every single write runs in one of its own.
  */
 export interface AuditedWriter {
-  create<R extends object>(entity: Entity<R>, values: Partial<R>): Promise<R>
+  create<R extends object>(entity: Entity<R>, values: Partial<R>, options?: CreateOptions): Promise<R>
   update<R extends object>(
     entity: Entity<R>,
     id: RecordId,
@@ -57,8 +59,8 @@ export class WriteScope implements AuditedWriter {
   /** Set when a write failed after sending statements: the transaction must not commit. */
   failure: unknown = undefined
 
-  create<R extends object>(entity: Entity<R>, values: Partial<R>): Promise<R> {
-    return this.#guard(() => this.#createOp(entity, values))
+  create<R extends object>(entity: Entity<R>, values: Partial<R>, options?: CreateOptions): Promise<R> {
+    return this.#guard(() => this.#createOp(entity, values, options))
   }
 
   createMany<R extends object>(entity: Entity<R>, rows: readonly Partial<R>[]): Promise<R[]> {
@@ -95,9 +97,14 @@ export class WriteScope implements AuditedWriter {
     }
   }
 
-  async #createOp<R extends object>(entity: Entity<R>, values: Partial<R>): Promise<R> {
+  async #createOp<R extends object>(
+    entity: Entity<R>,
+    values: Partial<R>,
+    options?: CreateOptions,
+  ): Promise<R> {
+    const action = checkAction(options) ?? 'create'
     const input = await this.#input(entity, values, 'create')
-    return (await this.#insert(entity, input, 'create')) as R
+    return (await this.#insert(entity, input, action)) as R
   }
 
   async #createManyOp<R extends object>(entity: Entity<R>, rows: readonly Partial<R>[]): Promise<R[]> {
@@ -149,6 +156,7 @@ export class WriteScope implements AuditedWriter {
   ): Promise<R> {
     checkId(id)
     const expected = checkVersion(options)
+    const otherwise = checkAction(options) ?? 'update'
     const input = await this.#input(entity, patch, 'update')
     // The locked current row first: a patch that changes no field writes nothing (no
     // event, no version bump) and returns the row as it is (issue 7 R6).
@@ -157,7 +165,7 @@ export class WriteScope implements AuditedWriter {
     const [found] = await this.#tx.run([bind(st.select(lookup), this.#lookupArgs(entity, id, expected))])
     const current = this.#found(entity, id, found!.rows[0], expected)
     if (unchanged(entity, current, input)) return current as R
-    return (await this.#update(entity, id, input, expected, undefined, current)) as R
+    return (await this.#update(entity, id, input, expected, otherwise, current)) as R
   }
 
   async #deleteOp<R extends object>(entity: Entity<R>, id: RecordId, options?: WriteOptions): Promise<R> {
@@ -205,7 +213,7 @@ export class WriteScope implements AuditedWriter {
     ])
     if (current!.rows[0] !== undefined) {
       const input = await this.#input(entity, target, 'update')
-      return (await this.#update(entity, id, input, undefined, 'restore')) as R
+      return (await this.#update(entity, id, input, undefined, { always: 'restore' })) as R
     }
     const input = await this.#input(entity, { ...target, [entity.primaryKey]: id }, 'create')
     if (entity.versionColumn) {
@@ -336,7 +344,9 @@ export class WriteScope implements AuditedWriter {
     id: RecordId,
     input: Row,
     expected: number | undefined,
-    action: Action | undefined,
+    /** `update` / `restore`: recorded unless the status changed (publish / unpublish);
+     * `{ always }`: recorded whatever changed. */
+    action: 'update' | 'restore' | { always: Action },
     /** The before-state, when the caller already read it under the row lock. */
     locked?: Row,
   ): Promise<Row> {
@@ -359,7 +369,13 @@ export class WriteScope implements AuditedWriter {
     if (raw === undefined)
       throw new AuditedError('internal', `The updated ${entity.table} row could not be read back.`)
     const after = decodeRow(entity, raw)
-    await this.recorder.record(entity, 'UPDATE', action ?? statusAction(entity, before, after), before, after)
+    await this.recorder.record(
+      entity,
+      'UPDATE',
+      typeof action === 'object' ? action.always : statusAction(entity, before, after, action),
+      before,
+      after,
+    )
     return after
   }
 

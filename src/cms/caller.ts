@@ -1,4 +1,5 @@
 import type { Auditor } from '../audit/auditor.js'
+import type { CreateOptions } from '../audit/write-rules.js'
 import type { AuditContext } from '../core/audit-context.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 
@@ -19,6 +20,8 @@ export interface Caller {
   readonly platformAdmin: boolean
   /** The calling user, when a user (not a token or the system) is calling. */
   readonly userId: string | null
+  /** Set while the caller restores the resource to this event: its writes record `restore`. */
+  readonly restoredFrom?: string
 }
 
 /** The same caller, writing into another tenant's timeline (tenant records, new tenants). */
@@ -31,8 +34,14 @@ export function restoring(caller: Caller, eventId: string): Caller {
   const reason = caller.ctx.reason ?? `restore of event ${eventId}`
   return {
     ...caller,
+    restoredFrom: eventId,
     ctx: { ...caller.ctx, reason, metadata: { ...caller.ctx.metadata, restoredFrom: eventId } },
   }
+}
+
+/** The write option every domain write of `caller` passes: a restore records `restore`. */
+export function recordedAs(caller: Caller): CreateOptions {
+  return caller.restoredFrom === undefined ? {} : { action: 'restore' }
 }
 
 /** A caller without a user behind it (the CLI, scheduled jobs): never platform rights. */

@@ -9,7 +9,7 @@ import { type JsonValue, jsonEqual } from '../core/canonical-json.js'
 import { AuditedError } from '../core/errors.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import type { Caller, CmsStore } from './caller.js'
-import { restoring } from './caller.js'
+import { recordedAs, restoring } from './caller.js'
 import { type FieldInput, normaliseFields } from './content-fields.js'
 import { type ContentTypeRow, contentTypes, type FieldDefinition } from './entities.js'
 import { created, newRecordId, touched } from './records.js'
@@ -129,7 +129,7 @@ export async function restoreContentType(
   const current = await findType(store.db, caller.tenantId, 'id', id)
   if (current === undefined) {
     const values = created({ id, key, name, fields })
-    return store.auditor.create(contentTypes, values, by.ctx)
+    return store.auditor.create(contentTypes, values, by.ctx, recordedAs(by))
   }
   if (
     name === current.name &&
@@ -140,5 +140,6 @@ export async function restoreContentType(
   await assertNoNewUniqueWithEntries(store.db, caller.tenantId, current.key, current.fields, fields)
   return store.auditor.update(contentTypes, id, touched({ name, fields }), by.ctx, {
     expectedVersion: current.version,
+    ...recordedAs(by),
   })
 }

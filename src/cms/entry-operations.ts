@@ -10,7 +10,7 @@ import type { AuditedWriter } from '../audit/write-scope.js'
 import { type JsonValue, jsonEqual } from '../core/canonical-json.js'
 import { AuditedError } from '../core/errors.js'
 import type { AuditedDatabase } from '../db/open-database.js'
-import type { Caller, CmsStore } from './caller.js'
+import { type Caller, type CmsStore, recordedAs } from './caller.js'
 import { loadType } from './content-type-operations.js'
 import { type ContentTypeRow, type EntryRow, entries } from './entities.js'
 import {
@@ -85,7 +85,7 @@ export async function createEntry(
   const values = { id, type: type.key, locale: entry.locale ?? 'en', status: entry.status ?? 'draft', data }
   return withUniqueConflicts(db, caller.tenantId, wanted, () =>
     auditor.transaction(caller.ctx, async (tx) => {
-      const row = await tx.create(entries, created(values))
+      const row = await tx.create(entries, created(values), recordedAs(caller))
       await syncUniqueRows(tx, [], wanted)
       if (options.publishAfter !== true) return row
       return tx.update(entries, id, touched({ status: 'published' as const }), {
@@ -137,18 +137,22 @@ export async function updateEntry(
     patch.data === undefined ? existing : uniqueRowsFor(caller.tenantId, type, current.id, patch.data)
   await assertValuesFree(db, caller.tenantId, wanted)
   return withUniqueConflicts(db, caller.tenantId, wanted, () =>
-    auditor.transaction(caller.ctx, (tx) => writeUpdate(tx, current, patch, existing, wanted)),
+    auditor.transaction(caller.ctx, (tx) => writeUpdate(tx, caller, current, patch, existing, wanted)),
   )
 }
 
 async function writeUpdate(
   tx: AuditedWriter,
+  caller: Caller,
   current: EntryRow,
   patch: Partial<EntryRow>,
   existing: readonly UniqueRow[],
   wanted: readonly UniqueRow[],
 ): Promise<EntryRow> {
-  const entry = await tx.update(entries, current.id, touched(patch), { expectedVersion: current.version })
+  const entry = await tx.update(entries, current.id, touched(patch), {
+    expectedVersion: current.version,
+    ...recordedAs(caller),
+  })
   await syncUniqueRows(tx, existing, wanted)
   return entry
 }

@@ -20,7 +20,7 @@ export interface EntryRestore {
  * dropped), unique values must be free, `updatedAt` is now. The publish status changes
  * only when asked, and then through the same `publish` / `unpublish` event as the
  * dedicated routes, so consumers of those events never miss one. The events are recorded
- * as the update / create they amount to, with reason and `metadata.restoredFrom`.
+ * with action `restore` (a status change: `publish` / `unpublish`), reason and `metadata.restoredFrom`.
  */
 export async function restoreEntry(
   store: CmsStore,

@@ -7,7 +7,7 @@ import { decodeRow } from '../audit/row-codec.js'
 import { type JsonValue, jsonEqual } from '../core/canonical-json.js'
 import { AuditedError } from '../core/errors.js'
 import type { AuditedDatabase } from '../db/open-database.js'
-import { type Caller, type CmsStore, inTenant, restoring } from './caller.js'
+import { type Caller, type CmsStore, inTenant, recordedAs, restoring } from './caller.js'
 import { type TenantRow, tenants } from './entities.js'
 import { created, newRecordId, touched } from './records.js'
 import { restoreTarget, textOf } from './restore-source.js'
@@ -91,5 +91,8 @@ export async function restoreTenant(
   }
   if (patch.name === current.name && jsonEqual(patch.limits as JsonValue, current.limits as JsonValue))
     return current
-  return store.auditor.update(tenants, id, touched(patch), by.ctx, { expectedVersion: current.version })
+  return store.auditor.update(tenants, id, touched(patch), by.ctx, {
+    expectedVersion: current.version,
+    ...recordedAs(by),
+  })
 }

@@ -11,7 +11,7 @@ import type { AuditedWriter } from '../audit/write-scope.js'
 import { AuditedError } from '../core/errors.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import type { Caller, CmsStore } from './caller.js'
-import { restoring } from './caller.js'
+import { recordedAs, restoring } from './caller.js'
 import { ROLES, type Role, tokens, type UserRow, users } from './entities.js'
 import { created, newRecordId, touched } from './records.js'
 import { restoreTarget, textOf } from './restore-source.js'
@@ -115,7 +115,10 @@ async function writeUser(
       ? await sessionIds(store.db, caller.tenantId, current.id)
       : []
   return store.auditor.transaction(caller.ctx, async (tx) => {
-    const row = await tx.update(users, current.id, touched(patch), { expectedVersion: current.version })
+    const row = await tx.update(users, current.id, touched(patch), {
+      expectedVersion: current.version,
+      ...recordedAs(caller),
+    })
     await revoke(tx, sessions)
     return row
   })
