@@ -4,8 +4,8 @@
  * compiled forms); these are what an application would write without it.
  */
 
-import { EVENT_COLUMNS } from '../src/audit/change-event.js'
-import type { DialectName } from '../src/index.js'
+import { EVENT_COLUMNS } from '../packages/audited/src/audit/change-event.js'
+import type { DialectName } from '../packages/audited/src/index.js'
 import type { RawStatement } from './raw-pools.js'
 
 interface DialectSqlTraits {

@@ -5,7 +5,7 @@
  * BENCH_SCALE     multiplier for every operation count (default 1; e.g. 0.05 for a smoke run)
  * PG_URL / MYSQL_URL  server URLs (defaults: the local services)
  */
-import type { DialectName } from '../src/index.js'
+import type { DialectName } from '../packages/audited/src/index.js'
 
 export const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/'

@@ -9,7 +9,7 @@
  * cached limits and column lists), once without a quota and once with `maxEntries` set.
  */
 import pg from 'pg'
-import { serve } from '../src/server/serve.js'
+import { serve } from '../packages/cms/src/server/serve.js'
 import { BENCH_ADMIN, SERVER_SETTINGS } from './http-server.js'
 
 export interface TracedStatement {

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { sql } from 'kysely'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
-import type { AuditedDatabase, DialectName } from '../src/index.js'
+import type { AuditedDatabase, DialectName } from '../packages/audited/src/index.js'
 import { MYSQL_URL, PG_URL } from './config.js'
 import { openMysqlPool, openPostgresPool, openSqlitePool, type RawPool } from './raw-pools.js'
 

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { cpus, freemem, loadavg, type as osType, platform, release, totalmem } from 'node:os'
 import { performance } from 'node:perf_hooks'
-import { type DialectName, migrate, openDatabase } from '../src/index.js'
+import { type DialectName, migrate, openDatabase } from '../packages/audited/src/index.js'
 import { baselineSql } from './baseline-sql.js'
 import { type BenchConfig, MYSQL_URL, PG_URL, POOL_SIZE, readConfig } from './config.js'
 import { PendingDrops, readSettings, TARGETS } from './databases.js'
@@ -80,11 +80,11 @@ function sourceState(): string {
   try {
     const commit = git('rev-parse', '--short', 'HEAD').trim()
     // Porcelain lines are "XY path": the status columns may start with a space.
-    const dirty = git('status', '--porcelain', '--', 'src')
+    const dirty = git('status', '--porcelain', '--', 'packages')
       .split('\n')
       .filter((line) => line.length > 3)
     return dirty.length === 0
-      ? `git ${commit}, src/ clean`
+      ? `git ${commit}, packages/ clean`
       : `git ${commit} with uncommitted changes in ${dirty.map((line) => line.slice(3)).join(', ')}`
   } catch {
     return 'unknown (not a git checkout)'

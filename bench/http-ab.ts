@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { DialectName } from '../src/index.js'
+import type { DialectName } from '../packages/audited/src/index.js'
 import { type BenchDatabase, PendingDrops, TARGETS } from './databases.js'
 import { ENTRY_BODY, prepareApi } from './http-api.js'
 import { describe, fmt, load, type RunResult } from './http-load.js'
@@ -35,7 +35,7 @@ async function start(label: Side['label'], tree: string, db: BenchDatabase): Pro
   const child = fork(join(tree, 'bench/http-server.ts'), [], {
     cwd: tree,
     env: { ...process.env, DATABASE_URL: db.url },
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--conditions=audited-dev', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const ready = await new Promise<ServerMessage>((resolve, reject) => {

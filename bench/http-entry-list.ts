@@ -5,7 +5,7 @@
  * audited creates while the tenant has an entry quota (`maxEntries`), so that the quota
  * check runs against a tenant holding that many entries.
  */
-import type { DialectName } from '../src/index.js'
+import type { DialectName } from '../packages/audited/src/index.js'
 import { describe, fmt, load, type RunResult, roundRobin } from './http-load.js'
 import { type EntrySeedResult, seedEntries } from './http-seed-entries.js'
 import type { RawPool } from './raw-pools.js'

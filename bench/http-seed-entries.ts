@@ -5,7 +5,7 @@
  * `article` (the listed type), 10 % `page`; status 45 % draft, 50 % published, 5 %
  * archived; ids are ULIDs over the last 30 days in time order, as the API would make them.
  */
-import type { DialectName } from '../src/index.js'
+import type { DialectName } from '../packages/audited/src/index.js'
 import { encodeTime, RandomChars, runSeedStatement } from './http-seed.js'
 import type { RawConnection, RawPool } from './raw-pools.js'
 

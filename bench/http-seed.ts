@@ -9,8 +9,8 @@
  * media and users. The values are entry-sized JSON (about 400 bytes per image).
  */
 import { randomBytes } from 'node:crypto'
-import { EVENT_COLUMNS } from '../src/audit/change-event.js'
-import type { DialectName } from '../src/index.js'
+import { EVENT_COLUMNS } from '../packages/audited/src/audit/change-event.js'
+import type { DialectName } from '../packages/audited/src/index.js'
 import type { RawConnection, RawPool } from './raw-pools.js'
 
 export const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'

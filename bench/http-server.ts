@@ -9,9 +9,9 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
-import { openDatabase } from '../src/db/open-database.js'
-import { newRecordId } from '../src/server/resource.js'
-import { serve } from '../src/server/serve.js'
+import { openDatabase } from '../packages/audited/src/db/open-database.js'
+import { newRecordId } from '../packages/cms/src/server/resource.js'
+import { serve } from '../packages/cms/src/server/serve.js'
 
 export const BENCH_ADMIN = { email: 'bench@example.test', password: 'bench password, not secret' }
 

@@ -25,7 +25,7 @@ import { type ChildProcess, execFileSync, fork } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { cpus, freemem, loadavg, type as osType, platform, release, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import type { DialectName } from '../src/index.js'
+import type { DialectName } from '../packages/audited/src/index.js'
 import { type CreateTrace, renderTraces, traceCreates } from './create-trace.js'
 import { type DialectTarget, PendingDrops, TARGETS } from './databases.js'
 import { ENTRY_BODY, prepareApi } from './http-api.js'
@@ -104,7 +104,7 @@ const children = new Set<ChildProcess>()
 async function launchChild(databaseUrl: string): Promise<RunningServer> {
   const child = fork(SERVER_ENTRY, [], {
     env: { ...process.env, DATABASE_URL: databaseUrl },
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--conditions=audited-dev', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   children.add(child)
@@ -405,8 +405,8 @@ function problems(r: RunResult): string {
 function sourceState(): string {
   try {
     const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: 'pipe' }).trim()
-    const dirty = git('status', '--porcelain', '--', 'src')
-    return `git ${git('rev-parse', '--short', 'HEAD')}, src/ ${dirty === '' ? 'clean' : 'with uncommitted changes'}`
+    const dirty = git('status', '--porcelain', '--', 'packages')
+    return `git ${git('rev-parse', '--short', 'HEAD')}, packages/ ${dirty === '' ? 'clean' : 'with uncommitted changes'}`
   } catch {
     return 'unknown'
   }

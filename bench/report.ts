@@ -1,5 +1,5 @@
 /** Turns the measurements into the stdout tables and bench/results.md. */
-import type { DialectName } from '../src/index.js'
+import type { DialectName } from '../packages/audited/src/index.js'
 import { baselineSql, DIALECT_SQL } from './baseline-sql.js'
 import { BATCH_ROWS, CONCURRENCIES, POOL_SIZE, ROUNDS, type Sizes } from './config.js'
 import type { CaseResult, SuiteResult, TripProfile } from './suite.js'

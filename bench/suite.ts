@@ -1,6 +1,6 @@
 /** The measured cases of one dialect, on an already created and migrated database. */
 import { monotonicFactory } from 'ulid'
-import { type AuditedDatabase, type Auditor, createAuditor } from '../src/index.js'
+import { type AuditedDatabase, type Auditor, createAuditor } from '../packages/audited/src/index.js'
 import type { BaselineSql } from './baseline-sql.js'
 import { BATCH_ROWS, CONCURRENCIES, ROUNDS, type Sizes } from './config.js'
 import { type CaseStats, measure, type RssSampler, type Sample, summarize } from './measure.js'

@@ -9,7 +9,7 @@ import {
   type Auditor,
   defineEntity,
   HlcClock,
-} from '../src/index.js'
+} from '../packages/audited/src/index.js'
 import type { BaselineSql } from './baseline-sql.js'
 import type { RawConnection, RawPool, RawResult } from './raw-pools.js'
 

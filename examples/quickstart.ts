@@ -3,7 +3,7 @@
  * as postgres://postgres@127.0.0.1:5432/postgres to run it on another database).
  */
 import { sql } from 'kysely'
-import { createAuditor, defineEntity, migrate, openDatabase } from '../src/index.js'
+import { createAuditor, defineEntity, migrate, openDatabase } from '../packages/audited/src/index.js'
 
 const db = await openDatabase(process.argv[2] ?? 'sqlite::memory:')
 await migrate(db)

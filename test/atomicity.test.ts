@@ -7,7 +7,12 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { type Kysely, sql } from 'kysely'
-import { type AuditedDatabase, createAuditor, defineEntity, isAuditedError } from '../src/index.js'
+import {
+  type AuditedDatabase,
+  createAuditor,
+  defineEntity,
+  isAuditedError,
+} from '../packages/audited/src/index.js'
 import { ctx, eventCount, forEachDialect, installFailingTrigger, newId, posts, rowsOf } from './setup.js'
 
 const code = (c: string) => (e: unknown) => isAuditedError(e) && e.code === c

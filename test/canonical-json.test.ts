@@ -3,8 +3,8 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { canonicalizeParsed } from '../src/core/canonical-json.js'
-import { canonicalize, canonicalJson, isAuditedError } from '../src/index.js'
+import { canonicalizeParsed } from '../packages/audited/src/core/canonical-json.js'
+import { canonicalize, canonicalJson, isAuditedError } from '../packages/audited/src/index.js'
 
 /** Asserts `fn` throws a `validation` AuditedError whose details name `path` (and `type`). */
 function rejectsAt(fn: () => unknown, path: string, type?: string): void {

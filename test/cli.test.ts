@@ -10,21 +10,22 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { createAuditor } from '../src/audit/auditor.js'
-import { bootstrap } from '../src/cms/bootstrap.js'
-import { hashToken } from '../src/cms/secrets.js'
-import { openDatabase } from '../src/db/open-database.js'
+import { createAuditor } from '../packages/audited/src/audit/auditor.js'
+import { openDatabase } from '../packages/audited/src/db/open-database.js'
+import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
+import { hashToken } from '../packages/cms/src/cms/secrets.js'
 import { DIALECTS } from './setup.js'
 
 const exec = promisify(execFile)
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
+const CLI = fileURLToPath(new URL('../packages/cms/src/cli/main.ts', import.meta.url))
 
 for (const d of DIALECTS) {
   describe(`cli [${d.name}]`, { skip: d.skip }, () => {
     let drop: () => Promise<void>
     let env: NodeJS.ProcessEnv
     const dir = mkdtempSync(join(tmpdir(), 'audited-cli-'))
-    const cli = (...args: string[]) => exec(process.execPath, ['--import', 'tsx', CLI, ...args], { env })
+    const cli = (...args: string[]) =>
+      exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], { env })
     before(async () => {
       const created = await d.create()
       drop = created.drop

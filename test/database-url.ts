@@ -3,8 +3,8 @@
  * the test holds open: the SQLite file, or the test's own PostgreSQL / MariaDB database.
  */
 import { sql } from 'kysely'
-import type { DialectName } from '../src/db/dialect.js'
-import type { AuditedDatabase } from '../src/db/open-database.js'
+import type { DialectName } from '../packages/audited/src/db/dialect.js'
+import type { AuditedDatabase } from '../packages/audited/src/db/open-database.js'
 import { MYSQL_URL, PG_URL } from './setup.js'
 
 export async function databaseUrlOf(dialect: DialectName, db: AuditedDatabase): Promise<string> {

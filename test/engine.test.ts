@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { type ChangeEvent, isAuditedError, REDACTED } from '../src/index.js'
+import { type ChangeEvent, isAuditedError, REDACTED } from '../packages/audited/src/index.js'
 import { counters, ctx, eventCount, forEachDialect, newId, type Post, posts, rowsOf } from './setup.js'
 
 const code = (c: string) => (e: unknown) => isAuditedError(e) && e.code === c

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { AuditedError, ERROR_CODES, isAuditedError, toAuditedError } from '../src/index.js'
+import { AuditedError, ERROR_CODES, isAuditedError, toAuditedError } from '../packages/audited/src/index.js'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 

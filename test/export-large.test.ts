@@ -23,17 +23,17 @@ import { promisify } from 'node:util'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { sql } from 'kysely'
-import { createAuditor } from '../src/audit/auditor.js'
-import { CSV_COLUMNS } from '../src/audit/event-export.js'
-import { type EntryRow, entries } from '../src/cms/entities.js'
-import type { AuditContext } from '../src/core/audit-context.js'
-import type { AuditedDatabase } from '../src/db/open-database.js'
-import { newRecordId } from '../src/server/resource.js'
+import { createAuditor } from '../packages/audited/src/audit/auditor.js'
+import { CSV_COLUMNS } from '../packages/audited/src/audit/event-export.js'
+import type { AuditContext } from '../packages/audited/src/core/audit-context.js'
+import type { AuditedDatabase } from '../packages/audited/src/db/open-database.js'
+import { type EntryRow, entries } from '../packages/cms/src/cms/entities.js'
+import { newRecordId } from '../packages/cms/src/server/resource.js'
 import { databaseUrlOf } from './database-url.js'
 import { apiToken, forEachHttpDialect } from './http-setup.js'
 
 const exec = promisify(execFile)
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
+const CLI = fileURLToPath(new URL('../packages/cms/src/cli/main.ts', import.meta.url))
 
 const SEEDED = 100_000
 const BATCH = 1000
@@ -303,7 +303,9 @@ forEachHttpDialect('export of 100k events in constant memory', (f) => {
     }
     const args = ['export', '--format', 'ndjson', '--tenant', f.tenantId, '--out', out]
     const cliStarted = performance.now()
-    const r = await exec(process.execPath, ['--import', 'tsx', CLI, ...args], { env })
+    const r = await exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], {
+      env,
+    })
     t.diagnostic(
       `cli: ${mib(statSync(out).size)} in ${secs(performance.now() - cliStarted)}; ` +
         `this dialect in all: ${secs(performance.now() - started)}`,

@@ -7,7 +7,12 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { type Kysely, sql } from 'kysely'
-import { type AuditedDatabase, createAuditor, defineEntity, isAuditedError } from '../src/index.js'
+import {
+  type AuditedDatabase,
+  createAuditor,
+  defineEntity,
+  isAuditedError,
+} from '../packages/audited/src/index.js'
 import { committedCounters, ctx, forEachDialect, installFailingTrigger, newId, posts } from './setup.js'
 
 const isCode = (e: unknown, code: string) => isAuditedError(e) && e.code === code

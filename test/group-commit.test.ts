@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { type Kysely, sql } from 'kysely'
-import { defineEntity, isAuditedError } from '../src/index.js'
+import { defineEntity, isAuditedError } from '../packages/audited/src/index.js'
 import { committedCounters, ctx, eventCount, forEachDialect, newId, posts, rowsOf } from './setup.js'
 
 const isCode = (e: unknown, code: string) => isAuditedError(e) && e.code === code

@@ -12,16 +12,16 @@ import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { createAuditor } from '../src/audit/auditor.js'
-import { tenants } from '../src/cms/entities.js'
-import { CMS_MIGRATIONS } from '../src/cms/schema.js'
-import { migrate } from '../src/db/migrations.js'
-import { openDatabase } from '../src/db/open-database.js'
-import { newRecordId } from '../src/server/resource.js'
+import { createAuditor } from '../packages/audited/src/audit/auditor.js'
+import { migrate } from '../packages/audited/src/db/migrations.js'
+import { openDatabase } from '../packages/audited/src/db/open-database.js'
+import { tenants } from '../packages/cms/src/cms/entities.js'
+import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
+import { newRecordId } from '../packages/cms/src/server/resource.js'
 import { DIALECTS } from './setup.js'
 
 const exec = promisify(execFile)
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
+const CLI = fileURLToPath(new URL('../packages/cms/src/cli/main.ts', import.meta.url))
 
 interface Failure {
   code?: number
@@ -56,7 +56,7 @@ for (const d of DIALECTS) {
     let before2: number
     const dir = mkdtempSync(join(tmpdir(), 'audited-cli-r12-'))
     const cli = (e: NodeJS.ProcessEnv, ...args: string[]) =>
-      exec(process.execPath, ['--import', 'tsx', CLI, ...args], { env: e })
+      exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], { env: e })
 
     before(async () => {
       const cms = await d.create()

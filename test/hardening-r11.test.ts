@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { type AuditContext, isAuditedError } from '../src/index.js'
+import { type AuditContext, isAuditedError } from '../packages/audited/src/index.js'
 import { ctx, eventCount, forEachDialect, newId, posts, rowsOf } from './setup.js'
 
 const BAD = { nul: 'a\u0000b', high: 'a\ud800b', low: '\udc00', reversed: '\udc00\ud800' } as const

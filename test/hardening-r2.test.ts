@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { createAuditor, HlcClock, unpackHlc } from '../src/index.js'
-import { ServerMetrics } from '../src/server/metrics.js'
+import { createAuditor, HlcClock, unpackHlc } from '../packages/audited/src/index.js'
+import { ServerMetrics } from '../packages/cms/src/server/metrics.js'
 import { forEachHttpDialect } from './http-setup.js'
 import { ctx, forEachDialect, newId, posts } from './setup.js'
 

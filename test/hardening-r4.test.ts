@@ -9,10 +9,14 @@ import { it } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { CompiledQuery } from 'kysely'
-import { type ChangeEvent, eventValues, type PendingEvent } from '../src/audit/change-event.js'
-import { bindRows, EventStatements } from '../src/audit/statements.js'
-import { entries } from '../src/cms/entities.js'
-import { createIdFactory } from '../src/core/ids.js'
+import {
+  type ChangeEvent,
+  eventValues,
+  type PendingEvent,
+} from '../packages/audited/src/audit/change-event.js'
+import { bindRows, EventStatements } from '../packages/audited/src/audit/statements.js'
+import { createIdFactory } from '../packages/audited/src/core/ids.js'
+import { entries } from '../packages/cms/src/cms/entities.js'
 import { forEachHttpDialect, type HttpFixture } from './http-setup.js'
 
 setFlagsFromString('--expose-gc')

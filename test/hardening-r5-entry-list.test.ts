@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
-import { entries } from '../src/cms/entities.js'
-import { newRecordId } from '../src/server/resource.js'
+import { entries } from '../packages/cms/src/cms/entities.js'
+import { newRecordId } from '../packages/cms/src/server/resource.js'
 import { forEachHttpDialect } from './http-setup.js'
 
 interface Listed {

@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
-import { entries, tenants } from '../src/cms/entities.js'
-import { createLimiter, MemoryBucketStore } from '../src/cms/limits.js'
-import { CMS_MIGRATIONS } from '../src/cms/schema.js'
-import { type AuditContext, createAuditor, isAuditedError, migrate } from '../src/index.js'
+import { type AuditContext, createAuditor, isAuditedError, migrate } from '../packages/audited/src/index.js'
+import { entries, tenants } from '../packages/cms/src/cms/entities.js'
+import { createLimiter, MemoryBucketStore } from '../packages/cms/src/cms/limits.js'
+import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
 import { forEachDialect, newId } from './setup.js'
 
 const system = (tenantId: string): AuditContext => ({ tenantId, actorId: 'system', actorType: 'system' })

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { isAuditedError } from '../src/index.js'
+import { isAuditedError } from '../packages/audited/src/index.js'
 import { counters, ctx, eventCount, forEachDialect, newId, type Post, posts, rowsOf } from './setup.js'
 
 forEachDialect('R6: a no-op update writes nothing', (f) => {

@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
-import { createAuditor } from '../src/audit/auditor.js'
-import { bootstrap } from '../src/cms/bootstrap.js'
-import { CMS_MIGRATIONS } from '../src/cms/schema.js'
-import { migrate } from '../src/db/migrations.js'
-import { type AuditedDatabase, openDatabase } from '../src/db/open-database.js'
+import { createAuditor } from '../packages/audited/src/audit/auditor.js'
+import { migrate } from '../packages/audited/src/db/migrations.js'
+import { type AuditedDatabase, openDatabase } from '../packages/audited/src/db/open-database.js'
+import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
+import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
 import { DIALECTS } from './setup.js'
 
 for (const d of DIALECTS) {

@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import mysql from 'mysql2/promise'
-import type { Lease } from '../src/db/dialect.js'
-import { migrate } from '../src/db/migrations.js'
-import { type AuditedDatabase, openDatabase } from '../src/db/open-database.js'
+import type { Lease } from '../packages/audited/src/db/dialect.js'
+import { migrate } from '../packages/audited/src/db/migrations.js'
+import { type AuditedDatabase, openDatabase } from '../packages/audited/src/db/open-database.js'
 import { DIALECTS } from './setup.js'
 
 const d = DIALECTS.find((x) => x.name === 'mysql')!
@@ -75,7 +75,10 @@ describe('R7: MySQL migration lock and pool stats [mysql]', { skip: d.skip }, ()
   })
 
   it("R7: poolStats counts connections itself (total, idle, waiting), without mysql2's private fields", async () => {
-    const source = readFileSync(new URL('../src/db/dialects/mysql.ts', import.meta.url), 'utf8')
+    const source = readFileSync(
+      new URL('../packages/audited/src/db/dialects/mysql.ts', import.meta.url),
+      'utf8',
+    )
     assert.doesNotMatch(source, /_allConnections|_freeConnections|_connectionQueue/)
     const db: AuditedDatabase = await openDatabase(url, { pool: { max: 2 } })
     const stats = () => db.capabilities.poolStats()

@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { entries, tenants } from '../src/cms/entities.js'
-import { type BucketStore, createLimiter } from '../src/cms/limits.js'
-import { CMS_MIGRATIONS } from '../src/cms/schema.js'
-import { type AuditContext, createAuditor, migrate } from '../src/index.js'
+import { type AuditContext, createAuditor, migrate } from '../packages/audited/src/index.js'
+import { entries, tenants } from '../packages/cms/src/cms/entities.js'
+import { type BucketStore, createLimiter } from '../packages/cms/src/cms/limits.js'
+import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
 import { forEachDialect, newId } from './setup.js'
 
 /** Allows everything and counts what was taken. */

@@ -12,7 +12,7 @@ import {
   type Entity,
   isAuditedError,
   REDACTED,
-} from '../src/index.js'
+} from '../packages/audited/src/index.js'
 import { ctx, forEachDialect, newId, type Post, rowsOf } from './setup.js'
 
 interface Variant {

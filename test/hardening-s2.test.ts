@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
-import type { ChangeEvent } from '../src/audit/change-event.js'
+import type { ChangeEvent } from '../packages/audited/src/audit/change-event.js'
 import { ADMIN, apiToken, forEachHttpDialect, type HttpFixture } from './http-setup.js'
 
 async function count(f: HttpFixture, table: string): Promise<number> {

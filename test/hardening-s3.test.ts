@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { users } from '../src/cms/entities.js'
-import { hashPassword } from '../src/cms/secrets.js'
-import type { AuditContext } from '../src/core/audit-context.js'
+import type { AuditContext } from '../packages/audited/src/core/audit-context.js'
+import { users } from '../packages/cms/src/cms/entities.js'
+import { hashPassword } from '../packages/cms/src/cms/secrets.js'
 import { forEachHttpDialect, type HttpFixture } from './http-setup.js'
 
 const PASSWORD = 'first password 1'

@@ -11,17 +11,17 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { createAuditor } from '../src/audit/auditor.js'
-import { csvLine } from '../src/audit/event-export.js'
-import { bootstrap } from '../src/cms/bootstrap.js'
-import { CMS_MIGRATIONS } from '../src/cms/schema.js'
-import { migrate } from '../src/db/migrations.js'
-import { type AuditedDatabase, openDatabase } from '../src/db/open-database.js'
-import { type App, buildApp } from '../src/server/app.js'
+import { createAuditor } from '../packages/audited/src/audit/auditor.js'
+import { csvLine } from '../packages/audited/src/audit/event-export.js'
+import { migrate } from '../packages/audited/src/db/migrations.js'
+import { type AuditedDatabase, openDatabase } from '../packages/audited/src/db/open-database.js'
+import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
+import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
+import { type App, buildApp } from '../packages/cms/src/server/app.js'
 import { DIALECTS } from './setup.js'
 
 const exec = promisify(execFile)
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
+const CLI = fileURLToPath(new URL('../packages/cms/src/cli/main.ts', import.meta.url))
 const ADMIN = { email: 's5@example.test', password: 'long enough password' }
 
 /** Hostile user agents, one per write. */
@@ -135,9 +135,13 @@ for (const d of DIALECTS) {
 
     it('S5: the CLI export defuses them the same way', async () => {
       const out = join(dir, 'events.csv')
-      await exec(process.execPath, ['--import', 'tsx', CLI, 'export', '--format', 'csv', '--out', out], {
-        env: { ...process.env, DATABASE_URL: url, SETTLE_MS: '0', LOG_LEVEL: 'silent' },
-      })
+      await exec(
+        process.execPath,
+        ['--conditions=audited-dev', '--import', 'tsx', CLI, 'export', '--format', 'csv', '--out', out],
+        {
+          env: { ...process.env, DATABASE_URL: url, SETTLE_MS: '0', LOG_LEVEL: 'silent' },
+        },
+      )
       assertDefused(readFileSync(out, 'utf8'))
     })
   })

@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { createAuditor } from '../src/audit/auditor.js'
-import { isAuditedError } from '../src/core/errors.js'
-import { openDatabase } from '../src/db/open-database.js'
-import { buildApp } from '../src/server/app.js'
-import { loadConfig, parseTrustProxy } from '../src/server/config.js'
+import { createAuditor } from '../packages/audited/src/audit/auditor.js'
+import { isAuditedError } from '../packages/audited/src/core/errors.js'
+import { openDatabase } from '../packages/audited/src/db/open-database.js'
+import { buildApp } from '../packages/cms/src/server/app.js'
+import { loadConfig, parseTrustProxy } from '../packages/cms/src/server/config.js'
 import { forEachHttpDialect } from './http-setup.js'
 
 forEachHttpDialect('S6 client IP', (f) => {

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { CONTEXT_COLUMN_SIZES } from '../src/core/audit-context.js'
-import { type AuditContext, isAuditedError } from '../src/index.js'
+import { CONTEXT_COLUMN_SIZES } from '../packages/audited/src/core/audit-context.js'
+import { type AuditContext, isAuditedError } from '../packages/audited/src/index.js'
 import { counters, ctx, eventCount, forEachDialect, newId, posts, rowsOf } from './setup.js'
 
 type Field = keyof typeof CONTEXT_COLUMN_SIZES

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { canonicalizeParsed } from '../src/core/canonical-json.js'
-import { canonicalize, canonicalJson } from '../src/index.js'
+import { canonicalizeParsed } from '../packages/audited/src/core/canonical-json.js'
+import { canonicalize, canonicalJson } from '../packages/audited/src/index.js'
 import { ctx, forEachDialect, newId, posts, rowsOf } from './setup.js'
 
 const hostile = () => JSON.parse('{"z":0,"__proto__":{"polluted":true,"__proto__":[1]},"a":1}')

@@ -9,9 +9,9 @@ import { describe, it } from 'node:test'
 
 const DIALECT_SQL = /LAST_INSERT_ID|information_schema|sqlite_master|pg_catalog|GET_LOCK|pg_advisory/i
 
-describe('Structure: per-dialect SQL only in src/db/dialects', () => {
-  it('Structure: no engine file (src/audit, src/core) names dialect-specific SQL', () => {
-    for (const dir of ['src/audit', 'src/core']) {
+describe('Structure: per-dialect SQL only in packages/audited/src/db/dialects', () => {
+  it('Structure: no engine file (audit, core) names dialect-specific SQL', () => {
+    for (const dir of ['packages/audited/src/audit', 'packages/audited/src/core']) {
       for (const file of readdirSync(dir)) {
         const text = readFileSync(join(dir, file), 'utf8')
         // Comments may mention them; code may not.

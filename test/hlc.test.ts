@@ -3,8 +3,8 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { hlcAtEndOf, hlcAtStartOf } from '../src/core/hlc.js'
-import { HlcClock, isAuditedError, parseHlc, unpackHlc } from '../src/index.js'
+import { hlcAtEndOf, hlcAtStartOf } from '../packages/audited/src/core/hlc.js'
+import { HlcClock, isAuditedError, parseHlc, unpackHlc } from '../packages/audited/src/index.js'
 
 const pack = (wall: bigint, counter: bigint): bigint => (wall << 16n) | counter
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { tokens, users } from '../src/cms/entities.js'
+import { tokens, users } from '../packages/cms/src/cms/entities.js'
 import { ADMIN, forEachHttpDialect, type HttpFixture } from './http-setup.js'
 
 type Role = 'admin' | 'editor' | 'viewer' | 'auditor'

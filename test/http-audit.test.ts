@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
-import type { ChangeEvent } from '../src/audit/change-event.js'
-import { CSV_COLUMNS } from '../src/audit/event-export.js'
-import { locales, tenants } from '../src/cms/entities.js'
-import type { AuditContext } from '../src/core/audit-context.js'
-import { newRecordId } from '../src/server/resource.js'
+import type { ChangeEvent } from '../packages/audited/src/audit/change-event.js'
+import { CSV_COLUMNS } from '../packages/audited/src/audit/event-export.js'
+import type { AuditContext } from '../packages/audited/src/core/audit-context.js'
+import { locales, tenants } from '../packages/cms/src/cms/entities.js'
+import { newRecordId } from '../packages/cms/src/server/resource.js'
 import { apiToken, forEachHttpDialect, type HttpFixture } from './http-setup.js'
 
 async function newTenant(f: HttpFixture, name: string): Promise<string> {

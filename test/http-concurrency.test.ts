@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { it } from 'node:test'
-import { openDatabase } from '../src/db/open-database.js'
-import { loadConfig } from '../src/server/config.js'
-import { serve } from '../src/server/serve.js'
+import { openDatabase } from '../packages/audited/src/db/open-database.js'
+import { loadConfig } from '../packages/cms/src/server/config.js'
+import { serve } from '../packages/cms/src/server/serve.js'
 import { forEachHttpDialect } from './http-setup.js'
 
 forEachHttpDialect('http concurrency', (f) => {

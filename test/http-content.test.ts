@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
-import { entries, tenants } from '../src/cms/entities.js'
-import { newRecordId } from '../src/server/resource.js'
+import { entries, tenants } from '../packages/cms/src/cms/entities.js'
+import { newRecordId } from '../packages/cms/src/server/resource.js'
 import { apiToken, forEachHttpDialect, type HttpFixture } from './http-setup.js'
 
 /** Rows that a refused write must leave untouched. */

@@ -17,9 +17,9 @@ import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
 import fc from 'fast-check'
 import { sql } from 'kysely'
-import { ROLES, type Role } from '../src/cms/entities.js'
-import { ERROR_CODES } from '../src/core/errors.js'
-import { FIELD_TYPES } from '../src/server/routes/content.js'
+import { ERROR_CODES } from '../packages/audited/src/core/errors.js'
+import { ROLES, type Role } from '../packages/cms/src/cms/entities.js'
+import { FIELD_TYPES } from '../packages/cms/src/server/routes/content.js'
 import { ADMIN, forEachHttpDialect, type HttpFixture, apiToken as sharedApiToken } from './http-setup.js'
 
 const DEFAULT_SEED = 20_240_501

@@ -3,17 +3,17 @@
  * with a logged-in platform admin. Requests go through `app.inject()`.
  */
 import { after, before, describe } from 'node:test'
-import type { Auditor } from '../src/audit/auditor.js'
-import { createAuditor } from '../src/audit/auditor.js'
-import { bootstrap } from '../src/cms/bootstrap.js'
-import { type Role, tokens } from '../src/cms/entities.js'
-import { CMS_MIGRATIONS } from '../src/cms/schema.js'
-import { newApiToken } from '../src/cms/secrets.js'
-import type { DialectName } from '../src/db/dialect.js'
-import { migrate } from '../src/db/migrations.js'
-import { type AuditedDatabase, openDatabase } from '../src/db/open-database.js'
-import { type App, buildApp } from '../src/server/app.js'
-import { newRecordId } from '../src/server/resource.js'
+import type { Auditor } from '../packages/audited/src/audit/auditor.js'
+import { createAuditor } from '../packages/audited/src/audit/auditor.js'
+import type { DialectName } from '../packages/audited/src/db/dialect.js'
+import { migrate } from '../packages/audited/src/db/migrations.js'
+import { type AuditedDatabase, openDatabase } from '../packages/audited/src/db/open-database.js'
+import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
+import { type Role, tokens } from '../packages/cms/src/cms/entities.js'
+import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
+import { newApiToken } from '../packages/cms/src/cms/secrets.js'
+import { type App, buildApp } from '../packages/cms/src/server/app.js'
+import { newRecordId } from '../packages/cms/src/server/resource.js'
 import { DIALECTS } from './setup.js'
 
 export const ADMIN = { email: 'admin@example.test', password: 'correct horse battery staple' }

@@ -12,8 +12,8 @@ import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { hashToken } from '../src/cms/secrets.js'
-import { openDatabase } from '../src/db/open-database.js'
+import { openDatabase } from '../packages/audited/src/db/open-database.js'
+import { hashToken } from '../packages/cms/src/cms/secrets.js'
 
 const ADMIN = { email: 'root@example.test', password: 'a long enough password' }
 /** Upper bound for "the process exits": far below the 72 s keep-alive it once waited out. */
@@ -26,18 +26,22 @@ interface Server {
 }
 
 async function startServer(databaseUrl: string, env: Record<string, string> = {}): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-    env: {
-      ...process.env,
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      DATABASE_URL: databaseUrl,
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
-      ...env,
+  const child = spawn(
+    process.execPath,
+    ['--conditions=audited-dev', '--import', 'tsx', 'packages/cms/src/cli/main.ts', 'serve'],
+    {
+      env: {
+        ...process.env,
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        DATABASE_URL: databaseUrl,
+        ADMIN_EMAIL: ADMIN.email,
+        ADMIN_PASSWORD: ADMIN.password,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  )
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const port = await new Promise<number>((resolve, reject) => {
     let out = ''

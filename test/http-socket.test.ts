@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { it } from 'node:test'
-import { loadConfig } from '../src/server/config.js'
-import { serve } from '../src/server/serve.js'
+import { loadConfig } from '../packages/cms/src/server/config.js'
+import { serve } from '../packages/cms/src/server/serve.js'
 
 it('serve() answers over a real socket and closes gracefully', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'audited-serve-'))

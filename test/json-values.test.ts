@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { decodeRow } from '../src/audit/row-codec.js'
+import { decodeRow } from '../packages/audited/src/audit/row-codec.js'
 import {
   type ChangeEvent,
   canonicalize,
@@ -12,7 +12,7 @@ import {
   type JsonObject,
   type JsonValue,
   REDACTED,
-} from '../src/index.js'
+} from '../packages/audited/src/index.js'
 import {
   ctx,
   type DialectFixture,

@@ -10,10 +10,10 @@ import { before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
-import { entries, tenants } from '../src/cms/entities.js'
-import { createLimiter, MemoryBucketStore } from '../src/cms/limits.js'
-import { CMS_MIGRATIONS } from '../src/cms/schema.js'
-import { createAuditor, isAuditedError, migrate } from '../src/index.js'
+import { createAuditor, isAuditedError, migrate } from '../packages/audited/src/index.js'
+import { entries, tenants } from '../packages/cms/src/cms/entities.js'
+import { createLimiter, MemoryBucketStore } from '../packages/cms/src/cms/limits.js'
+import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
 import { forEachDialect, newId } from './setup.js'
 
 const run = promisify(execFile)
@@ -119,7 +119,17 @@ describe('Redis buckets', { skip: redisSkip }, () => {
     const script = fileURLToPath(new URL('./fixtures/take-tokens.ts', import.meta.url))
     // burst 10, almost no refill: together the two processes may take exactly 10 of 30 tries
     const child = () =>
-      run(process.execPath, ['--import', 'tsx', script, REDIS_URL, key, '15', '0.001', '10'])
+      run(process.execPath, [
+        '--conditions=audited-dev',
+        '--import',
+        'tsx',
+        script,
+        REDIS_URL,
+        key,
+        '15',
+        '0.001',
+        '10',
+      ])
     const [a, b] = await Promise.all([child(), child()])
     const allowed = Number(a.stdout.trim()) + Number(b.stdout.trim())
     assert.equal(allowed, 10)

@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
-import type { DialectName } from '../src/db/dialect.js'
+import type { DialectName } from '../packages/audited/src/db/dialect.js'
 
 export async function holdLock(
   dialect: DialectName,

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { type Kysely, sql } from 'kysely'
-import { migrate, openDatabase } from '../src/index.js'
+import { migrate, openDatabase } from '../packages/audited/src/index.js'
 import { DIALECTS } from './setup.js'
 
 for (const d of DIALECTS) {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { decodeRow } from '../src/audit/row-codec.js'
+import { decodeRow } from '../packages/audited/src/audit/row-codec.js'
 import {
   type AuditContext,
   type AuditedDatabase,
@@ -22,7 +22,7 @@ import {
   migrate,
   openDatabase,
   REDACTED,
-} from '../src/index.js'
+} from '../packages/audited/src/index.js'
 import { counters, createTestTables, ctx, DIALECTS, posts, rowsOf } from './setup.js'
 
 const editor: AuditContext = { ...ctx, actorId: 'user-2', requestId: 'req-2', reason: 'edit' }

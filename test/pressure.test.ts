@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { createAuditor, isAuditedError } from '../src/index.js'
+import { createAuditor, isAuditedError } from '../packages/audited/src/index.js'
 import { ctx, eventCount, forEachDialect, newId, posts, rowsOf } from './setup.js'
 
 const code = (c: string) => (e: unknown) => isAuditedError(e) && e.code === c

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import type { Kysely } from 'kysely'
-import { createAuditor, isAuditedError } from '../src/index.js'
+import { createAuditor, isAuditedError } from '../packages/audited/src/index.js'
 import { ctx, forEachDialect, newId, posts, rowsOf } from './setup.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { type Kysely, sql } from 'kysely'
-import { createAuditor, defineEntity, isAuditedError } from '../src/index.js'
+import { createAuditor, defineEntity, isAuditedError } from '../packages/audited/src/index.js'
 import { counters, ctx, forEachDialect, newId, posts, rowsOf } from './setup.js'
 
 forEachDialect('regressions: isolation', (f) => {

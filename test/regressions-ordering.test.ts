@@ -1,7 +1,7 @@
 /** Review: ordering across clocks (two auditors = two processes / two auditors in one process). */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { createAuditor, HlcClock } from '../src/index.js'
+import { createAuditor, HlcClock } from '../packages/audited/src/index.js'
 import { ctx, forEachDialect, newId, posts } from './setup.js'
 
 forEachDialect('regressions: ordering', (f) => {

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import type { ChangeEvent } from '../src/audit/change-event.js'
-import { isAuditedError } from '../src/index.js'
+import type { ChangeEvent } from '../packages/audited/src/audit/change-event.js'
+import { isAuditedError } from '../packages/audited/src/index.js'
 import { forEachHttpDialect, type HttpFixture } from './http-setup.js'
 import { ctx, eventCount, forEachDialect, newId, posts } from './setup.js'
 
@@ -63,7 +63,9 @@ async function history(f: HttpFixture, table: string, id: string): Promise<Chang
 
 async function restoreLast(f: HttpFixture, table: string, id: string, index: number): Promise<ChangeEvent> {
   const from = (await history(f, table, id))[index]!
-  const res = await f.call('POST', `/api/v1/audit/restore/${table}/${id}`, { body: { eventId: from.eventId } })
+  const res = await f.call('POST', `/api/v1/audit/restore/${table}/${id}`, {
+    body: { eventId: from.eventId },
+  })
   assert.equal(res.status, 200, JSON.stringify(res.body))
   const last = (await history(f, table, id)).at(-1)!
   assert.equal(last.metadata?.restoredFrom, from.eventId)

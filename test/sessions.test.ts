@@ -11,22 +11,22 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { type Auditor, createAuditor } from '../src/audit/auditor.js'
-import { type Role, type TokenRow, tenants, tokens } from '../src/cms/entities.js'
-import { hashToken, newToken } from '../src/cms/secrets.js'
-import { purgeExpiredSessions, SESSION_EXPIRED_REASON } from '../src/cms/sessions.js'
-import type { AuditContext } from '../src/core/audit-context.js'
-import { isAuditedError } from '../src/core/errors.js'
-import { type AuditedDatabase, openDatabase } from '../src/db/open-database.js'
-import { loadConfig } from '../src/server/config.js'
-import { newRecordId } from '../src/server/resource.js'
-import { serve } from '../src/server/serve.js'
+import { type Auditor, createAuditor } from '../packages/audited/src/audit/auditor.js'
+import type { AuditContext } from '../packages/audited/src/core/audit-context.js'
+import { isAuditedError } from '../packages/audited/src/core/errors.js'
+import { type AuditedDatabase, openDatabase } from '../packages/audited/src/db/open-database.js'
+import { type Role, type TokenRow, tenants, tokens } from '../packages/cms/src/cms/entities.js'
+import { hashToken, newToken } from '../packages/cms/src/cms/secrets.js'
+import { purgeExpiredSessions, SESSION_EXPIRED_REASON } from '../packages/cms/src/cms/sessions.js'
+import { loadConfig } from '../packages/cms/src/server/config.js'
+import { newRecordId } from '../packages/cms/src/server/resource.js'
+import { serve } from '../packages/cms/src/server/serve.js'
 import { databaseUrlOf } from './database-url.js'
 import { ADMIN, apiToken, forEachHttpDialect, type HttpFixture } from './http-setup.js'
 import { DIALECTS } from './setup.js'
 
 const exec = promisify(execFile)
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
+const CLI = fileURLToPath(new URL('../packages/cms/src/cli/main.ts', import.meta.url))
 const HOUR = 3600_000
 
 const setupCtx = (tenantId: string): AuditContext => ({
@@ -224,7 +224,8 @@ forEachHttpDialect('expired session purge', (f) => {
       SETTLE_MS: '0',
       LOG_LEVEL: 'silent',
     }
-    const cli = (...args: string[]) => exec(process.execPath, ['--import', 'tsx', CLI, ...args], { env })
+    const cli = (...args: string[]) =>
+      exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], { env })
     const a = await tokenRow(f.auditor, f.tenantId, 'session', new Date(Date.now() - 1000))
     const b = await tokenRow(f.auditor, otherTenant, 'session', new Date(Date.now() - 1000))
     const keep = await tokenRow(f.auditor, f.tenantId, 'session', new Date(Date.now() + HOUR))
@@ -360,7 +361,9 @@ describe('SESSION_PURGE_INTERVAL_MS', () => {
         SESSION_PURGE_INTERVAL_MS: 'soon',
       }
       await assert.rejects(
-        exec(process.execPath, ['--import', 'tsx', CLI, 'sessions', 'purge'], { env }),
+        exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, 'sessions', 'purge'], {
+          env,
+        }),
         (e: { code?: number; stderr?: string }) => {
           assert.equal(e.code, 2)
           assert.match(

@@ -25,7 +25,7 @@ import {
   migrate,
   type OpenDatabaseOptions,
   openDatabase,
-} from '../src/index.js'
+} from '../packages/audited/src/index.js'
 
 export const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/'

@@ -1,0 +1,63 @@
+import { AuditedError } from '../../core/errors.js'
+import type { DatabaseHealth } from '../health.js'
+import type { PoolOptions } from './postgres.js'
+import type { SqliteOptions } from './sqlite.js'
+
+export interface ConnectOptions {
+  readonly pool?: PoolOptions
+  readonly sqlite?: SqliteOptions
+}
+
+/**
+ * Opens the dialect a URL names, loading its driver only then: `better-sqlite3`, `pg` and
+ * `mysql2` are optional peer dependencies, so an application installs just the one it
+ * uses. A driver that is not installed is an `unavailable` error naming the package.
+ */
+export async function connectByUrl(url: string, options: ConnectOptions, health: DatabaseHealth) {
+  if (typeof url !== 'string') throw new AuditedError('validation', 'A database URL must be a string.')
+  const sqlitePath = sqliteFilePath(url)
+  if (sqlitePath !== undefined) {
+    const { createSqlite } = await load('better-sqlite3', () => import('./sqlite.js'))
+    return createSqlite(sqlitePath, options.sqlite ?? {}, health)
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const { createPostgres } = await load('pg', () => import('./postgres.js'))
+    return createPostgres(url, options.pool ?? {}, health)
+  }
+  if (url.startsWith('mysql://') || url.startsWith('mariadb://')) {
+    const { createMysql } = await load('mysql2', () => import('./mysql.js'))
+    return createMysql(url.replace(/^mariadb:/, 'mysql:'), options.pool ?? {}, health)
+  }
+  throw new AuditedError('validation', 'Unsupported database URL: use sqlite:, postgres:// or mysql://.', {
+    details: { scheme: url.split(':')[0] },
+  })
+}
+
+/** The file path of a `sqlite:<path>` URL (`:memory:` for `sqlite::memory:`), or undefined
+ * when the URL is not a SQLite one. */
+export function sqliteFilePath(url: string): string | undefined {
+  if (!url.startsWith('sqlite:')) return undefined
+  const path = url.slice('sqlite:'.length)
+  if (path === '')
+    throw new AuditedError('validation', 'A SQLite URL needs a path: sqlite:<path> or sqlite::memory:.')
+  return path
+}
+
+/** Imports a dialect module; its driver missing becomes a clear error naming the package. */
+async function load<T>(driver: string, importer: () => Promise<T>): Promise<T> {
+  try {
+    return await importer()
+  } catch (cause) {
+    const e = cause as { code?: unknown; message?: unknown }
+    const missing =
+      (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') &&
+      typeof e.message === 'string' &&
+      e.message.includes(`'${driver}'`)
+    if (!missing) throw cause
+    throw new AuditedError(
+      'unavailable',
+      `This database needs the "${driver}" package: install it with npm install ${driver}.`,
+      { cause, retryable: false, details: { reason: 'driver_missing', package: driver } },
+    )
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * audited — atomic, tamper-evident audit trails for TypeScript backends.
+ *
+ * @example
+ * import { openDatabase, migrate, defineEntity, createAuditor } from 'audited'
+ */
+export { type Auditor, createAuditor } from './audit/auditor.js'
+export type { Action, ChangeEvent, JsonObject, Operation } from './audit/change-event.js'
+export type { AuditorHooks, AuditorOptions, BeforeChange } from './audit/engine-core.js'
+export { type ColumnKind, defineEntity, type Entity, type EntityConfig } from './audit/entity.js'
+export { type ExportFormat, exportChunks, ndjsonEvent } from './audit/event-export.js'
+export { type EventPage, type ListEventsQuery, type PointInTime, toHlc } from './audit/event-queries.js'
+export { decodeRow, REDACTED, type Row } from './audit/row-codec.js'
+export type { AuditedWriter, CreateOptions, RecordId, WriteOptions } from './audit/write-scope.js'
+export { type ActorType, type AuditContext, assertAuditContext } from './core/audit-context.js'
+export { canonicalize, canonicalJson, type JsonValue, jsonEqual } from './core/canonical-json.js'
+export {
+  AuditedError,
+  type AuditedErrorOptions,
+  ERROR_CODES,
+  type ErrorCode,
+  isAuditedError,
+  toAuditedError,
+} from './core/errors.js'
+export { HlcClock, parseHlc, unpackHlc } from './core/hlc.js'
+export { createIdFactory } from './core/ids.js'
+export type { CommitStats, Dialect, DialectName, PoolStats } from './db/dialect.js'
+export type { DatabaseOutcome } from './db/health.js'
+export { createIndexIfMissing, type Migration, migrate } from './db/migrations.js'
+export { type AuditedDatabase, type OpenDatabaseOptions, openDatabase } from './db/open-database.js'

@@ -1,0 +1,61 @@
+import { AuditedError } from 'audited'
+import type { FieldDefinition, FieldType } from './entities.js'
+
+/** The field types a content type may declare. */
+export const FIELD_TYPES: readonly FieldType[] = [
+  'string',
+  'text',
+  'number',
+  'integer',
+  'boolean',
+  'datetime',
+  'json',
+  'enum',
+  'reference',
+]
+
+/** A field as a client sends it (`required` / `unique` optional). */
+export interface FieldInput {
+  readonly name: string
+  readonly type: FieldType
+  readonly required?: boolean | undefined
+  readonly unique?: boolean | undefined
+  readonly options?: readonly string[] | undefined
+}
+
+export const invalid = (message: string, details: Record<string, unknown>) =>
+  new AuditedError('validation', message, { details })
+
+/**
+ * Checks what a schema cannot express (unique names, `options` only and always for
+ * enums) and returns the definitions in one shape: explicit `required` / `unique`
+ * booleans, so every client reads the same keys back. Also re-checks definitions read
+ * from an event (restore), which no request schema has seen.
+ */
+export function normaliseFields(fields: readonly FieldInput[]): FieldDefinition[] {
+  if (!Array.isArray(fields)) throw invalid('"fields" must be a list of field definitions.', {})
+  const seen = new Set<string>()
+  return fields.map((field) => {
+    if (typeof field?.name !== 'string' || !FIELD_TYPES.includes(field.type)) {
+      throw invalid('A field needs a name and a known type.', { field: String(field?.name) })
+    }
+    if (seen.has(field.name)) throw invalid('Field names must be unique.', { field: field.name })
+    seen.add(field.name)
+    if (field.type === 'enum' && (field.options === undefined || field.options.length === 0)) {
+      throw invalid('An enum field needs a non-empty "options" list.', { field: field.name })
+    }
+    if (field.type !== 'enum' && field.options !== undefined) {
+      throw invalid('Only enum fields take "options".', { field: field.name })
+    }
+    if (field.options !== undefined && new Set(field.options).size !== field.options.length) {
+      throw invalid('Enum options must be unique.', { field: field.name })
+    }
+    const out: FieldDefinition = {
+      name: field.name,
+      type: field.type,
+      required: field.required ?? false,
+      unique: field.unique ?? false,
+    }
+    return field.options === undefined ? out : { ...out, options: [...field.options] }
+  })
+}

@@ -1,0 +1,216 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { AuditedDatabase, Auditor } from 'audited'
+import { AuditedError, createIdFactory, isAuditedError } from 'audited'
+import Fastify, { type FastifyBaseLogger } from 'fastify'
+import type { App } from './app-type.js'
+import { CircuitBreaker } from './circuit-breaker.js'
+import { HTTP_TIMEOUTS_DEFAULT, type HttpTimeouts, type TrustProxy } from './config.js'
+import { DerivationGate } from './derivation-gate.js'
+import {
+  BODY_TOO_LARGE,
+  classifyHttpError,
+  clientErrorResponse,
+  drainRequest,
+  sendError,
+} from './error-reply.js'
+import { LoginLimiter } from './login-limiter.js'
+import { ServerMetrics } from './metrics.js'
+import { resolvePrincipal } from './principal.js'
+import { adminRoutes } from './routes/admin.js'
+import { assetsRoutes } from './routes/assets.js'
+import { auditRoutes } from './routes/audit.js'
+import { authRoutes } from './routes/auth.js'
+import { contentRoutes } from './routes/content.js'
+
+export type { App } from './app-type.js'
+
+export interface AppOptions {
+  readonly db: AuditedDatabase
+  readonly auditor: Auditor
+  readonly trustProxy?: TrustProxy
+  readonly logger?: FastifyBaseLogger | boolean | { level: string }
+  /** Session lifetime for `POST /auth/login` (ms, default 12 h). */
+  readonly sessionTtlMs?: number
+  /** Fails fast while the database is failing (default: 5 failures, 5 s cooldown). */
+  readonly breaker?: CircuitBreaker
+  /** Connection timeouts (default `HTTP_TIMEOUTS_DEFAULT`; the shutdown deadline is serve()'s). */
+  readonly http?: Omit<HttpTimeouts, 'shutdownTimeoutMs'>
+  /** Prometheus metrics; pass the same object's `recordEvent` as the auditor's `after`
+   * hook to count audited writes (serve() does). Default: a fresh registry. */
+  readonly metrics?: ServerMetrics
+  /** Login protection: failed-attempt limits (default: in memory, `LOGIN_LIMIT_DEFAULTS`)
+   * and the bound on concurrent password derivations (default: 2 running, 32 queued). */
+  readonly login?: { readonly limiter?: LoginLimiter; readonly gate?: DerivationGate }
+}
+
+/** Routes that never touch the database and so bypass the circuit breaker. */
+const NO_DATABASE = new Set(['/health', '/metrics', '/openapi.json'])
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/**
+ * The headless-CMS HTTP API. Every write goes through the auditor; every error is a
+ * catalogue error rendered as `{ error: { code, message, details?, requestId } }`.
+ *
+ * @example
+ * const app = buildApp({ db, auditor }); await app.listen({ port: 8080 })
+ */
+export function buildApp(options: AppOptions): App {
+  const newRequestId = createIdFactory()
+  const timeouts = options.http ?? HTTP_TIMEOUTS_DEFAULT
+  const app = Fastify({
+    logger: options.logger ?? false,
+    // Every phase of a connection is bounded: a client that trickles its headers or body,
+    // or keeps an idle connection, cannot hold the server (nor its shutdown) open.
+    requestTimeout: timeouts.requestTimeoutMs,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: timeouts.headersTimeoutMs,
+      // Node checks those timeouts this often (its default, 30 s, would let them overrun).
+      connectionsCheckingInterval: Math.min(1000, timeouts.requestTimeoutMs),
+    },
+    trustProxy: trustProxySetting(options.trustProxy),
+    bodyLimit: 1024 * 1024,
+    // During shutdown new requests get our own 503 envelope (below), not Fastify's.
+    return503OnClosing: false,
+    // Router errors (a malformed %-escape, an over-long path parameter) get the catalogue
+    // envelope too; the router answers them before any hook runs.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id)
+      sendError(new AuditedError('validation', 'The URL is malformed.', { cause: error }), request, reply)
+    },
+    clientErrorHandler: (error, socket) => {
+      if ((error as { code?: unknown }).code === 'ECONNRESET' || !socket.writable) return socket.destroy()
+      socket.end(clientErrorResponse(error as { code?: unknown }, newRequestId()))
+    },
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId()
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // A DELETE or publish sent with `Content-Type: application/json` and no body has no
+  // JSON to parse: its body is absent (routes that need one still say so), not a 400.
+  const json = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined)
+    json(request, body as string, done)
+  })
+
+  const breaker = options.breaker ?? new CircuitBreaker()
+  // The breaker hears every database call's outcome, from the routes, the engine and
+  // background work alike; a request's HTTP status says nothing about the database.
+  const unsubscribe = options.db.health.subscribe(breaker.observe)
+  app.addHook('onClose', async () => {
+    unsubscribe()
+  })
+  const metrics = options.metrics ?? ServerMetrics.of(options.db.capabilities)
+  metrics.watchClock(options.auditor.clock)
+  app.register(swagger, {
+    openapi: {
+      info: { title: 'audited headless CMS', version: '0.1.0', description: 'Every write audited.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  })
+  app.register(swaggerUi, { routePrefix: '/docs' })
+  app.decorateRequest('principal', null)
+  app.decorateRequest('breakerProbe', null)
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+  // Once shutdown begins, every response — in-flight ones included — ends its connection,
+  // so no keep-alive connection outlives its last request.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close')
+    return payload
+  })
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    if (closing) {
+      reply.header('connection', 'close')
+      throw new AuditedError('unavailable', 'The server is shutting down.', {
+        details: { reason: 'shutting_down' },
+        retryAfterSeconds: 1,
+      })
+    }
+    const path = request.url.split('?', 1)[0] ?? ''
+    if (NO_DATABASE.has(path) || path.startsWith('/docs')) return
+    const { probe } = breaker.admit()
+    request.breakerProbe = probe
+    // 'close' fires however the exchange ends, aborted by the client included (Fastify's
+    // onResponse does not run then): the probe slot can never stay taken.
+    if (probe) reply.raw.once('close', () => breaker.release(true))
+    request.principal = await resolvePrincipal(options.db, request.headers.authorization)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) })
+    metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000)
+    if (reply.statusCode === 429) metrics.rateLimited.inc()
+  })
+  app.setErrorHandler(async (error, request, reply) => {
+    // Driver errors from plain reads (Kysely) are classified like the engine's.
+    const classified = isAuditedError(error) ? error : (options.db.capabilities.classify(error) ?? error)
+    const e = classifyHttpError(classified)
+    if (e.details?.reason === BODY_TOO_LARGE) await drainRequest(request.raw)
+    return sendError(e, request, reply)
+  })
+  app.setNotFoundHandler((request, reply) =>
+    sendError(new AuditedError('not_found', 'No such route.'), request, reply),
+  )
+
+  const deps = { db: options.db, auditor: options.auditor }
+  // Routes are declared inside a plugin registered after @fastify/swagger, so that its
+  // onRoute hook sees every one of them for /openapi.json.
+  app.register(async (scoped) => {
+    const root = scoped as App
+    root.get('/health', async () => ({ status: 'ok' }))
+    root.get('/metrics', async (_request, reply) => {
+      reply.header('content-type', metrics.registry.contentType)
+      return metrics.registry.metrics()
+    })
+    root.get('/openapi.json', { schema: { hide: true } }, async () => root.swagger())
+    root.get('/ready', async () => {
+      try {
+        await options.db.readKysely.selectNoFrom((eb) => eb.lit(1).as('one')).execute()
+      } catch (cause) {
+        // A full pool (or an abort) says so; anything else means the database is not there.
+        if (isAuditedError(cause)) throw cause
+        throw new AuditedError('unavailable', 'The database is not reachable.', {
+          cause,
+          retryAfterSeconds: 5,
+        })
+      }
+      return { status: 'ready' }
+    })
+
+    await authRoutes(scoped as App, {
+      ...deps,
+      sessionTtlMs: options.sessionTtlMs ?? 12 * 3600_000,
+      newId: newRequestId,
+      limiter: options.login?.limiter ?? LoginLimiter.memory(),
+      gate: options.login?.gate ?? new DerivationGate(),
+    })
+    await contentRoutes(scoped as App, deps)
+    await adminRoutes(scoped as App, deps)
+    await auditRoutes(scoped as App, deps)
+    await assetsRoutes(scoped as App, deps)
+  })
+  return app
+}
+
+/** As Fastify takes it: a hop count trusts the nearest `n` proxies (as Fastify's own
+ * number form, which its types leave out). */
+function trustProxySetting(
+  value: TrustProxy | undefined,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (value === undefined) return false
+  if (typeof value === 'number') return (_address, hop) => hop < value
+  return typeof value === 'boolean' ? value : [...value]
+}

@@ -1,0 +1,110 @@
+import type { ChangeEvent, CommitStats, Dialect, HlcClock, PoolStats } from 'audited'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+/**
+ * Prometheus metrics of one server: requests, latencies, audited writes, pool usage,
+ * rate-limit rejections. Each app has its own registry (tests build many apps).
+ */
+export class ServerMetrics {
+  readonly registry = new Registry()
+  readonly requests = new Counter({
+    name: 'audited_http_requests_total',
+    help: 'HTTP requests by method, route and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  })
+  readonly latency = new Histogram({
+    name: 'audited_http_request_duration_seconds',
+    help: 'HTTP request latency by method and route.',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  })
+  readonly writes = new Counter({
+    name: 'audited_writes_total',
+    help: 'Committed audited writes (change events) by table and action.',
+    labelNames: ['table', 'action'] as const,
+    registers: [this.registry],
+  })
+  readonly rateLimited = new Counter({
+    name: 'audited_rate_limited_total',
+    help: 'Requests rejected by a tenant limit or quota.',
+    registers: [this.registry],
+  })
+
+  constructor(poolStats: () => PoolStats, commitStats?: () => CommitStats) {
+    const pool = (name: string, help: string, pick: (s: PoolStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(pick(poolStats()))
+        },
+      })
+    pool('audited_db_pool_connections', 'Database connections open (SQLite: 1).', (s) => s.total)
+    pool('audited_db_pool_idle', 'Database connections idle.', (s) => s.idle)
+    pool('audited_db_pool_waiting', 'Callers waiting for a database connection.', (s) => s.waiting)
+    if (commitStats !== undefined) {
+      // Where transactions share COMMITs (SQLite group commit): both totals, so that
+      // transactions ÷ commits is the group size.
+      const total = (name: string, help: string, pick: (s: CommitStats) => number) => {
+        let seen = 0
+        new Counter({
+          name,
+          help,
+          registers: [this.registry],
+          collect() {
+            const now = pick(commitStats())
+            if (now > seen) this.inc(now - seen)
+            seen = now
+          },
+        })
+      }
+      total(
+        'audited_db_committed_transactions_total',
+        'Engine transactions committed.',
+        (s) => s.transactions,
+      )
+      total(
+        'audited_db_commits_total',
+        'COMMIT statements that carried them (group commit).',
+        (s) => s.commits,
+      )
+    }
+  }
+
+  #watchedClock: HlcClock | undefined
+
+  /** Exposes `audited_hlc_skew_refusals_total`: HLCs the auditor's clock refused because
+   * they were too far ahead (a node whose clock runs fast). Once per metrics object. */
+  watchClock(clock: HlcClock): void {
+    if (this.#watchedClock !== undefined) return
+    this.#watchedClock = clock
+    let seen = 0
+    new Counter({
+      name: 'audited_hlc_skew_refusals_total',
+      help: 'HLC values refused as too far ahead of this clock (observe and receive).',
+      registers: [this.registry],
+      collect() {
+        const now = clock.skewRefusals
+        if (now > seen) this.inc(now - seen)
+        seen = now
+      },
+    })
+  }
+
+  /** Metrics over a database's pool (and its commit groups, where it has them). */
+  static of(capabilities: Dialect): ServerMetrics {
+    const { commitStats } = capabilities
+    return new ServerMetrics(
+      () => capabilities.poolStats(),
+      commitStats === undefined ? undefined : () => commitStats.call(capabilities),
+    )
+  }
+
+  /** For the auditor's `after` hook: counts committed events. */
+  readonly recordEvent = (event: ChangeEvent): void => {
+    this.writes.inc({ table: event.table, action: event.action })
+  }
+}

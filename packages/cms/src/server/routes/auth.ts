@@ -1,0 +1,83 @@
+import { AuditedError, decodeRow } from 'audited'
+import { Type } from 'typebox'
+import { tokens, type UserRow, users } from '../../cms/entities.js'
+import { credentialsFingerprint, dummyPasswordHash, newToken, verifyPassword } from '../../cms/secrets.js'
+import type { App } from '../app-type.js'
+import type { DerivationGate } from '../derivation-gate.js'
+import type { LoginLimiter } from '../login-limiter.js'
+import type { RouteDeps } from './deps.js'
+
+export interface AuthRouteDeps extends RouteDeps {
+  /** Session lifetime (ms). */
+  readonly sessionTtlMs: number
+  /** Id factory for session tokens. */
+  readonly newId: () => string
+  /** Failed-attempt limits per IP and account. */
+  readonly limiter: LoginLimiter
+  /** Bounds concurrent password derivations. */
+  readonly gate: DerivationGate
+}
+
+const LoginBody = Type.Object(
+  {
+    email: Type.String({ minLength: 3, maxLength: 254 }),
+    password: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false },
+)
+
+/** `POST /api/v1/auth/login`: a 12 h session token for an e-mail and password. */
+export async function authRoutes(app: App, deps: AuthRouteDeps): Promise<void> {
+  const { db, auditor, sessionTtlMs, newId, limiter, gate } = deps
+  // Made once, before the first login, so that login costs one derivation like all others.
+  await dummyPasswordHash()
+  app.post('/api/v1/auth/login', { schema: { body: LoginBody } }, async (request) => {
+    const { password } = request.body
+    const email = request.body.email.toLowerCase()
+    await limiter.admit(request.ip, email)
+    const raw = await db.readKysely
+      .selectFrom('users')
+      .select(['id', 'tenant_id', 'password_hash', 'role', 'platform_admin'])
+      .where('email', '=', email)
+      .executeTakeFirst()
+    const user = raw === undefined ? undefined : (decodeRow(users, raw) as unknown as UserRow)
+    // The same derivation whether or not the account exists: the answer's timing tells nothing.
+    const stored = user?.password_hash ?? (await dummyPasswordHash())
+    const matches = await gate.run(() => verifyPassword(password, stored))
+    if (user === undefined || !matches) {
+      await limiter.failed(request.ip, email)
+      throw new AuditedError('unauthorized', 'Wrong email or password.')
+    }
+    await limiter.succeeded(email)
+    const { token, hash } = newToken()
+    const expiresAt = new Date(Date.now() + sessionTtlMs)
+    const now = new Date()
+    await auditor.create(
+      tokens,
+      {
+        id: newId(),
+        user_id: user.id,
+        name: 'session',
+        // What the password was checked against: a change committed meanwhile ends the
+        // session at its first request (src/server/principal.ts).
+        role: user.role,
+        kind: 'session',
+        platform_admin: user.platform_admin,
+        credentials_fingerprint: credentialsFingerprint(user.password_hash),
+        token_hash: hash,
+        expires_at: expiresAt,
+        created_at: now,
+        updated_at: now,
+      },
+      {
+        tenantId: user.tenant_id,
+        actorId: user.id,
+        actorType: 'user',
+        requestId: request.id,
+        ip: request.ip,
+        reason: 'login',
+      },
+    )
+    return { token, expiresAt: expiresAt.toISOString() }
+  })
+}

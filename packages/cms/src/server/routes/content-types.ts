@@ -1,0 +1,108 @@
+import { decodeRow } from 'audited'
+import { type Static, Type } from 'typebox'
+import { FIELD_TYPES } from '../../cms/content-fields.js'
+import {
+  createContentType,
+  deleteContentType,
+  loadType,
+  patchContentType,
+} from '../../cms/content-type-operations.js'
+import { type ContentTypeRow, contentTypes } from '../../cms/entities.js'
+import type { App } from '../app-type.js'
+import { allow, requirePrincipal } from '../principal.js'
+import { callerOf } from '../request-caller.js'
+import { listPage, PageQuery, present } from '../resource.js'
+import type { RouteDeps } from './deps.js'
+
+export const TYPE_KEY = '^[a-z][a-z0-9_]{0,63}$'
+
+const FieldSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,63}$' }),
+    type: Type.Union(FIELD_TYPES.map((t) => Type.Literal(t))),
+    required: Type.Optional(Type.Boolean()),
+    unique: Type.Optional(Type.Boolean()),
+    options: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+)
+
+const FieldsSchema = Type.Array(FieldSchema, { maxItems: 100 })
+
+const TypeParams = Type.Object({ key: Type.String({ pattern: TYPE_KEY }) })
+
+const ContentTypeCreateBody = Type.Object(
+  {
+    key: Type.String({ pattern: TYPE_KEY }),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    fields: FieldsSchema,
+  },
+  { additionalProperties: false },
+)
+
+const ContentTypePatchBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    fields: Type.Optional(FieldsSchema),
+    version: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+)
+
+const ContentTypeListQuery = Type.Object(PageQuery, { additionalProperties: false })
+
+/** Field schemas as sent, typed for the domain operations. */
+export type FieldBody = Static<typeof FieldSchema>
+
+const TYPE_READERS = allow('admin', 'editor', 'viewer')
+const TYPE_WRITERS = allow('admin')
+
+const presentType = (row: ContentTypeRow) => present(row)
+
+/** `/api/v1/content-types…`: parse, authorize, call the domain operation, present. */
+export function contentTypeRoutes(app: App, deps: RouteDeps): void {
+  const { db } = deps
+
+  app.get(
+    '/api/v1/content-types',
+    { preValidation: TYPE_READERS, schema: { querystring: ContentTypeListQuery } },
+    async (request) => {
+      const { tenantId } = requirePrincipal(request)
+      const page = await listPage(db, 'content_types', tenantId, request.query)
+      const items = page.rows.map((r) => presentType(decodeRow(contentTypes, r) as unknown as ContentTypeRow))
+      return { items, nextCursor: page.nextCursor }
+    },
+  )
+
+  app.post(
+    '/api/v1/content-types',
+    { preValidation: TYPE_WRITERS, schema: { body: ContentTypeCreateBody } },
+    async (request, reply) => {
+      const row = await createContentType(deps, callerOf(request), request.body)
+      return reply.code(201).send(presentType(row))
+    },
+  )
+
+  app.get(
+    '/api/v1/content-types/:key',
+    { preValidation: TYPE_READERS, schema: { params: TypeParams } },
+    async (request) =>
+      presentType(await loadType(db, requirePrincipal(request).tenantId, request.params.key)),
+  )
+
+  app.patch(
+    '/api/v1/content-types/:key',
+    { preValidation: TYPE_WRITERS, schema: { params: TypeParams, body: ContentTypePatchBody } },
+    async (request) =>
+      presentType(await patchContentType(deps, callerOf(request), request.params.key, request.body)),
+  )
+
+  app.delete(
+    '/api/v1/content-types/:key',
+    { preValidation: TYPE_WRITERS, schema: { params: TypeParams } },
+    async (request, reply) => {
+      await deleteContentType(deps, callerOf(request), request.params.key)
+      return reply.code(204).send()
+    },
+  )
+}

@@ -1,0 +1,98 @@
+import { createAuditor, migrate, openDatabase } from 'audited'
+import { Redis } from 'ioredis'
+import { bootstrap } from '../cms/bootstrap.js'
+import { createLimiter, MemoryBucketStore, RedisBucketStore } from '../cms/limits.js'
+import { CMS_MIGRATIONS } from '../cms/schema.js'
+import { type SessionPurgeSchedule, scheduleSessionPurge } from '../cms/sessions.js'
+import { buildApp } from './app.js'
+import { HTTP_TIMEOUTS_DEFAULT, SESSION_PURGE_INTERVAL_MS_DEFAULT, type ServerConfig } from './config.js'
+import { LoginLimiter } from './login-limiter.js'
+import { ServerMetrics } from './metrics.js'
+
+/** Opens (and on SQLite creates) the database, migrates, bootstraps, listens, purges expired
+ * sessions periodically; closes gracefully on SIGINT/SIGTERM: stops the purge (after its
+ * current batch), stops accepting, finishes in-flight requests, closes the pool. */
+export async function serve(config: ServerConfig): Promise<{ close(): Promise<void>; url: string }> {
+  const db = await openDatabase(config.databaseUrl, {
+    pool: { max: config.poolMax, acquireTimeoutMs: config.acquireTimeoutMs },
+    sqlite: { createDirectory: true },
+  })
+  await migrate(db, CMS_MIGRATIONS)
+  // One server process is the only writer unless several share a database (REDIS_URL set
+  // for shared limits): only then must cursor reads wait out other processes' transactions.
+  const buckets =
+    config.redisUrl === undefined ? new MemoryBucketStore() : new RedisBucketStore(new Redis(config.redisUrl))
+  const limiter = createLimiter(db, buckets)
+  const metrics = ServerMetrics.of(db.capabilities)
+  const auditor = createAuditor({
+    db,
+    hooks: { before: limiter.before, after: metrics.recordEvent },
+    settleMs: config.settleMs ?? (config.redisUrl === undefined ? 0 : 6000),
+    ...(config.nodeId ? { nodeId: config.nodeId } : {}),
+  })
+  const loginLimiter =
+    config.redisUrl === undefined
+      ? LoginLimiter.memory(config.loginLimits)
+      : LoginLimiter.redis(config.redisUrl, config.loginLimits)
+  const timeouts = config.http ?? HTTP_TIMEOUTS_DEFAULT
+  const app = buildApp({
+    db,
+    auditor,
+    metrics,
+    login: { limiter: loginLimiter },
+    trustProxy: config.trustProxy,
+    logger: { level: config.logLevel },
+    http: timeouts,
+  })
+  const first = await bootstrap(db, auditor, { email: config.adminEmail, password: config.adminPassword })
+  if (first?.generatedPassword !== undefined) {
+    process.stdout.write(
+      `\nFirst start: tenant "default" and platform admin ${first.adminEmail} created.\n` +
+        `Generated password (shown once): ${first.generatedPassword}\n\n`,
+    )
+  }
+  const url = await app.listen({ host: config.host, port: config.port })
+  // Expired login sessions: deleted (audited) at start and every interval; 0 turns it off.
+  const purgeIntervalMs = config.sessionPurgeIntervalMs ?? SESSION_PURGE_INTERVAL_MS_DEFAULT
+  const purge: SessionPurgeSchedule | undefined =
+    purgeIntervalMs > 0
+      ? scheduleSessionPurge({
+          db,
+          auditor,
+          intervalMs: purgeIntervalMs,
+          onPurged: (count) => {
+            if (count > 0) app.log.info({ count }, 'expired sessions purged')
+          },
+          onError: (err) => app.log.warn({ err }, 'purging expired sessions failed'),
+        })
+      : undefined
+  let closing: Promise<void> | undefined
+  const close = () => {
+    closing ??= (async () => {
+      // The deadline: connections still open then are destroyed. Their requests were not
+      // answered, so no acknowledged write is lost (a write is acknowledged after COMMIT).
+      const deadline = setTimeout(() => {
+        app.log.warn('shutdown deadline reached: closing the remaining connections')
+        app.server.closeAllConnections()
+      }, timeouts.shutdownTimeoutMs)
+      deadline.unref()
+      await purge?.stop()
+      await app.close()
+      clearTimeout(deadline)
+      await buckets.close()
+      await loginLimiter.close()
+      await db.close()
+    })()
+    return closing
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      app.log.info({ signal }, 'shutting down')
+      close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      )
+    })
+  }
+  return { close, url }
+}
