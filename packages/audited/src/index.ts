@@ -12,7 +12,7 @@ export { type ExportFormat, exportChunks, ndjsonEvent } from './audit/event-expo
 export { type EventPage, type ListEventsQuery, type PointInTime, toHlc } from './audit/event-queries.js'
 export { decodeRow, REDACTED, type Row } from './audit/row-codec.js'
 export type { AuditedWriter, CreateOptions, RecordId, WriteOptions } from './audit/write-scope.js'
-export { type ActorType, type AuditContext, assertAuditContext } from './core/audit-context.js'
+export { type ActorType, type AuditContext, assertAuditContext, auditContext } from './core/audit-context.js'
 export { canonicalize, canonicalJson, type JsonValue, jsonEqual } from './core/canonical-json.js'
 export {
   AuditedError,

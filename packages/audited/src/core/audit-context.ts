@@ -43,6 +43,19 @@ export const CONTEXT_COLUMN_SIZES = {
 
 const ACTOR_TYPES: readonly string[] = ['user', 'api_token', 'system']
 
+/**
+ * A checked audit context: the same object, or a `validation` error naming the bad field.
+ * Written as a call, the literal's `actorType` keeps its literal type in TypeScript (no
+ * `as const` needed), and a typo fails where the context is made, not at the first write.
+ *
+ * @example
+ * const ctx = auditContext({ tenantId: 'acme', actorId: 'u_1', actorType: 'user' })
+ */
+export function auditContext<C extends AuditContext>(ctx: C): C {
+  assertAuditContext(ctx)
+  return ctx
+}
+
 /** Checks a context before any work starts; bad input is a `validation` error naming the field. */
 export function assertAuditContext(ctx: unknown): asserts ctx is AuditContext {
   if (typeof ctx !== 'object' || ctx === null) throw invalid('ctx', 'must be an object')
