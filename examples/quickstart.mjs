@@ -2,14 +2,21 @@ import { auditContext, createAuditor, defineEntity, migrate, openDatabase } from
 
 const db = await openDatabase('sqlite:app.db') // or postgres://…, mysql://…
 await migrate(db) // creates change_events (idempotent)
-await db.kysely.schema.createTable('posts').ifNotExists()
+await db.kysely.schema
+  .createTable('posts')
+  .ifNotExists()
   .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
   .addColumn('tenant_id', 'varchar(64)', (c) => c.notNull())
   .addColumn('title', 'varchar(200)', (c) => c.notNull())
   .addColumn('status', 'varchar(20)', (c) => c.notNull().defaultTo('draft'))
   .addColumn('version', 'integer', (c) => c.notNull())
   .execute()
-const posts = defineEntity({ table: 'posts', tenantColumn: 'tenant_id', versionColumn: 'version', statusColumn: 'status' })
+const posts = defineEntity({
+  table: 'posts',
+  tenantColumn: 'tenant_id',
+  versionColumn: 'version',
+  statusColumn: 'status',
+})
 const auditor = createAuditor({ db })
 const ctx = auditContext({ tenantId: 'acme', actorId: 'u_1', actorType: 'user', ip: '203.0.113.7' })
 const id = crypto.randomUUID()
