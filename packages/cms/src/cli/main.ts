@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `audited <command>`: serve, migrate, token create, events, history, export, sessions purge.
+ * `audited <command>`: serve, migrate, token create, events, history, export, sessions purge,
+ * admin reset-password.
  * `--help` on any command. Settings come from the environment (DATABASE_URL, …).
  */
 import { parseArgs } from 'node:util'
@@ -8,6 +9,7 @@ import { createAuditor, isAuditedError, migrate, openDatabase } from 'audited'
 import { CMS_MIGRATIONS } from '../cms/schema.js'
 import { loadConfig } from '../server/config.js'
 import { serve } from '../server/serve.js'
+import { readStdin, resetPassword } from './admin-commands.js'
 import { type CommandContext, events, exportEvents, history, sessionsPurge, tokenCreate } from './commands.js'
 
 const HELP: Record<string, string> = {
@@ -25,6 +27,8 @@ Commands:
   export --format ndjson|csv --out FILE [--from ISO] [--to ISO] [--tenant T]
                                 write events to a file, with a progress bar
   sessions purge                delete expired login sessions now (each delete audited)
+  admin reset-password --email E [--password-stdin]
+                                set a user's password (generated and printed once), revoke its sessions
 `,
   serve: `audited serve — start the API on HOST:PORT (default 127.0.0.1:8080) over DATABASE_URL
 (default sqlite:./data/audited.db, created and migrated on first start).`,
@@ -36,6 +40,8 @@ Commands:
   history: 'audited history <table> <id> [--tenant T] — the record’s events, oldest first, as NDJSON.',
   export:
     'audited export --format ndjson|csv --out FILE [--from ISO] [--to ISO] [--tenant T] — progress on stderr.',
+  admin:
+    'audited admin reset-password --email E [--password-stdin] — sets the password of the user with that e-mail (generated and printed once, or read from stdin), revokes its login sessions; audited as actor system.',
   sessions:
     'audited sessions purge — delete every expired login session now, in batches, each delete an audited event (actor system, reason "session expired"); prints the count. The server also does this every SESSION_PURGE_INTERVAL_MS.',
 }
@@ -54,6 +60,8 @@ const OPTIONS = {
   out: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
+  email: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
 } as const
 
 async function main(argv: string[]): Promise<number> {
@@ -103,7 +111,10 @@ async function main(argv: string[]): Promise<number> {
     } else if (command === 'events') await events(c, opts)
     else if (command === 'history') await history(c, rest[0], rest[1], opts)
     else if (command === 'export') await exportEvents(c, opts)
-    else if (command === 'sessions') {
+    else if (command === 'admin') {
+      if (rest[0] !== 'reset-password') return usage('admin')
+      await resetPassword(c, opts, readStdin)
+    } else if (command === 'sessions') {
       if (rest[0] !== 'purge') return usage('sessions')
       await sessionsPurge(c)
     }

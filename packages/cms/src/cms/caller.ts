@@ -50,3 +50,12 @@ export function systemCaller(tenantId: string, actorId: string, reason: string):
     userId: null,
   }
 }
+
+/**
+ * The operator at the command line (`audited admin …`): whoever can run the CLI against
+ * the database could change it directly, so it may manage platform accounts too; its
+ * writes are audited as the `system` actor with the command as reason.
+ */
+export function operatorCaller(tenantId: string, actorId: string, reason: string): Caller {
+  return { ...systemCaller(tenantId, actorId, reason), platformAdmin: true }
+}

@@ -23,6 +23,16 @@ export function assertMayManage(caller: Caller, row: { platform_admin: boolean }
   }
 }
 
+/** The password rule of every path that sets one (routes, CLI, bootstrap): 8 to 200 characters. */
+export function checkedPassword(password: unknown): string {
+  if (typeof password !== 'string' || password.length < 8 || password.length > 200) {
+    throw new AuditedError('validation', 'A password must have 8 to 200 characters.', {
+      details: { fields: ['password'] },
+    })
+  }
+  return password
+}
+
 export async function findUser(db: AuditedDatabase, tenantId: string, id: string): Promise<UserRow> {
   const raw = await db.readKysely
     .selectFrom('users')
@@ -65,7 +75,7 @@ export async function newUserValues(body: UserCreate, platformAdmin = false) {
   return created({
     id: newRecordId(),
     email: body.email.toLowerCase(),
-    password_hash: await hashPassword(body.password),
+    password_hash: await hashPassword(checkedPassword(body.password)),
     role: body.role,
     platform_admin: platformAdmin,
     name: body.name ?? null,
@@ -88,7 +98,7 @@ export async function updateUser(store: CmsStore, caller: Caller, id: string, bo
   const patch: Partial<UserRow> = {}
   if (body.name !== undefined) patch.name = body.name
   if (body.role !== undefined) patch.role = body.role
-  if (body.password !== undefined) patch.password_hash = await hashPassword(body.password)
+  if (body.password !== undefined) patch.password_hash = await hashPassword(checkedPassword(body.password))
   return writeUser(store, caller, current, patch, body.password !== undefined)
 }
 

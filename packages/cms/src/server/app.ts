@@ -3,7 +3,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AuditedDatabase, Auditor } from 'audited'
 import { AuditedError, createIdFactory, isAuditedError } from 'audited'
-import Fastify, { type FastifyBaseLogger } from 'fastify'
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify'
 import type { App } from './app-type.js'
 import { CircuitBreaker } from './circuit-breaker.js'
 import { HTTP_TIMEOUTS_DEFAULT, type HttpTimeouts, type TrustProxy } from './config.js'
@@ -30,7 +30,7 @@ export interface AppOptions {
   readonly db: AuditedDatabase
   readonly auditor: Auditor
   readonly trustProxy?: TrustProxy
-  readonly logger?: FastifyBaseLogger | boolean | { level: string }
+  readonly logger?: FastifyBaseLogger | boolean | { level: string; stream?: { write(line: string): void } }
   /** Session lifetime for `POST /auth/login` (ms, default 12 h). */
   readonly sessionTtlMs?: number
   /** Fails fast while the database is failing (default: 5 failures, 5 s cooldown). */
@@ -47,6 +47,8 @@ export interface AppOptions {
 
 /** Routes that never touch the database and so bypass the circuit breaker. */
 const NO_DATABASE = new Set(['/health', '/metrics', '/openapi.json'])
+/** Routes whose requests are not logged (health probes and metric scrapes). */
+const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics'])
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -62,6 +64,8 @@ export function buildApp(options: AppOptions): App {
   const timeouts = options.http ?? HTTP_TIMEOUTS_DEFAULT
   const app = Fastify({
     logger: options.logger ?? false,
+    // One line per request, written when it is answered (below), instead of two.
+    logController: new LogController({ disableRequestLogging: true }),
     // Every phase of a connection is bounded: a client that trickles its headers or body,
     // or keeps an idle connection, cannot hold the server (nor its shutdown) open.
     requestTimeout: timeouts.requestTimeoutMs,
@@ -129,6 +133,19 @@ export function buildApp(options: AppOptions): App {
   app.addHook('onSend', async (_request, reply, payload) => {
     if (closing) reply.header('connection', 'close')
     return payload
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    // Probes ask every few seconds: logging each would drown the log.
+    if (QUIET_ROUTES.has(request.routeOptions.url ?? '')) return
+    const ms = reply.elapsedTime
+    request.log.info(
+      {
+        req: { method: request.method, url: request.url },
+        res: { statusCode: reply.statusCode },
+        responseTime: ms,
+      },
+      `${request.method} ${request.url} ${reply.statusCode} ${ms.toFixed(1)} ms`,
+    )
   })
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)

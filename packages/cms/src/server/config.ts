@@ -9,6 +9,8 @@ export interface ServerConfig {
   readonly databaseUrl: string
   readonly nodeId: string | undefined
   readonly logLevel: string
+  /** `json` or `pretty`; absent: pretty on a terminal, JSON otherwise (LOG_FORMAT). */
+  readonly logFormat?: 'json' | 'pretty' | undefined
   /** Whether to believe `X-Forwarded-For`: all proxies, the nearest `n` hops, or only
    * proxies at these addresses / CIDR ranges. */
   readonly trustProxy: TrustProxy
@@ -132,7 +134,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new AuditedError('validation', `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}.`)
   }
+  const logFormat = env.LOG_FORMAT || undefined
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') {
+    throw new AuditedError('validation', 'LOG_FORMAT must be json or pretty (unset: pretty on a terminal).')
+  }
   return {
+    logFormat,
     host: env.HOST ?? '127.0.0.1',
     port: integer(env, 'PORT', 8080, 0, 65535),
     databaseUrl: env.DATABASE_URL ?? 'sqlite:./data/audited.db',

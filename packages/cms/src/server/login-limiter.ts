@@ -1,11 +1,12 @@
 import { AuditedError } from 'audited'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import {
   type RateLimiterAbstract,
   RateLimiterMemory,
   RateLimiterRedis,
   RateLimiterRes,
 } from 'rate-limiter-flexible'
+import { newRedis } from './redis-client.js'
 
 export interface LoginLimitOptions {
   /** Failed logins per client IP per window (default 50). */
@@ -53,7 +54,7 @@ export class LoginLimiter {
     const o = settings(options)
     // Commands sent while connecting wait for the connection; during an outage each fails
     // after one reconnect attempt and the in-memory insurance limiter answers instead.
-    const redis = new Redis(url, { maxRetriesPerRequest: 1 })
+    const redis = newRedis(url, { maxRetriesPerRequest: 1 })
     redis.on('error', () => {
       // reported by the failing calls; the in-memory insurance limiter takes over meanwhile
     })

@@ -1,13 +1,14 @@
 import { createAuditor, migrate, openDatabase } from 'audited'
-import { Redis } from 'ioredis'
-import { bootstrap } from '../cms/bootstrap.js'
+import { type BootstrapResult, bootstrap } from '../cms/bootstrap.js'
 import { createLimiter, MemoryBucketStore, RedisBucketStore } from '../cms/limits.js'
 import { CMS_MIGRATIONS } from '../cms/schema.js'
 import { type SessionPurgeSchedule, scheduleSessionPurge } from '../cms/sessions.js'
 import { buildApp } from './app.js'
 import { HTTP_TIMEOUTS_DEFAULT, SESSION_PURGE_INTERVAL_MS_DEFAULT, type ServerConfig } from './config.js'
+import { logFormatFor, prettyStream } from './log-lines.js'
 import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
+import { newRedis } from './redis-client.js'
 
 /** Opens (and on SQLite creates) the database, migrates, bootstraps, listens, purges expired
  * sessions periodically; closes gracefully on SIGINT/SIGTERM: stops the purge (after its
@@ -21,7 +22,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
   // One server process is the only writer unless several share a database (REDIS_URL set
   // for shared limits): only then must cursor reads wait out other processes' transactions.
   const buckets =
-    config.redisUrl === undefined ? new MemoryBucketStore() : new RedisBucketStore(new Redis(config.redisUrl))
+    config.redisUrl === undefined ? new MemoryBucketStore() : new RedisBucketStore(newRedis(config.redisUrl))
   const limiter = createLimiter(db, buckets)
   const metrics = ServerMetrics.of(db.capabilities)
   const auditor = createAuditor({
@@ -41,17 +42,15 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     metrics,
     login: { limiter: loginLimiter },
     trustProxy: config.trustProxy,
-    logger: { level: config.logLevel },
+    logger:
+      logFormatFor(config.logFormat, process.stdout.isTTY === true) === 'pretty'
+        ? { level: config.logLevel, stream: prettyStream(process.stdout) }
+        : { level: config.logLevel },
     http: timeouts,
   })
   const first = await bootstrap(db, auditor, { email: config.adminEmail, password: config.adminPassword })
-  if (first?.generatedPassword !== undefined) {
-    process.stdout.write(
-      `\nFirst start: tenant "default" and platform admin ${first.adminEmail} created.\n` +
-        `Generated password (shown once): ${first.generatedPassword}\n\n`,
-    )
-  }
   const url = await app.listen({ host: config.host, port: config.port })
+  if (first !== undefined) process.stdout.write(firstStartNotice(url, first))
   // Expired login sessions: deleted (audited) at start and every interval; 0 turns it off.
   const purgeIntervalMs = config.sessionPurgeIntervalMs ?? SESSION_PURGE_INTERVAL_MS_DEFAULT
   const purge: SessionPurgeSchedule | undefined =
@@ -95,4 +94,22 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     })
   }
   return { close, url }
+}
+
+/** What the first start prints once, apart from the log lines: where, and who to sign in as. */
+function firstStartNotice(url: string, first: BootstrapResult): string {
+  const password =
+    first.generatedPassword === undefined
+      ? '(the ADMIN_PASSWORD you set)'
+      : `${first.generatedPassword}   (generated, shown once)`
+  return [
+    '',
+    `First start: tenant "default" and a platform admin were created.`,
+    `  API:       ${url}/api/v1   (docs: ${url}/docs)`,
+    `  e-mail:    ${first.adminEmail}`,
+    `  password:  ${password}`,
+    `  Lost it? audited admin reset-password --email ${first.adminEmail}`,
+    '',
+    '',
+  ].join('\n')
 }
