@@ -11,7 +11,7 @@ export async function holdLock(
   dialect: DialectName,
   url: string,
   webhookId: string,
-  table: 'webhooks' | 'posts' = 'webhooks',
+  table: 'webhooks' | 'posts' | 'entries' = 'webhooks',
 ): Promise<{ release(): Promise<void> }> {
   if (dialect === 'sqlite') {
     const raw = new Database(url.slice('sqlite:'.length))
