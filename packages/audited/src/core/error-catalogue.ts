@@ -115,7 +115,7 @@ export const ERROR_CODES = {
       aborted: { meaning: "The caller's signal aborted the operation; it was rolled back." },
       statement_timeout: {
         meaning:
-          "The database gave up on a statement that ran, or waited for another's lock, longer than its limit.",
+          "The database stopped a statement that ran, or waited for another's lock, longer than its limit (or an operator cancelled it).",
       },
       locked: { meaning: 'SQLite: a table is locked by another statement of the same connection.' },
       out_of_resources: {
@@ -126,7 +126,10 @@ export const ERROR_CODES = {
         retryable: false,
         meaning: 'The driver package for this URL scheme is not installed (`details.package` names it).',
       },
-      rolled_back: { meaning: 'SQLite rolled back the shared transaction this write was part of.' },
+      rolled_back: {
+        meaning:
+          'SQLite rolled back the shared (group-commit) transaction this write was part of: another write in it failed.',
+      },
       migration_lock: { meaning: 'Another process holds the migration lock; nothing was applied.' },
       circuit_open: { meaning: 'The database has been failing; the server fails fast until it recovers.' },
       shutting_down: { meaning: 'The server is shutting down.' },
