@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { ERROR_CODES, type ReasonInfo } from '../src/index.js'
+import { AuditedError, ERROR_CODES, type ReasonInfo } from '../src/index.js'
 
 /** `code reason` → the row's cells; reason `—` is the code's row for errors without one. */
 function readmeErrorTable(): Map<string, { status: string; retryable: string; meaning: string }> {
@@ -75,5 +75,19 @@ describe('error catalogue and README', () => {
     for (const [code, info] of Object.entries(ERROR_CODES)) {
       if (info.reasonRequired) assert.ok(Object.keys(info.reasons).length > 0, code)
     }
+  })
+
+  it('an unlisted reason, or a conflict / unavailable without one, does not type-check (npx tsc)', () => {
+    // @ts-expect-error — not a conflict reason
+    const unlisted = new AuditedError('conflict', 'x', { details: { reason: 'teapot' } })
+    // @ts-expect-error — every conflict names its reason
+    const missing = new AuditedError('conflict', 'x')
+    // @ts-expect-error — every unavailable names its reason
+    const bare = new AuditedError('unavailable', 'x', { retryAfterSeconds: 1 })
+    // @ts-expect-error — not_found has no reasons
+    const other = new AuditedError('not_found', 'x', { details: { reason: 'unique' } })
+    const fine = new AuditedError('unavailable', 'x', { details: { reason: 'pool_exhausted', waitedMs: 5 } })
+    for (const e of [unlisted, missing, bare, other, fine]) assert.ok(e instanceof AuditedError)
+    assert.equal(fine.retryable, true)
   })
 })

@@ -1,10 +1,4 @@
-import {
-  ERROR_CODES,
-  type ErrorCode,
-  type ErrorDetails,
-  type ErrorReason,
-  reasonInfo,
-} from './error-catalogue.js'
+import { ERROR_CODES, type ErrorCode, type ErrorDetails, reasonInfo } from './error-catalogue.js'
 
 export { ERROR_CODES, type ErrorCode, type ErrorDetails, type ErrorReason } from './error-catalogue.js'
 
@@ -56,11 +50,6 @@ export class AuditedError<C extends ErrorCode = ErrorCode> extends Error {
     this.retryable = options.retryable ?? reason?.retryable ?? ERROR_CODES[code].retryable
     this.details = options.details as ErrorDetails<C> | undefined
     this.retryAfterSeconds = options.retryAfterSeconds
-  }
-
-  /** `details.reason`, if any. */
-  get reason(): ErrorReason<C> | undefined {
-    return this.details?.reason as ErrorReason<C> | undefined
   }
 
   /**
