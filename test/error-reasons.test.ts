@@ -202,48 +202,52 @@ forEachDialect(
       await assert.rejects(openDatabase(url.toString()), isReason('unavailable', 'unreachable'))
     })
 
-    it('unavailable/unreachable: the connection is killed in the middle of a transaction', {
-      skip: f.name === 'sqlite' ? 'SQLite is a file: there is no connection to kill' : undefined,
-    }, async () => {
-      // One connection: the one the query below reads the id of is the transaction's.
-      const db = await f.open({ pool: { max: 1 } })
-      const auditor = createAuditor({ db, settleMs: 0 })
-      const own =
-        f.name === 'postgres'
-          ? sql<{ pid: unknown }>`SELECT pg_backend_pid() AS pid`
-          : sql<{ pid: unknown }>`SELECT CONNECTION_ID() AS pid`
-      const pid = Number((await own.execute(db.kysely)).rows[0]?.pid)
-      assert.ok(pid > 0)
-      const kill = async () => {
-        if (f.name === 'postgres') {
-          const admin = new pg.Client({ connectionString: f.url })
-          await admin.connect()
-          await admin.query('SELECT pg_terminate_backend($1)', [pid])
-          await admin.end()
-        } else {
-          const admin = await mysql.createConnection({ uri: f.url })
-          await admin.query(`KILL ${pid}`)
-          await admin.end()
+    // The next statement is either written to the dying socket, or refused by the driver
+    // once it has seen the connection close: unreachable both ways.
+    for (const settle of [false, true])
+      it(`unavailable/unreachable: the connection is killed in the middle of a transaction (${settle ? 'after it closed' : 'at once'})`, {
+        skip: f.name === 'sqlite' ? 'SQLite is a file: there is no connection to kill' : undefined,
+      }, async () => {
+        // One connection: the one the query below reads the id of is the transaction's.
+        const db = await f.open({ pool: { max: 1 } })
+        const auditor = createAuditor({ db, settleMs: 0 })
+        const own =
+          f.name === 'postgres'
+            ? sql<{ pid: unknown }>`SELECT pg_backend_pid() AS pid`
+            : sql<{ pid: unknown }>`SELECT CONNECTION_ID() AS pid`
+        const pid = Number((await own.execute(db.kysely)).rows[0]?.pid)
+        assert.ok(pid > 0)
+        const kill = async () => {
+          if (f.name === 'postgres') {
+            const admin = new pg.Client({ connectionString: f.url })
+            await admin.connect()
+            await admin.query('SELECT pg_terminate_backend($1)', [pid])
+            await admin.end()
+          } else {
+            const admin = await mysql.createConnection({ uri: f.url })
+            await admin.query(`KILL ${pid}`)
+            await admin.end()
+          }
         }
-      }
-      const id = newId()
-      await assert.rejects(
-        auditor.transaction(ctx, async (tx) => {
-          await tx.create(posts, { id, title: `killed ${id}` })
-          await kill()
-          await tx.create(posts, { id: newId(), title: `after the kill ${id}` })
-        }),
-        isReason('unavailable', 'unreachable'),
-      )
-      // The pool replaces the connection; nothing of the transaction was kept.
-      await auditor.create(posts, { id: newId(), title: `recovered ${id}` }, ctx)
-      const [row] = await (db.kysely as Kysely<Tables>)
-        .selectFrom('posts')
-        .select('id')
-        .where('id', '=', id)
-        .execute()
-      assert.equal(row, undefined)
-    })
+        const id = newId()
+        await assert.rejects(
+          auditor.transaction(ctx, async (tx) => {
+            await tx.create(posts, { id, title: `killed ${id}` })
+            await kill()
+            if (settle) await new Promise((resolve) => setTimeout(resolve, 300))
+            await tx.create(posts, { id: newId(), title: `after the kill ${id}` })
+          }),
+          isReason('unavailable', 'unreachable'),
+        )
+        // The pool replaces the connection; nothing of the transaction was kept.
+        await auditor.create(posts, { id: newId(), title: `recovered ${id}` }, ctx)
+        const [row] = await (db.kysely as Kysely<Tables>)
+          .selectFrom('posts')
+          .select('id')
+          .where('id', '=', id)
+          .execute()
+        assert.equal(row, undefined)
+      })
   },
   { db: { pool: { statementTimeoutMs: 500 }, sqlite: { busyTimeoutMs: 100 } } },
 )

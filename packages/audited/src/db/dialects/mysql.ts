@@ -164,8 +164,11 @@ export function createMysql(url: string, options: PoolOptions, health: DatabaseH
     bigintParameter: (value) => value,
     toParameter: (value) => value,
     classify(error) {
-      const e = error as { errno?: unknown; code?: unknown } | null
-      if (typeof e?.code === 'string' && NETWORK_CODES.has(e.code)) {
+      const e = error as { errno?: unknown; code?: unknown; fatal?: unknown } | null
+      // mysql2 marks errors that end the connection `fatal`; one without a server errno is
+      // the connection itself failing (a query sent after it closed: no code at all).
+      const lost = e?.fatal === true && typeof e.errno !== 'number'
+      if (lost || (typeof e?.code === 'string' && NETWORK_CODES.has(e.code))) {
         return new AuditedError('unavailable', 'The database cannot be reached.', {
           details: { reason: UNREACHABLE },
           cause: error,
