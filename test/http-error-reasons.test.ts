@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
-import { ERROR_CODES, type ErrorCode, type ErrorReason } from '../src/index.js'
+import { entries } from '../src/cms/entities.js'
+import { createAuditor, ERROR_CODES, type ErrorCode, type ErrorReason } from '../src/index.js'
 import { ADMIN, forEachHttpDialect, type HttpFixture } from './http-setup.js'
 import { holdLock } from './lock-holder.js'
 
@@ -119,3 +120,47 @@ forEachHttpDialect(
 function holdLockOnEntry(f: HttpFixture, id: string) {
   return holdLock(f.name, f.url, id, 'entries')
 }
+
+forEachHttpDialect(
+  'http error reasons: the engine deadline',
+  (f) => {
+    it('unavailable/timeout: a patch waits for a record another transaction holds, past its timeoutMs', async () => {
+      assert.equal((await f.call('POST', '/api/v1/content-types', { body: TYPE })).status, 201)
+      const entry = await f.call('POST', '/api/v1/entries/note', { body: { data: { title: 'one' } } })
+      assert.equal(entry.status, 201, JSON.stringify(entry.body))
+      const url = `/api/v1/entries/note/${entry.body.id}`
+      // Another writer of this process (its own, long deadline) holds the row (on SQLite: the writer).
+      const holder = createAuditor({ db: f.db, settleMs: 0, timeoutMs: 20_000 })
+      let locked!: () => void
+      let release!: () => void
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve
+      })
+      const released = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const holding = holder.transaction(
+        { tenantId: f.tenantId, actorId: 'holder', actorType: 'system' },
+        async (tx) => {
+          await tx.update(entries, entry.body.id, { locale: entry.body.locale })
+          locked()
+          await released
+        },
+      )
+      await isLocked
+      try {
+        assertReason(
+          await f.call('PATCH', url, { body: { data: { title: 'waited' } } }),
+          'unavailable',
+          'timeout',
+        )
+      } finally {
+        release()
+        await holding
+      }
+      assert.equal((await f.call('PATCH', url, { body: { data: { title: 'after' } } })).status, 200)
+    })
+  },
+  // The engine gives up (timeoutMs) well before the database would.
+  { db: { pool: { statementTimeoutMs: 20_000 }, sqlite: { busyTimeoutMs: 20_000 } }, auditorTimeoutMs: 400 },
+)

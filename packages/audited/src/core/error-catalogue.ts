@@ -111,7 +111,10 @@ export const ERROR_CODES = {
     reasonRequired: true,
     reasons: {
       pool_exhausted: { meaning: 'No database connection became free within `acquireTimeoutMs`.' },
-      timeout: { meaning: 'The operation ran longer than its `timeoutMs` and was rolled back.' },
+      timeout: {
+        meaning:
+          'The operation ran longer than its `timeoutMs` (waiting for a connection or a lock included) and was rolled back.',
+      },
       aborted: { meaning: "The caller's signal aborted the operation; it was rolled back." },
       statement_timeout: {
         meaning:
