@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { AuditedError, ERROR_CODES, type ReasonInfo } from '../src/index.js'
+import { AuditedError, ERROR_CODES, type ReasonInfo } from '../packages/audited/src/index.js'
 
 /** `code reason` → the row's cells; reason `—` is the code's row for errors without one. */
 function readmeErrorTable(): Map<string, { status: string; retryable: string; meaning: string }> {

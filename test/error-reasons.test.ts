@@ -19,7 +19,7 @@ import {
   type ErrorReason,
   isAuditedError,
   openDatabase,
-} from '../src/index.js'
+} from '../packages/audited/src/index.js'
 import { holdLock } from './lock-holder.js'
 import { ctx, forEachDialect, newId, posts } from './setup.js'
 
