@@ -5,8 +5,13 @@
  */
 import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
+import {
+  createAuditor,
+  ERROR_CODES,
+  type ErrorCode,
+  type ErrorReason,
+} from '../packages/audited/src/index.js'
 import { entries } from '../packages/cms/src/cms/entities.js'
-import { createAuditor, ERROR_CODES, type ErrorCode, type ErrorReason } from '../packages/audited/src/index.js'
 import { ADMIN, forEachHttpDialect, type HttpFixture } from './http-setup.js'
 import { holdLock } from './lock-holder.js'
 
