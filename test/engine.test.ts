@@ -60,7 +60,11 @@ forEachDialect('engine', (f) => {
       f.auditor.update(posts, id, { title: 'x' }, ctx, { expectedVersion: 1 }),
       (e: unknown) => {
         assert.ok(code('conflict')(e))
-        assert.deepEqual((e as { details?: unknown }).details, { expectedVersion: 1, currentVersion: 2 })
+        assert.deepEqual((e as { details?: unknown }).details, {
+          reason: 'version',
+          expectedVersion: 1,
+          currentVersion: 2,
+        })
         return true
       },
     )

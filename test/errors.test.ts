@@ -29,15 +29,27 @@ describe('error catalogue', () => {
   })
 
   it('client errors carry their message and details; retryable codes say so', () => {
-    const e = new AuditedError('conflict', 'The record changed.', { details: { currentVersion: 3 } })
+    const e = new AuditedError('conflict', 'The record changed.', {
+      details: { reason: 'version', currentVersion: 3 },
+    })
     assert.deepEqual(e.toJSON(), {
       code: 'conflict',
       message: 'The record changed.',
-      details: { currentVersion: 3 },
+      details: { reason: 'version', currentVersion: 3 },
     })
-    assert.equal(new AuditedError('unavailable').retryable, true)
+    assert.equal(e.retryable, false)
+    assert.equal(
+      new AuditedError('unavailable', undefined, { details: { reason: 'timeout' } }).retryable,
+      true,
+    )
     assert.equal(new AuditedError('validation').retryable, false)
-    assert.equal(new AuditedError('conflict', 'deadlock', { retryable: true }).retryable, true)
+    // The catalogue's reason decides where it differs from its code; an option overrides both.
+    assert.equal(new AuditedError('conflict', 'x', { details: { reason: 'deadlock' } }).retryable, true)
+    assert.equal(
+      new AuditedError('conflict', 'x', { details: { reason: 'deadlock' }, retryable: false }).retryable,
+      false,
+    )
+    assert.equal(new AuditedError('validation', 'x', { details: { reason: 'body_too_large' } }).status, 413)
   })
 
   it('classification is by code, so a copy from another package instance is recognised', () => {

@@ -195,13 +195,22 @@ forEachDialect('a database that runs out of space mid-group', (f) => {
       )
       const rows = new Set((await rowsOf(f.db, 'posts')).map((r) => String(r.id)))
       const events = await eventsByRecord(f)
+      const reasons = new Set<string>()
       outcomes.forEach((o, i) => {
         const { id } = ops[i]!
         const ok = o.status === 'fulfilled'
-        if (!ok) assert.ok(isAuditedError((o as PromiseRejectedResult).reason), 'a classified error')
+        if (!ok) {
+          const e = (o as PromiseRejectedResult).reason
+          assert.ok(isAuditedError(e), 'a classified error')
+          // The write that hit the cap is out of space; the others of its group were rolled back with it.
+          assert.equal(e.code, 'unavailable', String(e))
+          assert.ok(['out_of_resources', 'rolled_back'].includes(String(e.details?.reason)), String(e))
+          reasons.add(String(e.details?.reason))
+        }
         assert.equal(rows.has(id), ok, `write ${i} (${o.status}) row`)
         assert.equal(events.get(id) ?? 0, ok ? 1 : 0, `write ${i} (${o.status}) events`)
       })
+      assert.ok(reasons.has('out_of_resources'), `a write was refused for space: ${[...reasons]}`)
     } finally {
       await sql.raw('PRAGMA max_page_count = 1073741823').execute(k)
     }

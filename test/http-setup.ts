@@ -7,7 +7,11 @@ import type { Auditor } from '../packages/audited/src/audit/auditor.js'
 import { createAuditor } from '../packages/audited/src/audit/auditor.js'
 import type { DialectName } from '../packages/audited/src/db/dialect.js'
 import { migrate } from '../packages/audited/src/db/migrations.js'
-import { type AuditedDatabase, openDatabase } from '../packages/audited/src/db/open-database.js'
+import {
+  type AuditedDatabase,
+  type OpenDatabaseOptions,
+  openDatabase,
+} from '../packages/audited/src/db/open-database.js'
 import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
 import { type Role, tokens } from '../packages/cms/src/cms/entities.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
@@ -20,6 +24,8 @@ export const ADMIN = { email: 'admin@example.test', password: 'correct horse bat
 
 export interface HttpFixture {
   readonly name: DialectName
+  /** The database's URL. */
+  url: string
   app: App
   db: AuditedDatabase
   auditor: Auditor
@@ -35,7 +41,11 @@ export interface HttpFixture {
   ): Promise<{ status: number; body: any; headers: Record<string, unknown> }>
 }
 
-export function forEachHttpDialect(title: string, body: (f: HttpFixture) => void): void {
+export function forEachHttpDialect(
+  title: string,
+  body: (f: HttpFixture) => void,
+  options: { db?: OpenDatabaseOptions; auditorTimeoutMs?: number } = {},
+): void {
   for (const d of DIALECTS) {
     describe(`${title} [${d.name}]`, { skip: d.skip }, () => {
       const f = { name: d.name } as HttpFixture
@@ -43,9 +53,14 @@ export function forEachHttpDialect(title: string, body: (f: HttpFixture) => void
       before(async () => {
         const created = await d.create()
         drop = created.drop
-        f.db = await openDatabase(created.url)
+        f.url = created.url
+        f.db = await openDatabase(created.url, options.db)
         await migrate(f.db, CMS_MIGRATIONS)
-        f.auditor = createAuditor({ db: f.db, settleMs: 0 })
+        f.auditor = createAuditor({
+          db: f.db,
+          settleMs: 0,
+          ...(options.auditorTimeoutMs === undefined ? {} : { timeoutMs: options.auditorTimeoutMs }),
+        })
         const boot = await bootstrap(f.db, f.auditor, ADMIN)
         f.tenantId = boot!.tenantId
         f.app = buildApp({ db: f.db, auditor: f.auditor })

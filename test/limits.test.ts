@@ -60,6 +60,8 @@ forEachDialect('tenant write limits', (f) => {
     await assert.rejects(auditor.create(entries, rejected, ctx), (e: unknown) => {
       assert.ok(isAuditedError(e))
       assert.equal(e.code, 'rate_limited')
+      assert.equal(e.details?.reason, 'write_rate')
+      assert.equal(e.retryable, true)
       assert.equal(e.status, 429)
       assert.ok((e.retryAfterSeconds ?? 0) >= 1)
       return true
@@ -87,7 +89,10 @@ forEachDialect('tenant write limits', (f) => {
       )
     while ((await count()) < 5) await auditor.create(entries, entry(), system)
     await assert.rejects(auditor.create(entries, entry(), { ...ctx, actorId: 'u2' }), (e: unknown) => {
-      return isAuditedError(e) && e.code === 'rate_limited' && e.details?.limit === 'maxEntries'
+      // A quota does not free itself: retrying later does not help until entries go.
+      return (
+        isAuditedError(e) && e.code === 'rate_limited' && e.details?.reason === 'entry_quota' && !e.retryable
+      )
     })
     assert.equal(await count(), 5)
   })

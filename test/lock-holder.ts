@@ -11,6 +11,7 @@ export async function holdLock(
   dialect: DialectName,
   url: string,
   webhookId: string,
+  table: 'webhooks' | 'posts' | 'entries' = 'webhooks',
 ): Promise<{ release(): Promise<void> }> {
   if (dialect === 'sqlite') {
     const raw = new Database(url.slice('sqlite:'.length))
@@ -26,7 +27,7 @@ export async function holdLock(
     const client = new pg.Client({ connectionString: url })
     await client.connect()
     await client.query('BEGIN')
-    await client.query('SELECT id FROM webhooks WHERE id = $1 FOR UPDATE', [webhookId])
+    await client.query(`SELECT id FROM ${table} WHERE id = $1 FOR UPDATE`, [webhookId])
     return {
       release: async () => {
         await client.query('ROLLBACK')
@@ -36,7 +37,7 @@ export async function holdLock(
   }
   const conn = await mysql.createConnection({ uri: url })
   await conn.query('START TRANSACTION')
-  await conn.query('SELECT id FROM webhooks WHERE id = ? FOR UPDATE', [webhookId])
+  await conn.query(`SELECT id FROM ${table} WHERE id = ? FOR UPDATE`, [webhookId])
   return {
     release: async () => {
       await conn.query('ROLLBACK')

@@ -265,7 +265,8 @@ forEachDialect('pressure', (f) => {
     assert.ok(attempts >= 3, 'the deadlock victim was re-run')
     assert.ok(results.some((r) => r.status === 'fulfilled'))
     for (const r of results) {
-      if (r.status === 'rejected') assert.ok(code('conflict')(r.reason) && r.reason.retryable === true)
+      if (r.status === 'rejected')
+        assert.ok(code('conflict')(r.reason) && r.reason.retryable && r.reason.details?.reason === 'deadlock')
     }
     if (attempts === 3) {
       assert.deepEqual(

@@ -15,10 +15,18 @@ export type { AuditedWriter, CreateOptions, RecordId, WriteOptions } from './aud
 export { type ActorType, type AuditContext, assertAuditContext, auditContext } from './core/audit-context.js'
 export { canonicalize, canonicalJson, type JsonValue, jsonEqual } from './core/canonical-json.js'
 export {
-  AuditedError,
-  type AuditedErrorOptions,
+  type CodeInfo,
   ERROR_CODES,
   type ErrorCode,
+  type ErrorDetails,
+  type ErrorReason,
+  type ReasonInfo,
+  reasonInfo,
+} from './core/error-catalogue.js'
+export {
+  AuditedError,
+  type AuditedErrorArgs,
+  type AuditedErrorOptions,
   isAuditedError,
   toAuditedError,
 } from './core/errors.js'

@@ -1,5 +1,5 @@
 import type { AuditContext } from '../core/audit-context.js'
-import { AuditedError, isAuditedError } from '../core/errors.js'
+import { AuditedError, type ErrorDetails, isAuditedError } from '../core/errors.js'
 import type { Transaction } from '../db/transaction.js'
 import { type Action, type ChangeEvent, eventFromRow, type JsonObject } from './change-event.js'
 import type { EngineCore } from './engine-core.js'
@@ -116,7 +116,7 @@ export class WriteScope implements AuditedWriter {
       } catch (e) {
         if (isAuditedError(e) && e.code === 'validation') {
           throw new AuditedError('validation', `Row ${i}: ${e.message}`, {
-            details: { row: i, ...e.details },
+            details: { row: i, ...(e.details as ErrorDetails<'validation'> | undefined) },
           })
         }
         throw e
@@ -263,7 +263,11 @@ export class WriteScope implements AuditedWriter {
     const before = decodeRow(entity, raw)
     if (expected !== undefined && entity.versionColumn && before[entity.versionColumn] !== expected) {
       throw new AuditedError('conflict', 'The record changed since it was read.', {
-        details: { expectedVersion: expected, currentVersion: before[entity.versionColumn] },
+        details: {
+          reason: 'version',
+          expectedVersion: expected,
+          currentVersion: before[entity.versionColumn],
+        },
       })
     }
     return before

@@ -1,54 +1,54 @@
+import { ERROR_CODES, type ErrorCode, type ErrorDetails, reasonInfo } from './error-catalogue.js'
+
+export { ERROR_CODES, type ErrorCode, type ErrorDetails, type ErrorReason } from './error-catalogue.js'
+
 /**
- * The closed error catalogue. Every error the library throws on purpose is an
- * `AuditedError` with one of these codes; driver errors are classified into them by the
- * dialect object (by SQLSTATE / errno / SQLite code, never by message text).
+ * The closed error catalogue (src/core/error-catalogue.ts). Every error the library throws
+ * on purpose is an `AuditedError` with one of its codes and, for `conflict`,
+ * `rate_limited` and `unavailable` always, a `details.reason` it lists; driver errors are
+ * classified into them by the dialect object (by SQLSTATE / errno / SQLite code, never by
+ * message text), the same situation to the same code and reason on every database.
  *
  * Classify by the `code` property (see `isAuditedError`), not `instanceof`: two copies of
  * the package in one process must still understand each other's errors.
  *
  * @example
  * try { await auditor.update(posts, id, patch, ctx) }
- * catch (e) { if (isAuditedError(e) && e.code === 'conflict') reply.code(e.status) }
+ * catch (e) { if (isAuditedError(e) && e.code === 'conflict' && e.details.reason === 'version') reload() }
  */
-export const ERROR_CODES = {
-  validation: { status: 400, retryable: false, message: 'The request is invalid.' },
-  unauthorized: { status: 401, retryable: false, message: 'Authentication is required.' },
-  forbidden: { status: 403, retryable: false, message: 'This action is not allowed.' },
-  not_found: { status: 404, retryable: false, message: 'The record was not found.' },
-  conflict: { status: 409, retryable: false, message: 'The write conflicts with the current state.' },
-  rejected: { status: 422, retryable: false, message: 'The write was rejected.' },
-  rate_limited: { status: 429, retryable: true, message: 'Too many requests.' },
-  unavailable: { status: 503, retryable: true, message: 'The service is temporarily unavailable.' },
-  internal: { status: 500, retryable: false, message: 'Internal error.' },
-} as const
-
-export type ErrorCode = keyof typeof ERROR_CODES
-
-export interface AuditedErrorOptions {
-  /** Structured, client-safe details (field names, expected version, …). */
-  readonly details?: Record<string, unknown>
+export interface AuditedErrorOptions<C extends ErrorCode = ErrorCode> {
+  /** Structured, client-safe details (field names, expected version, …) and the reason. */
+  readonly details?: ErrorDetails<C>
   /** The underlying error; kept for logs, never shown to clients. */
   readonly cause?: unknown
-  /** Overrides the catalogue's default (e.g. a deadlock is `conflict` but retryable). */
-  readonly retryable?: boolean
+  /** Overrides the catalogue's default for the code and reason. */
+  readonly retryable?: boolean | undefined
   /** Seconds a client should wait before retrying (for 429 / 503). */
   readonly retryAfterSeconds?: number
 }
 
-export class AuditedError extends Error {
-  readonly code: ErrorCode
+/** The options argument: required, with `details.reason`, for the codes that need a reason. */
+export type AuditedErrorArgs<C extends ErrorCode> = C extends ErrorCode
+  ? (typeof ERROR_CODES)[C]['reasonRequired'] extends true
+    ? [options: AuditedErrorOptions<C> & { readonly details: ErrorDetails<C> }]
+    : [options?: AuditedErrorOptions<C>]
+  : never
+
+export class AuditedError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C
   readonly status: number
   readonly retryable: boolean
-  readonly details: Record<string, unknown> | undefined
+  readonly details: ErrorDetails<C> | undefined
   readonly retryAfterSeconds: number | undefined
 
-  constructor(code: ErrorCode, message?: string, options: AuditedErrorOptions = {}) {
+  constructor(code: C, message?: string, ...[options = {}]: AuditedErrorArgs<C>) {
     super(message ?? ERROR_CODES[code].message, { cause: options.cause })
+    const reason = reasonInfo(code, options.details?.reason)
     this.name = 'AuditedError'
     this.code = code
-    this.status = ERROR_CODES[code].status
-    this.retryable = options.retryable ?? ERROR_CODES[code].retryable
-    this.details = options.details
+    this.status = reason?.status ?? ERROR_CODES[code].status
+    this.retryable = options.retryable ?? reason?.retryable ?? ERROR_CODES[code].retryable
+    this.details = options.details as ErrorDetails<C> | undefined
     this.retryAfterSeconds = options.retryAfterSeconds
   }
 

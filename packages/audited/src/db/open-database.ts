@@ -4,7 +4,7 @@ import type { Dialect, DialectName } from './dialect.js'
 import { connectByUrl } from './dialects/connect.js'
 import type { PoolOptions } from './dialects/postgres.js'
 import type { SqliteOptions } from './dialects/sqlite.js'
-import { DatabaseHealth, observeDialect } from './health.js'
+import { DatabaseHealth, observeDialect, UNREACHABLE } from './health.js'
 
 export interface OpenDatabaseOptions {
   /** PostgreSQL / MySQL pool; for SQLite `acquireTimeoutMs` bounds the wait for the writer. */
@@ -56,7 +56,11 @@ export async function openDatabase<DB = any>(
     await opened.close().catch(() => {})
     throw (
       opened.dialect.classify(cause) ??
-      new AuditedError('unavailable', 'The database cannot be reached.', { cause, retryAfterSeconds: 1 })
+      new AuditedError('unavailable', 'The database cannot be reached.', {
+        details: { reason: UNREACHABLE },
+        cause,
+        retryAfterSeconds: 1,
+      })
     )
   }
   return {

@@ -198,7 +198,15 @@ async function runOnce<T>(
   const remaining = deadline - Date.now()
   if (remaining <= 0) throw timeoutError(options.timeoutMs)
   // The wait for a connection ends at once on abort (the lease, if it comes, goes back).
-  const lease = await dialect.acquire(Math.min(options.acquireTimeoutMs, remaining), { signal })
+  const lease = await dialect
+    .acquire(Math.min(options.acquireTimeoutMs, remaining), { signal })
+    .catch((e) => {
+      // Cut short by the operation's own deadline, not by the acquire timeout: that is its
+      // `timeout`, whatever it waited for (on SQLite the writer is the one connection).
+      if (remaining < options.acquireTimeoutMs && isAuditedError(e) && e.details?.reason === 'pool_exhausted')
+        throw timeoutError(options.timeoutMs)
+      throw e
+    })
   if (signal?.aborted) {
     lease.release()
     throw abortError(signal) // aborted while waiting for the connection

@@ -167,7 +167,10 @@ export async function exportEvents(
     file.destroy()
     if (drawn) c.err.write('\n') // the error goes on a line of its own
     if (isAuditedError(e)) throw e
-    throw new AuditedError('unavailable', `Writing ${o.out} failed: ${(e as Error).message}`, { cause: e })
+    throw new AuditedError('unavailable', `Writing ${o.out} failed: ${(e as Error).message}`, {
+      details: { reason: 'output_failed' },
+      cause: e,
+    })
   }
   // Events committed meanwhile may have raised the count; what was written is the total.
   total = done

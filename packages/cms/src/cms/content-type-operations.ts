@@ -64,7 +64,7 @@ async function assertNoNewUniqueWithEntries(
   const added = next.filter((f) => f.unique === true && !wasUnique.has(f.name)).map((f) => f.name)
   if (added.length === 0 || !(await typeHasEntries(db, tenantId, key))) return
   throw new AuditedError('conflict', 'A field cannot become unique while the type has entries.', {
-    details: { fields: added },
+    details: { reason: 'has_entries', fields: added },
   })
 }
 
@@ -105,7 +105,9 @@ export async function deleteContentType(store: CmsStore, caller: Caller, key: st
   // Checked before the write, not inside it (the writer cannot read): an entry created
   // concurrently can survive its type. Entries of a missing type are then 404, not lost.
   if (await typeHasEntries(store.db, caller.tenantId, type.key)) {
-    throw new AuditedError('conflict', 'The content type still has entries.', { details: { key: type.key } })
+    throw new AuditedError('conflict', 'The content type still has entries.', {
+      details: { reason: 'foreign_key', key: type.key },
+    })
   }
   await store.auditor.delete(contentTypes, type.id, caller.ctx, { expectedVersion: type.version })
 }

@@ -118,7 +118,7 @@ export async function updateEntry(
   const { db, auditor } = store
   if (expectedVersion !== current.version) {
     throw new AuditedError('conflict', 'The entry has changed since that version.', {
-      details: { expectedVersion, currentVersion: current.version },
+      details: { reason: 'version', expectedVersion, currentVersion: current.version },
     })
   }
   const patch: Partial<EntryRow> = {}

@@ -58,7 +58,7 @@ async function currentType(store: CmsStore, caller: Caller, key: string): Promis
   } catch (error) {
     if (!isAuditedError(error) || error.code !== 'not_found') throw error
     throw new AuditedError('conflict', `The entry's content type "${key}" no longer exists.`, {
-      details: { type: key },
+      details: { reason: 'foreign_key', type: key },
     })
   }
 }

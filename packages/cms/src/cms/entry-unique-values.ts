@@ -84,7 +84,7 @@ export async function assertValuesFree(db: AuditedDatabase, tenantId: string, wa
   const clash = wanted.find((w) => taken.some((t) => t.id === w.id && t.entry_id !== w.entry_id))
   if (clash !== undefined) {
     throw new AuditedError('conflict', `Another entry already has this "${clash.field}".`, {
-      details: { field: clash.field },
+      details: { reason: 'unique', field: clash.field },
     })
   }
 }

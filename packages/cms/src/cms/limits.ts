@@ -74,6 +74,7 @@ export class RedisBucketStore implements BucketStore {
       return { allowed: allowed === 1, retryAfterMs: wait }
     } catch (cause) {
       throw new AuditedError('unavailable', 'The rate limiter cannot be reached.', {
+        details: { reason: 'rate_limiter_unreachable' },
         cause,
         retryAfterSeconds: 1,
       })
@@ -129,7 +130,7 @@ export function createLimiter(db: AuditedDatabase, store: BucketStore, options: 
     if (!r.allowed) {
       throw new AuditedError('rate_limited', 'This organisation is writing too fast.', {
         retryAfterSeconds: Math.max(1, Math.ceil(r.retryAfterMs / 1000)),
-        details: { limit: 'writesPerSecond', retryAfterMs: r.retryAfterMs },
+        details: { reason: 'write_rate', limit: 'writesPerSecond', retryAfterMs: r.retryAfterMs },
       })
     }
     paid.set(change.transaction, change.writeIndex + 1)
@@ -152,7 +153,7 @@ export function createLimiter(db: AuditedDatabase, store: BucketStore, options: 
         // The count includes this transaction's own insert (the hook runs after the row is written).
         throw new AuditedError('rate_limited', 'This organisation has reached its entry quota.', {
           retryAfterSeconds: 3600,
-          details: { limit: 'maxEntries', maxEntries: quota },
+          details: { reason: 'entry_quota', limit: 'maxEntries', maxEntries: quota },
         })
       }
     },

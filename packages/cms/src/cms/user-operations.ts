@@ -116,7 +116,7 @@ async function writeUser(
   assertMayManage(caller, current)
   const roleChange = patch.role !== undefined && patch.role !== current.role
   if (roleChange && caller.userId === current.id) {
-    throw new AuditedError('conflict', 'You cannot change your own role.')
+    throw new AuditedError('conflict', 'You cannot change your own role.', { details: { reason: 'self' } })
   }
   const rightsChange = patch.platform_admin !== undefined && patch.platform_admin !== current.platform_admin
   const sessions =
@@ -136,7 +136,8 @@ async function writeUser(
 export async function deleteUser(store: CmsStore, caller: Caller, id: string): Promise<void> {
   const current = await findUser(store.db, caller.tenantId, id)
   assertMayManage(caller, current)
-  if (caller.userId === id) throw new AuditedError('conflict', 'You cannot delete yourself.')
+  if (caller.userId === id)
+    throw new AuditedError('conflict', 'You cannot delete yourself.', { details: { reason: 'self' } })
   const sessions = await sessionIds(store.db, caller.tenantId, id)
   await store.auditor.transaction(caller.ctx, async (tx) => {
     await revoke(tx, sessions)

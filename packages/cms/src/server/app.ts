@@ -200,6 +200,7 @@ export function buildApp(options: AppOptions): App {
         // A full pool (or an abort) says so; anything else means the database is not there.
         if (isAuditedError(cause)) throw cause
         throw new AuditedError('unavailable', 'The database is not reachable.', {
+          details: { reason: 'unreachable' },
           cause,
           retryAfterSeconds: 5,
         })

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http'
-import { AuditedError, isAuditedError } from 'audited'
+import { AuditedError, ERROR_CODES, isAuditedError } from 'audited'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
 /** Fastify's own client errors (body parsing, content type, size) by code. */
@@ -12,12 +12,16 @@ const FASTIFY_CLIENT_ERRORS = new Set([
   'FST_ERR_CTP_INVALID_TYPE',
 ])
 
-/** `details.reason` of a body over the limit: HTTP 413 (its code stays `validation`). */
+/**
+ * `details.reason` of a body over the limit. Transport-level refusals keep the code
+ * `validation` (a client's request is wrong either way); their reason carries the status
+ * HTTP has for them — 413, 408, 431 — in the catalogue, and so in `AuditedError.status`.
+ */
 export const BODY_TOO_LARGE = 'body_too_large'
 
-/** The HTTP status: the catalogue's, except that HTTP has its own for a body too large. */
+/** The HTTP status: the catalogue's for the code, or for the reason when it has its own. */
 export function httpStatus(e: AuditedError): number {
-  return e.details?.reason === BODY_TOO_LARGE ? 413 : e.status
+  return e.status
 }
 
 /** Maps any error to the catalogue. */
@@ -95,13 +99,17 @@ export function drainRequest(raw: FastifyRequest['raw']): Promise<void> {
  * socket directly: no request object exists yet.
  */
 export function clientErrorResponse(error: { code?: unknown }, requestId: string): string {
-  const [status, reason, message] =
+  const reason =
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'headers_too_large', 'The request headers are too large.']
+      ? 'headers_too_large'
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'request_timeout', 'The request was not received in time.']
-        : [400, 'malformed_request', 'The request is not valid HTTP.']
-  const body = JSON.stringify({ error: { code: 'validation', message, details: { reason }, requestId } })
+        ? 'request_timeout'
+        : 'malformed_request'
+  const e = new AuditedError('validation', ERROR_CODES.validation.reasons[reason].meaning, {
+    details: { reason },
+  })
+  const status = e.status
+  const body = JSON.stringify({ error: { ...e.toJSON(), requestId } })
   return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
     'content-type: application/json; charset=utf-8\r\n' +

@@ -2,6 +2,7 @@ import { Kysely, MysqlDialect } from 'kysely'
 import mysql from 'mysql2'
 import { AuditedError } from '../../core/errors.js'
 import { type WaitOptions, waitBounded } from '../acquire.js'
+import { type Classification, classified } from '../classification.js'
 import type { Dialect, Session, Statement, StatementResult } from '../dialect.js'
 import { type DatabaseHealth, UNREACHABLE } from '../health.js'
 import { observedDialect } from '../observed-kysely-dialect.js'
@@ -9,10 +10,14 @@ import { MysqlPoolStats } from './mysql-pool-stats.js'
 import type { PoolOptions } from './postgres.js'
 
 /** errno → catalogue (MySQL 8 and MariaDB 10.11 share these numbers). */
-const MYSQL_ERRNOS: Record<number, [AuditedError['code'], string, boolean?]> = {
-  1062: ['conflict', 'A record with the same unique value already exists.'],
-  1451: ['conflict', 'The write breaks a reference to another record.'],
-  1452: ['conflict', 'The write breaks a reference to another record.'],
+const MYSQL_ERRNOS: Record<number, Classification> = {
+  1062: ['conflict', 'unique', 'A record with the same unique value already exists.'],
+  1022: ['conflict', 'unique', 'A record with the same key already exists.'],
+  1586: ['conflict', 'unique', 'A record with the same unique value already exists.'],
+  1451: ['conflict', 'foreign_key', 'The write breaks a reference to another record.'],
+  1452: ['conflict', 'foreign_key', 'The write breaks a reference to another record.'],
+  1216: ['conflict', 'foreign_key', 'The write breaks a reference to another record.'],
+  1217: ['conflict', 'foreign_key', 'The write breaks a reference to another record.'],
   1048: ['validation', 'A required field is missing.'],
   1364: ['validation', 'A required field is missing.'],
   1406: ['validation', 'A value is too long for its field.'],
@@ -23,11 +28,23 @@ const MYSQL_ERRNOS: Record<number, [AuditedError['code'], string, boolean?]> = {
   3140: ['validation', 'A JSON value is malformed.'],
   3819: ['validation', 'A field value breaks a check.'],
   4025: ['validation', 'A field value breaks a check.'],
-  1213: ['conflict', 'The write deadlocked with another one; retry it.', true],
-  1205: ['unavailable', 'A record stayed locked too long.', true],
-  1969: ['unavailable', 'The database took too long to answer.', true],
-  3024: ['unavailable', 'The database took too long to answer.', true],
-  1040: ['unavailable', 'The database has no free connections.', true],
+  1213: ['conflict', 'deadlock', 'The write deadlocked with another one; retry it.'],
+  // MariaDB's snapshot isolation: the row changed since this transaction read it.
+  1020: ['conflict', 'serialization', 'The write raced another one; retry it.'],
+  // innodb_lock_wait_timeout and max_statement_time share one limit: one reason, as on PostgreSQL.
+  1205: ['unavailable', 'statement_timeout', 'A record stayed locked too long.'],
+  1969: ['unavailable', 'statement_timeout', 'The database took too long to answer.'],
+  3024: ['unavailable', 'statement_timeout', 'The database took too long to answer.'],
+  1317: ['unavailable', 'statement_timeout', 'The statement was interrupted.'],
+  1040: ['unavailable', 'out_of_resources', 'The database has no free connections.'],
+  1203: ['unavailable', 'out_of_resources', 'The database has no free connections for this user.'],
+  1041: ['unavailable', 'out_of_resources', 'The database is out of memory.'],
+  1021: ['unavailable', 'out_of_resources', 'The database disk is full.'],
+  1114: ['unavailable', 'out_of_resources', 'The table is full.'],
+  // The server going away or killing the connection, as PostgreSQL's 57P01.
+  1053: ['unavailable', 'unreachable', 'The database is shutting down.'],
+  1927: ['unavailable', 'unreachable', 'The database connection was killed.'],
+  4031: ['unavailable', 'unreachable', 'The database closed the connection.'],
 }
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -147,16 +164,18 @@ export function createMysql(url: string, options: PoolOptions, health: DatabaseH
     bigintParameter: (value) => value,
     toParameter: (value) => value,
     classify(error) {
-      const e = error as { errno?: unknown; code?: unknown } | null
-      if (typeof e?.code === 'string' && NETWORK_CODES.has(e.code)) {
+      const e = error as { errno?: unknown; code?: unknown; fatal?: unknown } | null
+      // mysql2 marks errors that end the connection `fatal`; one without a server errno is
+      // the connection itself failing (a query sent after it closed: no code at all).
+      const lost = e?.fatal === true && typeof e.errno !== 'number'
+      if (lost || (typeof e?.code === 'string' && NETWORK_CODES.has(e.code))) {
         return new AuditedError('unavailable', 'The database cannot be reached.', {
           details: { reason: UNREACHABLE },
           cause: error,
         })
       }
       const known = typeof e?.errno === 'number' ? MYSQL_ERRNOS[e.errno] : undefined
-      if (known === undefined) return undefined
-      return new AuditedError(known[0], known[1], { cause: error, retryable: known[2] })
+      return known === undefined ? undefined : classified(known, error)
     },
     isRetryableTransactionError: (error) => (error as { errno?: unknown })?.errno === 1213,
     poolStats: () => counted.stats(),

@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { AuditedError } from '../../core/errors.js'
 import { type WaitOptions, waitBounded } from '../acquire.js'
+import { type Classification, classified } from '../classification.js'
 import type { Dialect, Session, Statement, StatementResult } from '../dialect.js'
 import { type DatabaseHealth, UNREACHABLE } from '../health.js'
 import { observedDialect } from '../observed-kysely-dialect.js'
@@ -17,24 +18,27 @@ export interface PoolOptions {
 }
 
 /** SQLSTATE → catalogue. Classes are matched by their first two characters. */
-const PG_CODES: Record<string, [AuditedError['code'], string, boolean?]> = {
-  '23505': ['conflict', 'A record with the same unique value already exists.'],
-  '23503': ['conflict', 'The write breaks a reference to another record.'],
+const PG_CODES: Record<string, Classification> = {
+  '23505': ['conflict', 'unique', 'A record with the same unique value already exists.'],
+  '23503': ['conflict', 'foreign_key', 'The write breaks a reference to another record.'],
   '23502': ['validation', 'A required field is missing.'],
   '23514': ['validation', 'A field value breaks a check.'],
-  '40001': ['conflict', 'The write raced another one; retry it.', true],
-  '40P01': ['conflict', 'The write deadlocked with another one; retry it.', true],
-  '55P03': ['unavailable', 'A record stayed locked too long.', true],
-  '57014': ['unavailable', 'The database took too long to answer.', true],
-  '57P01': ['unavailable', 'The database is restarting.', true],
-  '57P02': ['unavailable', 'The database is restarting.', true],
-  '57P03': ['unavailable', 'The database is not accepting connections yet.', true],
-  '53300': ['unavailable', 'The database has no free connections.', true],
+  '40001': ['conflict', 'serialization', 'The write raced another one; retry it.'],
+  '40P01': ['conflict', 'deadlock', 'The write deadlocked with another one; retry it.'],
+  // lock_timeout and statement_timeout share one limit (and PostgreSQL reports whichever
+  // fires first), so both are one reason, as MySQL's lock wait and statement timeouts.
+  '55P03': ['unavailable', 'statement_timeout', 'A record stayed locked too long.'],
+  '57014': ['unavailable', 'statement_timeout', 'The database took too long to answer.'],
+  // Lost connections and a database going away are faults (the circuit breaker counts them).
+  '57P01': ['unavailable', 'unreachable', 'The database is restarting.'],
+  '57P02': ['unavailable', 'unreachable', 'The database is restarting.'],
+  '57P03': ['unavailable', 'unreachable', 'The database is not accepting connections yet.'],
+  '53300': ['unavailable', 'out_of_resources', 'The database has no free connections.'],
 }
-const PG_CLASSES: Record<string, [AuditedError['code'], string, boolean?]> = {
+const PG_CLASSES: Record<string, Classification> = {
   '22': ['validation', 'A field value has the wrong type or size.'],
-  '08': ['unavailable', 'The database connection failed.', true],
-  '53': ['unavailable', 'The database is out of resources.', true],
+  '08': ['unavailable', 'unreachable', 'The database connection failed.'],
+  '53': ['unavailable', 'out_of_resources', 'The database is out of resources.'],
 }
 interface Corkable {
   cork(): void
@@ -186,15 +190,7 @@ export function createPostgres(url: string, options: PoolOptions, health: Databa
         })
       }
       const known = PG_CODES[code] ?? (code.length === 5 ? PG_CLASSES[code.slice(0, 2)] : undefined)
-      if (known === undefined) return undefined
-      // Lost connections and a database going away are faults; everything else (lock and
-      // statement timeouts included) is the database answering.
-      const down = code.startsWith('08') || code.startsWith('57P')
-      return new AuditedError(known[0], known[1], {
-        cause: error,
-        retryable: known[2],
-        ...(down ? { details: { reason: UNREACHABLE } } : {}),
-      })
+      return known === undefined ? undefined : classified(known, error)
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     isRetryableTransactionError: (error) => {

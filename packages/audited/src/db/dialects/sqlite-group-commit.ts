@@ -34,8 +34,8 @@ interface Member {
 /** The member's transaction is gone (SQLite rolled it back, or it never began). */
 const lostError = (cause?: unknown) =>
   new AuditedError('unavailable', 'The database rolled the transaction back.', {
+    details: { reason: 'rolled_back' },
     cause,
-    retryable: true,
     retryAfterSeconds: 1,
   })
 
@@ -284,8 +284,8 @@ export class CommitGroup {
     for (const { statement, result } of log) {
       const [again] = this.#run([statement])
       if (!isDeepStrictEqual(again, result)) {
-        throw new AuditedError('unavailable', 'The data changed while the transaction waited; retry.', {
-          retryable: true,
+        throw new AuditedError('conflict', 'The data changed while the transaction waited; retry.', {
+          details: { reason: 'serialization' },
           retryAfterSeconds: 1,
         })
       }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
-import { AuditedError } from '../../core/errors.js'
+import { type Classification, classified } from '../classification.js'
 import type { Dialect } from '../dialect.js'
 import type { DatabaseHealth } from '../health.js'
 import { observedDialect } from '../observed-kysely-dialect.js'
@@ -24,17 +24,31 @@ export interface SqliteOptions {
   readonly createDirectory?: boolean
 }
 
-const SQLITE_CODES: Record<string, [AuditedError['code'], string, boolean?]> = {
-  SQLITE_CONSTRAINT_UNIQUE: ['conflict', 'A record with the same unique value already exists.'],
-  SQLITE_CONSTRAINT_PRIMARYKEY: ['conflict', 'A record with the same key already exists.'],
-  SQLITE_CONSTRAINT_FOREIGNKEY: ['conflict', 'The write breaks a reference to another record.'],
+/** SQLite (extended) result code → catalogue; the same situations as PostgreSQL's and
+ * MySQL's tables give the same code and reason. */
+const SQLITE_CODES: Record<string, Classification> = {
+  SQLITE_CONSTRAINT_UNIQUE: ['conflict', 'unique', 'A record with the same unique value already exists.'],
+  SQLITE_CONSTRAINT_PRIMARYKEY: ['conflict', 'unique', 'A record with the same key already exists.'],
+  SQLITE_CONSTRAINT_FOREIGNKEY: [
+    'conflict',
+    'foreign_key',
+    'The write breaks a reference to another record.',
+  ],
   SQLITE_CONSTRAINT_NOTNULL: ['validation', 'A required field is missing.'],
   SQLITE_CONSTRAINT_CHECK: ['validation', 'A field value breaks a check.'],
   SQLITE_MISMATCH: ['validation', 'A field has the wrong type.'],
   SQLITE_TOOBIG: ['validation', 'A value is too large.'],
-  SQLITE_BUSY: ['unavailable', 'The database is busy.', true],
-  SQLITE_BUSY_SNAPSHOT: ['unavailable', 'The database is busy.', true],
-  SQLITE_LOCKED: ['unavailable', 'The database is locked.', true],
+  // Another process held the write lock for longer than busy_timeout: a lock wait that
+  // timed out, as PostgreSQL's lock_timeout and MySQL's innodb_lock_wait_timeout.
+  SQLITE_BUSY: ['unavailable', 'statement_timeout', 'The database stayed locked too long.'],
+  SQLITE_BUSY_TIMEOUT: ['unavailable', 'statement_timeout', 'The database stayed locked too long.'],
+  SQLITE_BUSY_RECOVERY: ['unavailable', 'statement_timeout', 'The database stayed locked too long.'],
+  // A read transaction could not become a write one: another commit came first.
+  SQLITE_BUSY_SNAPSHOT: ['conflict', 'serialization', 'The write raced another one; retry it.'],
+  SQLITE_LOCKED: ['unavailable', 'locked', 'The database is locked.'],
+  SQLITE_LOCKED_SHAREDCACHE: ['unavailable', 'locked', 'The database is locked.'],
+  SQLITE_FULL: ['unavailable', 'out_of_resources', 'The database is full.'],
+  SQLITE_NOMEM: ['unavailable', 'out_of_resources', 'The database is out of memory.'],
 }
 
 function readerDatabase(path: string, busyTimeoutMs: number): StatementCache {
@@ -86,7 +100,7 @@ export function createSqlite(path: string, options: SqliteOptions, health: Datab
       if (typeof code !== 'string') return undefined
       const known = SQLITE_CODES[code]
       if (known === undefined) return undefined
-      return new AuditedError(known[0], known[1], { cause: error, retryable: known[2] })
+      return classified(known, error)
     },
     isRetryableTransactionError: () => false,
     commitStats: () => ({ ...group.stats }),
