@@ -65,3 +65,29 @@ forEachHttpDialect('review: login', (f) => {
     }
   })
 })
+
+forEachHttpDialect('review: login limit per IPv6 network', (f) => {
+  it('S4: failures from one IPv6 /64 count together (one host holds 2^64 addresses); another /64 is not affected', async () => {
+    const app = buildApp({
+      db: f.db,
+      auditor: f.auditor,
+      login: { limiter: LoginLimiter.memory({ perIp: 3, perAccount: 1000 }) },
+    })
+    after(() => app.close())
+    await app.ready()
+    const login = (email: string, password: string, ip: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        remoteAddress: ip,
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ email, password }),
+      })
+    const person = await newUser(f)
+    for (const ip of ['2001:db8:1:2::a', '2001:db8:1:2:ffff::b', '2001:0db8:0001:0002::c']) {
+      assert.equal((await login(person, 'wrong', ip)).statusCode, 401)
+    }
+    assert.equal((await login(person, PASSWORD, '2001:db8:1:2::d')).statusCode, 429, 'same /64')
+    assert.equal((await login(person, PASSWORD, '2001:db8:1:3::1')).statusCode, 200, 'another /64')
+  })
+})
