@@ -149,6 +149,13 @@ export function createMysql(url: string, options: PoolOptions, health: DatabaseH
       'SELECT 1 AS found FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ? LIMIT 1',
     columnsSql:
       'SELECT column_name AS name FROM information_schema.columns WHERE table_name = ? AND table_schema = DATABASE()',
+    // MariaDB's utf8mb4_bin pads trailing spaces; its nopad_bin and MySQL 8's 0900_bin do not.
+    exactText: {
+      collationSql:
+        "SELECT IF(VERSION() LIKE '%MariaDB%', 'utf8mb4_nopad_bin', 'utf8mb4_0900_bin') AS collation",
+      convertSql: (table, collation) =>
+        `ALTER TABLE \`${table}\` CONVERT TO CHARACTER SET utf8mb4 COLLATE ${collation}`,
+    },
     maxParameters: 60_000,
     bigintAsText: (column) => `CAST(${column} AS CHAR)`,
     bigintParameter: (value) => value,
