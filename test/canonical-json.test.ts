@@ -246,7 +246,7 @@ describe('canonicalize: structure', () => {
 })
 
 describe('canonical JSON depth', () => {
-  it('nesting deeper than 200 is a validation error, not a stack overflow', () => {
+  it('nesting deeper than 31 is a validation error, not a stack overflow', () => {
     let deep: unknown = 1
     for (let i = 0; i < 5000; i++) deep = [deep]
     assert.throws(
@@ -254,7 +254,11 @@ describe('canonical JSON depth', () => {
       (e: unknown) => isAuditedError(e) && e.code === 'validation',
     )
     let ok: unknown = 1
-    for (let i = 0; i < 150; i++) ok = { a: ok }
+    for (let i = 0; i < 31; i++) ok = { a: ok }
     assert.doesNotThrow(() => canonicalize(ok))
+    assert.throws(
+      () => canonicalize({ a: ok }),
+      (e: unknown) => isAuditedError(e) && e.code === 'validation',
+    )
   })
 })

@@ -59,9 +59,14 @@ function fail(path: string, what: string): never {
   })
 }
 
-/** Deeper values are refused: no audit state needs them, and unbounded recursion would
- * overflow the stack (a 500) instead of answering a clear `validation` error. */
-const MAX_DEPTH = 200
+/**
+ * Deeper values are refused: no audit state needs them, and unbounded recursion would
+ * overflow the stack (a 500) instead of answering a clear `validation` error. 31, because
+ * MariaDB's `json_valid` refuses JSON nested deeper than 31 levels: a change event's row
+ * (checked as a whole, so a column value gets 30 levels) and `metadata` that fit here are
+ * stored on every dialect; deeper ones are refused on every dialect alike.
+ */
+const MAX_DEPTH = 31
 
 /** `strict`: refuse text no database stores alike (writes); reads of stored values are lenient. */
 function walk(value: unknown, path: string, stack: object[], strict: boolean): JsonValue {

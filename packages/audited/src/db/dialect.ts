@@ -87,6 +87,17 @@ export interface Dialect {
   /** SQL expression for the key the session's last INSERT generated (AUTO_INCREMENT),
    * where INSERT has no RETURNING (MySQL `LAST_INSERT_ID()`); undefined elsewhere. */
   readonly lastInsertIdSql?: string
+  /**
+   * Where a database's collations fold case or accents or pad trailing spaces (MySQL,
+   * MariaDB: `'acme '` = `'acme'`, and with the server default `'ACME'` = `'acme'`), how
+   * migrations make a table compare text exactly: a query answering one row `{ collation }`
+   * (a binary, NO PAD collation of this server) and the statement converting `table` to
+   * it. Undefined where text already compares exactly.
+   */
+  readonly exactText?: {
+    readonly collationSql: string
+    convertSql(table: string, collation: string): string
+  }
   /** Largest number of bound parameters one statement may carry. */
   readonly maxParameters: number
   /** SQL expression reading a BIGINT column as its exact decimal text. */

@@ -93,6 +93,26 @@ const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    id: 3,
+    name: 'change_events_exact_text',
+    // Tenant, record and actor ids are the caller's strings and must compare exactly: on
+    // MySQL/MariaDB the default collations made `acme ` (and, with the server default,
+    // `ACME` or `müller` / `muller`) read another tenant's events. Rebuilds the table there.
+    async up(db, dialect) {
+      if (dialect.exactText === undefined) return
+      const r = await db.executeQuery<{ collation?: unknown }>(
+        CompiledQuery.raw(dialect.exactText.collationSql),
+      )
+      const collation = String(r.rows[0]?.collation)
+      if (!/^[a-z0-9_]+$/.test(collation)) {
+        throw new AuditedError('internal', 'The database named no exact collation.', {
+          details: { collation },
+        })
+      }
+      await db.executeQuery(CompiledQuery.raw(dialect.exactText.convertSql('change_events', collation)))
+    },
+  },
 ]
 
 /** `CREATE INDEX IF NOT EXISTS`, also where the database lacks it (MySQL 8). */

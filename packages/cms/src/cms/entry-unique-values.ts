@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { AuditedDatabase, AuditedWriter } from 'audited'
 import { AuditedError, canonicalJson } from 'audited'
 import { type ContentTypeRow, type EntryUniqueValueRow, entryUniqueValues } from './entities.js'
-import type { Data } from './entry-validation.js'
+import { type Data, fieldValue } from './entry-validation.js'
 
 /**
  * The values of `unique` entry fields, one row each in `entry_unique_values`, written in
@@ -31,9 +31,9 @@ export function uniqueRowsFor(
   data: Data,
 ): UniqueRow[] {
   return type.fields
-    .filter((f) => f.unique === true && data[f.name] !== undefined)
+    .filter((f) => f.unique === true && fieldValue(data, f.name) !== undefined)
     .map((f) => ({
-      id: uniqueValueId(tenantId, type.key, f.name, data[f.name]),
+      id: uniqueValueId(tenantId, type.key, f.name, fieldValue(data, f.name)),
       type: type.key,
       field: f.name,
       entry_id: entryId,

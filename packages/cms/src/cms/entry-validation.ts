@@ -21,6 +21,14 @@ function isIsoDateTime(value: string): boolean {
   return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d
 }
 
+/**
+ * A field's value in entry data: own keys only. Field names may be `constructor`,
+ * `toString`…, which a plain object inherits; those must read as "no value".
+ */
+export function fieldValue(data: Data, name: string): unknown {
+  return Object.hasOwn(data, name) ? data[name] : undefined
+}
+
 /** Why `value` does not fit `field`, or undefined when it does (references checked later). */
 function valueProblem(field: FieldDefinition, value: unknown): string | undefined {
   switch (field.type) {
@@ -62,7 +70,7 @@ function shapeProblems(fields: readonly FieldDefinition[], data: Data): Problem[
     if (!byName.has(name)) problems.push({ field: name, problem: 'is not a field of this content type' })
   }
   for (const field of fields) {
-    const value = data[field.name]
+    const value = fieldValue(data, field.name)
     if (value === undefined) {
       if (field.required === true) problems.push({ field: field.name, problem: 'is required' })
       continue
@@ -81,8 +89,8 @@ async function referenceProblems(
   data: Data,
 ): Promise<Problem[]> {
   const refs = fields
-    .filter((f) => f.type === 'reference' && typeof data[f.name] === 'string')
-    .map((f) => ({ field: f.name, id: data[f.name] as string }))
+    .filter((f) => f.type === 'reference' && typeof fieldValue(data, f.name) === 'string')
+    .map((f) => ({ field: f.name, id: fieldValue(data, f.name) as string }))
   if (refs.length === 0) return []
   const found = await db.readKysely
     .selectFrom('entries')

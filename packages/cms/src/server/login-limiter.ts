@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { AuditedError } from 'audited'
 import type { Redis } from 'ioredis'
 import {
@@ -75,7 +76,7 @@ export class LoginLimiter {
 
   /** Before the password is checked: `rate_limited` while the IP or the account is over its limit. */
   async admit(ip: string, account: string): Promise<void> {
-    const [byIp, byAccount] = await Promise.all([this.byIp.get(ip), this.byAccount.get(account)])
+    const [byIp, byAccount] = await Promise.all([this.byIp.get(ipKey(ip)), this.byAccount.get(account)])
     let waitMs = 0
     if (byIp !== null && byIp.consumedPoints >= this.byIp.points) waitMs = byIp.msBeforeNext
     if (byAccount !== null && byAccount.consumedPoints >= this.byAccount.points) {
@@ -92,7 +93,7 @@ export class LoginLimiter {
   /** A wrong password (or unknown e-mail): one more failure for the IP and the account. */
   async failed(ip: string, account: string): Promise<void> {
     await Promise.all([
-      ignoreOverLimit(this.byIp.consume(ip)),
+      ignoreOverLimit(this.byIp.consume(ipKey(ip))),
       ignoreOverLimit(this.byAccount.consume(account)),
     ])
   }
@@ -106,6 +107,27 @@ export class LoginLimiter {
   async close(): Promise<void> {
     this.redis?.disconnect()
   }
+}
+
+/**
+ * The client an IP limit counts: an IPv4 address (IPv4-mapped IPv6 included), or an IPv6
+ * address's /64 network — one host is routinely given a whole /64, so counting single
+ * IPv6 addresses would give it 2^64 budgets.
+ */
+export function ipKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
+  if (mapped !== null) return mapped[1]!
+  if (isIP(ip) !== 6) return ip
+  const [head = '', tail] = ip.split('%', 1)[0]!.split('::')
+  const groups = (part: string) => (part === '' ? [] : part.split(':'))
+  const h = groups(head)
+  // Only the first four groups matter; an embedded IPv4 tail counts as two groups.
+  const t = tail === undefined ? [] : groups(tail).flatMap((g) => (g.includes('.') ? ['0', '0'] : [g]))
+  const all = tail === undefined ? h : [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t]
+  return `${all
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`
 }
 
 /** Over the limit is what `admit` reports next time; here it is not an error. */

@@ -40,7 +40,7 @@ export function auditContext(request: FastifyRequest): AuditContext {
 
 /** Only a valid address is recorded: with a trusted proxy `request.ip` comes from
  * `X-Forwarded-For`, which may be anything; then the socket's own address is used. */
-function clientIp(request: FastifyRequest): { ip?: string } {
+export function clientIp(request: FastifyRequest): { ip?: string } {
   if (isIP(request.ip) !== 0) return { ip: request.ip }
   const own = request.socket?.remoteAddress
   return own !== undefined && isIP(own) !== 0 ? { ip: own } : {}

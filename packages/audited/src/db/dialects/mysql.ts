@@ -53,6 +53,8 @@ const NETWORK_CODES = new Set([
   'EPIPE',
   'PROTOCOL_CONNECTION_LOST',
   'ENOTFOUND',
+  // our query timeout (below): the server answered nothing long after its own statement cap
+  'PROTOCOL_SEQUENCE_TIMEOUT',
 ])
 
 type MysqlResult = mysql.ResultSetHeader | Record<string, unknown>[]
@@ -72,6 +74,10 @@ const rawJson: mysql.TypeCast = (field, next) =>
 
 export function createMysql(url: string, options: PoolOptions, health: DatabaseHealth) {
   const lockWaitSeconds = Math.max(1, Math.ceil((options.statementTimeoutMs ?? 5000) / 1000))
+  // As on PostgreSQL: a connection that goes silent (a partition dropping packets, a hung
+  // server) fails its query well after the server's own caps instead of holding it (and
+  // its request) until TCP gives up; the connection is destroyed, never reused.
+  const queryTimeoutMs = (options.statementTimeoutMs ?? 5000) * 2 + 1000
   const pool = mysql.createPool({
     uri: url,
     connectionLimit: options.max ?? 10,
@@ -85,6 +91,7 @@ export function createMysql(url: string, options: PoolOptions, health: DatabaseH
     dateStrings: false,
   })
   pool.on('connection', (conn) => {
+    withQueryTimeout(conn, queryTimeoutMs, () => counted.removed(conn))
     // Each statement sees the latest commits, as on PostgreSQL: the engine relies on row
     // locks, never on a snapshot, and reads a record's newest event after locking it.
     conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED')
@@ -159,6 +166,13 @@ export function createMysql(url: string, options: PoolOptions, health: DatabaseH
       'SELECT 1 AS found FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ? LIMIT 1',
     columnsSql:
       'SELECT column_name AS name FROM information_schema.columns WHERE table_name = ? AND table_schema = DATABASE()',
+    // MariaDB's utf8mb4_bin pads trailing spaces; its nopad_bin and MySQL 8's 0900_bin do not.
+    exactText: {
+      collationSql:
+        "SELECT IF(VERSION() LIKE '%MariaDB%', 'utf8mb4_nopad_bin', 'utf8mb4_0900_bin') AS collation",
+      convertSql: (table, collation) =>
+        `ALTER TABLE \`${table}\` CONVERT TO CHARACTER SET utf8mb4 COLLATE ${collation}`,
+    },
     maxParameters: 60_000,
     bigintAsText: (column) => `CAST(${column} AS CHAR)`,
     bigintParameter: (value) => value,
@@ -192,4 +206,27 @@ export function createMysql(url: string, options: PoolOptions, health: DatabaseH
     },
   }
   return { kysely, readKysely: kysely, dialect, close: async () => kysely.destroy() }
+}
+
+type QueryCallback = (error: { code?: unknown } | null, ...rest: unknown[]) => void
+
+/** Every query of `conn` (the engine's and Kysely's) gets mysql2's `timeout`; a query that
+ * times out destroys the connection, whose protocol state is then unknown. */
+function withQueryTimeout(conn: mysql.PoolConnection, timeoutMs: number, onDestroy: () => void): void {
+  const query = conn.query.bind(conn) as (...args: unknown[]) => unknown
+  const timed = (sql: unknown, values?: unknown, callback?: unknown) => {
+    const options =
+      typeof sql === 'string' ? { sql, timeout: timeoutMs } : { timeout: timeoutMs, ...(sql as object) }
+    const cb = (typeof values === 'function' ? values : callback) as QueryCallback | undefined
+    const args = typeof values === 'function' || values === undefined ? [] : [values]
+    if (cb === undefined) return query(options, ...args)
+    return query(options, ...args, (error: { code?: unknown } | null, ...rest: unknown[]) => {
+      if (error?.code === 'PROTOCOL_SEQUENCE_TIMEOUT') {
+        onDestroy()
+        conn.destroy()
+      }
+      cb(error, ...rest)
+    })
+  }
+  conn.query = timed as typeof conn.query
 }

@@ -51,6 +51,8 @@ const CONNECTION_LOST = [
   'Client has encountered a connection error',
   'Client was closed and is not queryable',
   'timeout exceeded when trying to connect',
+  // `query_timeout`: the server answered nothing long after its own statement timeout
+  'Query read timeout',
 ]
 
 /** Longest wait for a new connection to open (ms), unless the acquire timeout is longer. */
@@ -93,6 +95,12 @@ export function createPostgres(url: string, options: PoolOptions, health: Databa
     statement_timeout: statementTimeoutMs,
     lock_timeout: statementTimeoutMs,
     idle_in_transaction_session_timeout: Math.max(statementTimeoutMs * 4, 10_000),
+    // A connection that goes silent (a partition dropping packets, a hung server) would
+    // otherwise hold its query, and its request, until TCP gives up (minutes). The server
+    // answers every statement within `statement_timeout`; no answer well after it means the
+    // database is not answering: pg fails the query and destroys the connection
+    // (`unreachable`, so the circuit breaker counts it).
+    query_timeout: statementTimeoutMs * 2 + 1000,
     // Queries are written without waiting for the previous answer (see `session`). pg
     // refuses only portal queries (cursors) in this mode, which nothing here uses.
     pipeline: true,

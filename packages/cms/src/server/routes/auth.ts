@@ -5,6 +5,7 @@ import { credentialsFingerprint, dummyPasswordHash, newToken, verifyPassword } f
 import type { App } from '../app-type.js'
 import type { DerivationGate } from '../derivation-gate.js'
 import type { LoginLimiter } from '../login-limiter.js'
+import { clientIp } from '../principal.js'
 import type { RouteDeps } from './deps.js'
 
 export interface AuthRouteDeps extends RouteDeps {
@@ -37,10 +38,14 @@ export async function authRoutes(app: App, deps: AuthRouteDeps): Promise<void> {
     await limiter.admit(request.ip, email)
     const raw = await db.readKysely
       .selectFrom('users')
-      .select(['id', 'tenant_id', 'password_hash', 'role', 'platform_admin'])
+      .select(['id', 'tenant_id', 'email', 'password_hash', 'role', 'platform_admin'])
       .where('email', '=', email)
       .executeTakeFirst()
-    const user = raw === undefined ? undefined : (decodeRow(users, raw) as unknown as UserRow)
+    const found = raw === undefined ? undefined : (decodeRow(users, raw) as unknown as UserRow)
+    // Only the exact (stored, lower-cased) address: a collation that pads or folds (MariaDB's
+    // utf8mb4_general_ci matches 'a@x.test ' to 'a@x.test') must not give one account many
+    // limiter keys.
+    const user = found?.email === email ? found : undefined
     // The same derivation whether or not the account exists: the answer's timing tells nothing.
     const stored = user?.password_hash ?? (await dummyPasswordHash())
     const matches = await gate.run(() => verifyPassword(password, stored))
@@ -74,7 +79,8 @@ export async function authRoutes(app: App, deps: AuthRouteDeps): Promise<void> {
         actorId: user.id,
         actorType: 'user',
         requestId: request.id,
-        ip: request.ip,
+        // A valid address only (S6): with TRUST_PROXY, X-Forwarded-For may hold anything.
+        ...clientIp(request),
         reason: 'login',
       },
     )
