@@ -1695,7 +1695,7 @@ forEachHttpDialect('http fuzz', (f) => {
       )
     ).id
     K.otherTokenId = (await ok('POST', api('tokens'), { name: 'other', role: 'viewer' }, ot)).id
-    K.otherEventId = (await ok('GET', `${api('audit', 'events')}?limit=1`, undefined, ot)).events[0].eventId
+    K.otherEventId = (await ok('GET', `${api('audit', 'events')}?limit=1`, undefined, ot)).items[0].eventId
 
     K.tokens = {
       admin: f.adminToken,

@@ -20,11 +20,14 @@ import {
 import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
 import { resolvePrincipal } from './principal.js'
+import { queryIntegers } from './query-integers.js'
 import { adminRoutes } from './routes/admin.js'
 import { assetsRoutes } from './routes/assets.js'
 import { auditRoutes } from './routes/audit.js'
 import { authRoutes } from './routes/auth.js'
 import { contentRoutes } from './routes/content.js'
+import { operationsRoutes } from './routes/operations.js'
+import { SHARED_SCHEMAS } from './schemas/records.js'
 
 export type { App } from './app-type.js'
 
@@ -46,6 +49,21 @@ export interface AppOptions {
    * and the bound on concurrent password derivations (default: 2 running, 32 queued). */
   readonly login?: { readonly limiter?: LoginLimiter; readonly gate?: DerivationGate }
 }
+
+const API_TAGS = [
+  { name: 'operations', description: 'Health, readiness and metrics: no token needed' },
+  { name: 'auth', description: 'Sessions and who is calling' },
+  { name: 'tenants', description: 'Tenants (platform admins)' },
+  { name: 'users', description: "A tenant's users" },
+  { name: 'roles', description: 'The roles and what they allow' },
+  { name: 'tokens', description: 'API tokens and sessions' },
+  { name: 'content-types', description: 'Content types and their fields' },
+  { name: 'entries', description: 'Entries of a content type' },
+  { name: 'locales', description: 'Locales' },
+  { name: 'media', description: 'Media metadata' },
+  { name: 'webhooks', description: 'Webhooks' },
+  { name: 'audit', description: 'The change-event trail: events, history, state, restore, export' },
+]
 
 /** Routes that never touch the database and so bypass the circuit breaker. */
 const NO_DATABASE = new Set(['/health', '/metrics', '/openapi.json'])
@@ -114,11 +132,16 @@ export function buildApp(options: AppOptions): App {
   metrics.watchClock(options.auditor.clock)
   app.register(swagger, {
     openapi: {
+      openapi: '3.1.0',
       info: { title: 'audited headless CMS', version: '0.1.0', description: 'Every write audited.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
+      tags: API_TAGS,
     },
+    // Shared schemas keep their `$id` as their name under `components.schemas`.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   })
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema)
   app.register(swaggerUi, { routePrefix: '/docs' })
   app.decorateRequest('principal', null)
   app.decorateRequest('breakerProbe', null)
@@ -150,6 +173,7 @@ export function buildApp(options: AppOptions): App {
     if (probe) reply.raw.once('close', () => breaker.release(true))
     request.principal = await resolvePrincipal(options.db, request.headers.authorization)
   })
+  app.addHook('preValidation', queryIntegers)
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'
     metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) })
@@ -172,26 +196,7 @@ export function buildApp(options: AppOptions): App {
   // onRoute hook sees every one of them for /openapi.json.
   app.register(async (scoped) => {
     const root = scoped as App
-    root.get('/health', async () => ({ status: 'ok' }))
-    root.get('/metrics', async (_request, reply) => {
-      reply.header('content-type', metrics.registry.contentType)
-      return metrics.registry.metrics()
-    })
-    root.get('/openapi.json', { schema: { hide: true } }, async () => root.swagger())
-    root.get('/ready', async () => {
-      try {
-        await options.db.readKysely.selectNoFrom((eb) => eb.lit(1).as('one')).execute()
-      } catch (cause) {
-        // A full pool (or an abort) says so; anything else means the database is not there.
-        if (isAuditedError(cause)) throw cause
-        throw new AuditedError('unavailable', 'The database is not reachable.', {
-          cause,
-          retryAfterSeconds: 5,
-        })
-      }
-      return { status: 'ready' }
-    })
-
+    operationsRoutes(root, { db: options.db, metrics })
     await authRoutes(scoped as App, {
       ...deps,
       sessionTtlMs: options.sessionTtlMs ?? 12 * 3600_000,

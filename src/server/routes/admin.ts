@@ -6,7 +6,8 @@
  * redacted in events by the entity definitions.
  *
  * Choices a client can observe:
- * - Lists answer `{ items, nextCursor }`; single records are returned as-is (camelCase).
+ * - Lists answer `{ items, nextCursor, hasMore }`; single records are returned as-is (camelCase);
+ *   a 201 names the created record's URL in `Location`.
  * - A user may not change their own role nor delete themselves: 409 `conflict` (the request
  *   is well-formed but conflicts with who is calling; it keeps a tenant from losing its
  *   last admin by accident).
@@ -35,7 +36,8 @@ import { AuditedError } from '../../core/errors.js'
 import type { App } from '../app-type.js'
 import { allow, requirePrincipal } from '../principal.js'
 import { callerOf } from '../request-caller.js'
-import { IdParams, listPage, PageQuery, present } from '../resource.js'
+import { getOne, IdParams, listPage, PageQuery, pageOf, present, sendCreated } from '../resource.js'
+import { AUTHENTICATED, AUTHORIZED, created, errors, NoContent, ref } from '../schemas/envelope.js'
 import type { RouteDeps } from './deps.js'
 
 /** Columns that never leave the server. */
@@ -87,29 +89,14 @@ const UserPatchBody = Type.Object(
   },
   { additionalProperties: false, minProperties: 1 },
 )
-/**
- * `PageQuery.limit` is an integer schema, but query strings arrive as text and the app's Ajv
- * does not coerce, so `?limit=5` would always be a 400. Until resource.ts accepts it, these
- * routes take the limit as a decimal string (1–200) and convert it.
- */
-const AdminPageQuery = {
-  after: PageQuery.after,
-  limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]?|1[0-9]{2}|200)$' })),
-}
-
-/** The page for `listPage`, with the textual limit converted. */
-function page(query: { after?: string | undefined; limit?: string | undefined }) {
-  return { after: query.after, limit: query.limit === undefined ? undefined : Number(query.limit) }
-}
-
 const UserListQuery = Type.Object(
-  { ...AdminPageQuery, role: Type.Optional(RoleSchema) },
+  { ...PageQuery, role: Type.Optional(RoleSchema) },
   { additionalProperties: false },
 )
 
 const TokenCreateBody = Type.Object({ name: NameSchema, role: RoleSchema }, { additionalProperties: false })
 const TokenListQuery = Type.Object(
-  { ...AdminPageQuery, kind: Type.Optional(Type.Enum(['api', 'session'])) },
+  { ...PageQuery, kind: Type.Optional(Type.Enum(['api', 'session'])) },
   { additionalProperties: false },
 )
 
@@ -139,28 +126,53 @@ function noContent(reply: FastifyReply): FastifyReply {
   return reply.code(204).send()
 }
 
+/** The OpenAPI facts of an operation. */
+const op = (tag: string, operationId: string, summary: string) => ({ tags: [tag], operationId, summary })
+
 // ---------------------------------------------------------------------------- tenants
 
 function tenantRoutes(app: App, deps: RouteDeps): void {
   app.post(
     '/api/v1/tenants',
-    { schema: { body: TenantCreateBody }, preValidation: platformAdminOnly },
+    {
+      schema: {
+        ...op('tenants', 'createTenant', 'Create a tenant and its first admin API token (platform admins)'),
+        body: TenantCreateBody,
+        response: { 201: created('TenantCreated'), ...errors(...AUTHORIZED, 409, 413, 422, 429) },
+      },
+      preValidation: platformAdminOnly,
+    },
     async (request, reply) => {
       const { tenant, adminToken } = await createTenant(deps, callerOf(request), request.body.name)
-      return reply.code(201).send({ tenant: present(tenant), adminToken })
+      return sendCreated(reply, `/api/v1/tenants/${tenant.id}`, { tenant: present(tenant), adminToken })
     },
   )
 
   app.patch(
     '/api/v1/tenants/:id',
-    { schema: { params: IdParams, body: TenantPatchBody }, preValidation: platformAdminOnly },
+    {
+      schema: {
+        ...op('tenants', 'patchTenant', "Change a tenant's limits (platform admins)"),
+        params: IdParams,
+        body: TenantPatchBody,
+        response: { 200: ref('Tenant'), ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
+      },
+      preValidation: platformAdminOnly,
+    },
     async (request) =>
       present(await patchLimits(deps, callerOf(request), request.params.id, request.body.limits)),
   )
 
   app.get(
     '/api/v1/tenants/:id',
-    { schema: { params: IdParams }, preValidation: allow('admin') },
+    {
+      schema: {
+        ...op('tenants', 'getTenant', "Read the caller's tenant (platform admins: any tenant)"),
+        params: IdParams,
+        response: { 200: ref('Tenant'), ...errors(...AUTHORIZED, 404) },
+      },
+      preValidation: allow('admin'),
+    },
     async (request) => {
       const p = requirePrincipal(request)
       // Another tenant is 404 for a tenant admin: its existence is not theirs to learn.
@@ -179,42 +191,85 @@ function userRoutes(app: App, deps: RouteDeps): void {
 
   app.get(
     '/api/v1/users',
-    { schema: { querystring: UserListQuery }, preValidation: admins },
+    {
+      schema: {
+        ...op('users', 'listUsers', "List the tenant's users (filter: role)"),
+        querystring: UserListQuery,
+        response: { 200: ref('UserPage'), ...errors(...AUTHORIZED) },
+      },
+      preValidation: admins,
+    },
     async (request) => {
       const { role, ...query } = request.query
       const { rows, nextCursor } = await listPage(
         deps.db,
         'users',
         requirePrincipal(request).tenantId,
-        page(query),
-        { role },
+        query,
+        {
+          role,
+        },
       )
-      return { items: rows.map((r) => shown(decoded(users, r))), nextCursor }
+      return pageOf(
+        rows.map((r) => shown(decoded(users, r))),
+        nextCursor,
+      )
     },
   )
 
   app.post(
     '/api/v1/users',
-    { schema: { body: UserCreateBody }, preValidation: admins },
+    {
+      schema: {
+        ...op('users', 'createUser', 'Create a user (e-mails are unique across tenants: 409)'),
+        body: UserCreateBody,
+        response: { 201: created('User'), ...errors(...AUTHORIZED, 409, 413, 422, 429) },
+      },
+      preValidation: admins,
+    },
     async (request, reply) => {
       const row = await createUser(deps, callerOf(request), request.body)
-      return reply.code(201).send(shown(row))
+      return sendCreated(reply, `/api/v1/users/${row.id}`, shown(row))
     },
   )
 
-  app.get('/api/v1/users/:id', { schema: { params: IdParams }, preValidation: admins }, async (request) =>
-    shown(await findUser(deps.db, requirePrincipal(request).tenantId, request.params.id)),
+  app.get(
+    '/api/v1/users/:id',
+    {
+      schema: {
+        ...op('users', 'getUser', 'Read a user'),
+        params: IdParams,
+        response: { 200: ref('User'), ...errors(...AUTHORIZED, 404) },
+      },
+      preValidation: admins,
+    },
+    async (request) => shown(await findUser(deps.db, requirePrincipal(request).tenantId, request.params.id)),
   )
 
   app.patch(
     '/api/v1/users/:id',
-    { schema: { params: IdParams, body: UserPatchBody }, preValidation: admins },
+    {
+      schema: {
+        ...op('users', 'patchUser', "Change a user's name, role or password (ends the user's sessions)"),
+        params: IdParams,
+        body: UserPatchBody,
+        response: { 200: ref('User'), ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
+      },
+      preValidation: admins,
+    },
     async (request) => shown(await updateUser(deps, callerOf(request), request.params.id, request.body)),
   )
 
   app.delete(
     '/api/v1/users/:id',
-    { schema: { params: IdParams }, preValidation: admins },
+    {
+      schema: {
+        ...op('users', 'deleteUser', 'Delete a user and their sessions'),
+        params: IdParams,
+        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 422, 429) },
+      },
+      preValidation: admins,
+    },
     async (request, reply) => {
       await deleteUser(deps, callerOf(request), request.params.id)
       return noContent(reply)
@@ -225,10 +280,22 @@ function userRoutes(app: App, deps: RouteDeps): void {
 // ---------------------------------------------------------------------------- roles
 
 function roleRoutes(app: App): void {
-  app.get('/api/v1/roles', async (request) => {
-    requirePrincipal(request)
-    return { items: ROLES.map((name) => ({ name, description: ROLE_DESCRIPTIONS[name] })) }
-  })
+  app.get(
+    '/api/v1/roles',
+    {
+      schema: {
+        ...op('roles', 'listRoles', 'The roles and what each allows (one page)'),
+        response: { 200: ref('RolePage'), ...errors(...AUTHENTICATED) },
+      },
+    },
+    async (request) => {
+      requirePrincipal(request)
+      return pageOf(
+        ROLES.map((name) => ({ name, description: ROLE_DESCRIPTIONS[name] })),
+        null,
+      )
+    },
+  )
 }
 
 // ---------------------------------------------------------------------------- tokens
@@ -238,34 +305,77 @@ function tokenRoutes(app: App, deps: RouteDeps): void {
 
   app.get(
     '/api/v1/tokens',
-    { schema: { querystring: TokenListQuery }, preValidation: admins },
+    {
+      schema: {
+        ...op('tokens', 'listTokens', 'List API tokens and sessions (filter: kind)'),
+        querystring: TokenListQuery,
+        response: { 200: ref('TokenPage'), ...errors(...AUTHORIZED) },
+      },
+      preValidation: admins,
+    },
     async (request) => {
       const { kind, ...query } = request.query
       const { rows, nextCursor } = await listPage(
         deps.db,
         'tokens',
         requirePrincipal(request).tenantId,
-        page(query),
+        query,
         {
           kind,
         },
       )
-      return { items: rows.map((r) => shown(decoded(tokens, r))), nextCursor }
+      return pageOf(
+        rows.map((r) => shown(decoded(tokens, r))),
+        nextCursor,
+      )
     },
   )
 
   app.post(
     '/api/v1/tokens',
-    { schema: { body: TokenCreateBody }, preValidation: admins },
+    {
+      schema: {
+        ...op('tokens', 'createToken', 'Create an API token (the token is shown once)'),
+        body: TokenCreateBody,
+        response: { 201: created('TokenCreated'), ...errors(...AUTHORIZED, 409, 413, 422, 429) },
+      },
+      preValidation: admins,
+    },
     async (request, reply) => {
       const { row, token } = await createApiToken(deps, callerOf(request), request.body)
-      return reply.code(201).send({ ...shown(row), token })
+      return sendCreated(reply, `/api/v1/tokens/${row.id}`, { ...shown(row), token })
     },
+  )
+
+  app.get(
+    '/api/v1/tokens/:id',
+    {
+      schema: {
+        ...op('tokens', 'getToken', 'Read an API token or session (never its secret)'),
+        params: IdParams,
+        response: { 200: ref('Token'), ...errors(...AUTHORIZED, 404) },
+      },
+      preValidation: admins,
+    },
+    async (request) =>
+      shown(
+        decoded(
+          tokens,
+          await getOne(deps.db, 'tokens', requirePrincipal(request).tenantId, request.params.id),
+        ),
+      ),
   )
 
   app.delete(
     '/api/v1/tokens/:id',
-    { schema: { params: IdParams }, preValidation: admins },
+    {
+      schema: {
+        ...op('tokens', 'deleteToken', 'Revoke an API token or session'),
+        params: IdParams,
+        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 422, 429) },
+      },
+      preValidation: admins,
+    },
     async (request, reply) => {
       await deleteToken(deps, callerOf(request), request.params.id)
       return noContent(reply)
