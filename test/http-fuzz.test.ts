@@ -1753,7 +1753,7 @@ forEachHttpDialect('http fuzz', (f) => {
     const users = await ok('GET', `${api('users')}?limit=200`)
     K.adminUserId = users.items.find((u: { email: string }) => u.email === ADMIN.email).id
     const events = await ok('GET', `${api('audit', 'events')}?limit=200`)
-    K.events = events.events.map((e: { eventId: string; table: string; recordId: string }) => ({
+    K.events = events.items.map((e: { eventId: string; table: string; recordId: string }) => ({
       eventId: e.eventId,
       table: e.table,
       recordId: e.recordId,
