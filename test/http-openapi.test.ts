@@ -7,6 +7,9 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { Validator } from '@seriousme/openapi-schema-validator'
+import { decodeRow } from '../src/audit/row-codec.js'
+import { CMS_ENTITIES } from '../src/cms/entities.js'
+import { presentRecord } from '../src/server/resource.js'
 import { ADMIN, apiToken, forEachHttpDialect } from './http-setup.js'
 
 interface Operation {
@@ -190,5 +193,30 @@ forEachHttpDialect('openapi contract', (f) => {
       assert.equal(res.status, 400, bad)
       assert.deepEqual(Object.keys(res.body.error).sort(), ['code', 'details', 'message', 'requestId'])
     }
+  })
+
+  it('the schemas name every field a stored record shows (serialization drops nothing)', async () => {
+    const schemas = doc.components.schemas as Record<string, { properties?: object }>
+    const names: Record<keyof typeof CMS_ENTITIES, string> = {
+      tenants: 'Tenant',
+      users: 'User',
+      tokens: 'Token',
+      content_types: 'ContentType',
+      entries: 'Entry',
+      locales: 'Locale',
+      media: 'Media',
+      webhooks: 'Webhook',
+    }
+    for (const [table, name] of Object.entries(names) as [keyof typeof CMS_ENTITIES, string][]) {
+      const raw = await f.db.readKysely.selectFrom(table).selectAll().limit(1).executeTakeFirst()
+      assert.ok(raw, `${table} has a row (the previous tests made one)`)
+      const shown = presentRecord(table, decodeRow(CMS_ENTITIES[table], raw as Record<string, unknown>))
+      assert.deepEqual(Object.keys(schemas[name]?.properties ?? {}).sort(), Object.keys(shown).sort(), table)
+    }
+    const [event] = (await f.auditor.events.list({ tenantId: f.tenantId, limit: 1 })).events
+    assert.deepEqual(
+      Object.keys(schemas.ChangeEvent?.properties ?? {}).sort(),
+      Object.keys(event ?? {}).sort(),
+    )
   })
 })

@@ -43,6 +43,9 @@ export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Page size (default 50)' })),
 }
 
+/** A name: at least one non-space character, so a name is never blank. */
+export const NameSchema = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' })
+
 export const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' }) })
 
 /**

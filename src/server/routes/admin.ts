@@ -24,21 +24,29 @@
  * - Emails are unique across all tenants (login is by email alone), so a duplicate is 409
  *   even when the other user belongs to another tenant.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import type { Entity } from '../../audit/entity.js'
 import { decodeRow } from '../../audit/row-codec.js'
 import { ROLES, type Role, tokens, users } from '../../cms/entities.js'
-import { createTenant, findTenant, patchLimits } from '../../cms/tenant-operations.js'
 import { createApiToken, deleteToken } from '../../cms/token-operations.js'
 import { createUser, deleteUser, findUser, updateUser } from '../../cms/user-operations.js'
-import { AuditedError } from '../../core/errors.js'
 import type { App } from '../app-type.js'
 import { allow, requirePrincipal } from '../principal.js'
 import { callerOf } from '../request-caller.js'
-import { getOne, IdParams, listPage, PageQuery, pageOf, present, sendCreated } from '../resource.js'
+import {
+  getOne,
+  IdParams,
+  listPage,
+  NameSchema,
+  PageQuery,
+  pageOf,
+  present,
+  sendCreated,
+} from '../resource.js'
 import { AUTHENTICATED, AUTHORIZED, created, errors, NoContent, ref } from '../schemas/envelope.js'
 import type { RouteDeps } from './deps.js'
+import { tenantRoutes } from './tenants.js'
 
 /** Columns that never leave the server. */
 const SECRETS = ['password_hash', 'token_hash', 'credentials_fingerprint'] as const
@@ -56,21 +64,6 @@ const RoleSchema = Type.Enum(['admin', 'editor', 'viewer', 'auditor'])
 // A pragmatic shape check (one @, a dot in the domain, no spaces); deliverability is not ours to judge.
 const EmailSchema = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$' })
 const PasswordSchema = Type.String({ minLength: 8, maxLength: 200 })
-// At least one non-space character, so a name is never blank.
-const NameSchema = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' })
-
-const TenantCreateBody = Type.Object({ name: NameSchema }, { additionalProperties: false })
-
-// Maxima are sanity bounds against typos (a misplaced zero), not capacity promises.
-const LimitsSchema = Type.Object(
-  {
-    writesPerSecond: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
-    burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-    maxEntries: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000_000 })),
-  },
-  { additionalProperties: false, minProperties: 1 },
-)
-const TenantPatchBody = Type.Object({ limits: LimitsSchema }, { additionalProperties: false })
 
 const UserCreateBody = Type.Object(
   {
@@ -102,13 +95,6 @@ const TokenListQuery = Type.Object(
 
 // ---------------------------------------------------------------------------- helpers
 
-/** Only platform admins pass (tenant admins get 403). */
-async function platformAdminOnly(request: FastifyRequest): Promise<void> {
-  if (!requirePrincipal(request).platformAdmin) {
-    throw new AuditedError('forbidden', 'Only platform administrators may do this.')
-  }
-}
-
 /**
  * `getOne`/`listPage` return rows as the driver reads them (SQLite: dates as text and
  * booleans as 0/1; MariaDB: JSON as text); decoding by the entity makes every dialect answer
@@ -128,61 +114,6 @@ function noContent(reply: FastifyReply): FastifyReply {
 
 /** The OpenAPI facts of an operation. */
 const op = (tag: string, operationId: string, summary: string) => ({ tags: [tag], operationId, summary })
-
-// ---------------------------------------------------------------------------- tenants
-
-function tenantRoutes(app: App, deps: RouteDeps): void {
-  app.post(
-    '/api/v1/tenants',
-    {
-      schema: {
-        ...op('tenants', 'createTenant', 'Create a tenant and its first admin API token (platform admins)'),
-        body: TenantCreateBody,
-        response: { 201: created('TenantCreated'), ...errors(...AUTHORIZED, 409, 413, 422, 429) },
-      },
-      preValidation: platformAdminOnly,
-    },
-    async (request, reply) => {
-      const { tenant, adminToken } = await createTenant(deps, callerOf(request), request.body.name)
-      return sendCreated(reply, `/api/v1/tenants/${tenant.id}`, { tenant: present(tenant), adminToken })
-    },
-  )
-
-  app.patch(
-    '/api/v1/tenants/:id',
-    {
-      schema: {
-        ...op('tenants', 'patchTenant', "Change a tenant's limits (platform admins)"),
-        params: IdParams,
-        body: TenantPatchBody,
-        response: { 200: ref('Tenant'), ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
-      },
-      preValidation: platformAdminOnly,
-    },
-    async (request) =>
-      present(await patchLimits(deps, callerOf(request), request.params.id, request.body.limits)),
-  )
-
-  app.get(
-    '/api/v1/tenants/:id',
-    {
-      schema: {
-        ...op('tenants', 'getTenant', "Read the caller's tenant (platform admins: any tenant)"),
-        params: IdParams,
-        response: { 200: ref('Tenant'), ...errors(...AUTHORIZED, 404) },
-      },
-      preValidation: allow('admin'),
-    },
-    async (request) => {
-      const p = requirePrincipal(request)
-      // Another tenant is 404 for a tenant admin: its existence is not theirs to learn.
-      if (!p.platformAdmin && p.tenantId !== request.params.id) {
-        throw new AuditedError('not_found', 'No such tenant.', { details: { id: request.params.id } })
-      }
-      return present(await findTenant(deps.db, request.params.id))
-    },
-  )
-}
 
 // ---------------------------------------------------------------------------- users
 
