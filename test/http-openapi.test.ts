@@ -101,6 +101,14 @@ forEachHttpDialect('openapi contract', (f) => {
       const res = await f.call('GET', url, { token: null })
       assert.equal(res.status, 200, url)
     }
+    // A probe's stale or malformed Authorization header is not read there either.
+    for (const url of ['/health', '/ready', '/metrics']) {
+      for (const authorization of ['Bearer not-a-valid-token-at-all', 'Basic eDp5']) {
+        const res = await f.call('GET', url, { token: null, headers: { authorization } })
+        assert.equal(res.status, 200, `${url} with ${authorization}`)
+      }
+    }
+    assert.equal((await f.call('GET', '/api/v1/me', { token: 'not-a-valid-token-at-all' })).status, 401)
     assert.deepEqual((await f.call('GET', '/health', { token: null })).body, { status: 'ok' })
     assert.deepEqual((await f.call('GET', '/ready', { token: null })).body, { status: 'ready' })
     const metrics = await f.call('GET', '/metrics', { token: null })

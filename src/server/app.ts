@@ -67,6 +67,8 @@ const API_TAGS = [
 
 /** Routes that never touch the database and so bypass the circuit breaker. */
 const NO_DATABASE = new Set(['/health', '/metrics', '/openapi.json'])
+/** Public routes: no token needed, and whatever `Authorization` a probe sends is not read. */
+const NO_TOKEN = new Set([...NO_DATABASE, '/ready'])
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -171,6 +173,7 @@ export function buildApp(options: AppOptions): App {
     // 'close' fires however the exchange ends, aborted by the client included (Fastify's
     // onResponse does not run then): the probe slot can never stay taken.
     if (probe) reply.raw.once('close', () => breaker.release(true))
+    if (NO_TOKEN.has(path)) return
     request.principal = await resolvePrincipal(options.db, request.headers.authorization)
   })
   app.addHook('preValidation', queryIntegers)
