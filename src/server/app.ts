@@ -27,6 +27,7 @@ import { auditRoutes } from './routes/audit.js'
 import { authRoutes } from './routes/auth.js'
 import { contentRoutes } from './routes/content.js'
 import { operationsRoutes } from './routes/operations.js'
+import { optionalBodies } from './schemas/envelope.js'
 import { SHARED_SCHEMAS } from './schemas/records.js'
 
 export type { App } from './app-type.js'
@@ -141,6 +142,7 @@ export function buildApp(options: AppOptions): App {
       tags: API_TAGS,
     },
     // Shared schemas keep their `$id` as their name under `components.schemas`.
+    transformObject: (document) => optionalBodies('openapiObject' in document ? document.openapiObject : {}),
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   })
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema)

@@ -101,6 +101,10 @@ export async function runScenario(input: ScenarioInput): Promise<void> {
   })
   assert.equal(published.data?.status, 'published', JSON.stringify(published.error))
   assert.equal(published.data?.version, 3)
+  // The body is optional: publishing a published entry again, without one, changes nothing.
+  const again = await api.POST('/api/v1/entries/{type}/{id}/publish', { params: { path: entryPath } })
+  assert.equal(again.data?.status, 'published', JSON.stringify(again.error))
+  assert.equal(again.data?.version, 3)
 
   // The history, two events a page: follow nextCursor while hasMore.
   const history: ChangeEvent[] = []

@@ -15,7 +15,7 @@ import type { App } from '../app-type.js'
 import { allow, requirePrincipal } from '../principal.js'
 import { callerOf } from '../request-caller.js'
 import { PageQuery, pageOf, present, sendCreated } from '../resource.js'
-import { AUTHORIZED, created, errors, NoContent, ref } from '../schemas/envelope.js'
+import { AUTHORIZED, created, errors, NoContent, OPTIONAL_BODY, ref } from '../schemas/envelope.js'
 import { TYPE_KEY } from './content-types.js'
 import type { RouteDeps } from './deps.js'
 
@@ -190,6 +190,7 @@ export function entryRoutes(app: App, deps: RouteDeps): void {
         preValidation: [ENTRY_WRITERS, emptyBodyAsObject],
         schema: {
           ...TAGS,
+          ...OPTIONAL_BODY,
           operationId: `${action}Entry`,
           summary: `${action === 'publish' ? 'Publish' : 'Unpublish'} an entry (optional expected version; body optional)`,
           params: EntryParams,

@@ -86,3 +86,20 @@ export function created(name: string): TSchema {
 
 /** A 204 answer. */
 export const NoContent = Type.Unsafe<unknown>({ type: 'null', description: 'Done; no body' })
+
+/** On a route whose body may be left out (publish, unpublish): so `/openapi.json` says so. */
+export const OPTIONAL_BODY = { 'x-optional-body': true } as const
+
+/** @fastify/swagger marks every body as required; this unmarks the routes flagged `OPTIONAL_BODY`. */
+export function optionalBodies<T>(document: T): T {
+  const paths = (document as { paths?: Record<string, Record<string, Record<string, unknown>>> }).paths ?? {}
+  for (const item of Object.values(paths)) {
+    for (const operation of Object.values(item)) {
+      if (operation?.['x-optional-body'] !== true) continue
+      delete operation['x-optional-body']
+      const body = operation.requestBody as { required?: boolean } | undefined
+      if (body !== undefined) body.required = false
+    }
+  }
+  return document
+}
