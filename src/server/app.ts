@@ -29,6 +29,7 @@ import { contentRoutes } from './routes/content.js'
 import { operationsRoutes } from './routes/operations.js'
 import { optionalBodies } from './schemas/envelope.js'
 import { SHARED_SCHEMAS } from './schemas/records.js'
+import { sharedSerializers } from './serializer-cache.js'
 
 export type { App } from './app-type.js'
 
@@ -112,6 +113,7 @@ export function buildApp(options: AppOptions): App {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId()
     },
+    schemaController: { compilersFactory: { buildSerializer: sharedSerializers() } },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
