@@ -70,7 +70,7 @@ forEachHttpDialect('openapi contract', (f) => {
       const isPublic = PUBLIC.has(op.operationId)
       assert.equal(Array.isArray(op.security) && op.security.length === 0, isPublic, `${at}: security`)
       if (!isPublic) assert.ok(statuses.includes('401'), `${at}: 401`)
-      if (['post', 'patch'].includes(method) && !isPublic) {
+      if (['post', 'patch', 'delete'].includes(method) && !isPublic) {
         for (const s of ['409', '413', '429']) assert.ok(statuses.includes(s), `${at}: ${s}`)
       }
       if (statuses.includes('201')) assert.ok(op.responses['201']?.headers, `${at}: 201 documents Location`)

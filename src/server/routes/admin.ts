@@ -197,7 +197,7 @@ function userRoutes(app: App, deps: RouteDeps): void {
       schema: {
         ...op('users', 'deleteUser', 'Delete a user and their sessions'),
         params: IdParams,
-        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 422, 429) },
+        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
       },
       preValidation: admins,
     },
@@ -303,7 +303,7 @@ function tokenRoutes(app: App, deps: RouteDeps): void {
       schema: {
         ...op('tokens', 'deleteToken', 'Revoke an API token or session'),
         params: IdParams,
-        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 422, 429) },
+        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
       },
       preValidation: admins,
     },

@@ -251,7 +251,7 @@ export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
       schema: {
         ...op('webhooks', 'deleteWebhook', 'Delete a webhook'),
         params: IdParams,
-        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 422, 429) },
+        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
       },
     },
     async (request, reply) => {

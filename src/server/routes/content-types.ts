@@ -146,7 +146,7 @@ export function contentTypeRoutes(app: App, deps: RouteDeps): void {
         operationId: 'deleteContentType',
         summary: 'Delete a content type (409 while it has entries)',
         params: TypeParams,
-        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 422, 429) },
+        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
       },
     },
     async (request, reply) => {

@@ -170,7 +170,7 @@ export function entryRoutes(app: App, deps: RouteDeps): void {
         operationId: 'deleteEntry',
         summary: 'Delete an entry',
         params: EntryParams,
-        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 422, 429) },
+        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
       },
     },
     async (request, reply) => {
