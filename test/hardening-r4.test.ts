@@ -134,7 +134,7 @@ forEachHttpDialect('R4: paged history over 50,000 events', (f) => {
     const url = `/api/v1/audit/history/entries/${RECORD}`
     const first = await f.call('GET', url)
     assert.equal(first.status, 200)
-    assert.equal(first.body.events.length, 100)
+    assert.equal(first.body.items.length, 100)
     assert.equal(typeof first.body.nextCursor, 'string')
     assert.equal(first.body.hasMore, true)
     const bytes = JSON.stringify(first.body).length
@@ -142,11 +142,11 @@ forEachHttpDialect('R4: paged history over 50,000 events', (f) => {
 
     const second = await f.call('GET', `${url}?limit=1000&after=${first.body.nextCursor}`)
     assert.equal(second.status, 200)
-    assert.equal(second.body.events.length, 1000)
-    assert.equal(second.body.events[0].newValues.n, 100)
+    assert.equal(second.body.items.length, 1000)
+    assert.equal(second.body.items[0].newValues.n, 100)
     const last = await f.call('GET', `${url}?limit=5&after=${cursorAfter(49_994)}`)
     assert.deepEqual(
-      last.body.events.map((e: ChangeEvent) => e.newValues!.n),
+      last.body.items.map((e: ChangeEvent) => e.newValues!.n),
       [49_995, 49_996, 49_997, 49_998, 49_999],
     )
     assert.equal(last.body.hasMore, false)

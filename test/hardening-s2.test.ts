@@ -19,7 +19,7 @@ async function count(f: HttpFixture, table: string): Promise<number> {
 async function history(f: HttpFixture, table: string, id: string): Promise<ChangeEvent[]> {
   const res = await f.call('GET', `/api/v1/audit/history/${table}/${id}`)
   assert.equal(res.status, 200, JSON.stringify(res.body))
-  return res.body.events as ChangeEvent[]
+  return res.body.items as ChangeEvent[]
 }
 
 const restore = (f: HttpFixture, table: string, id: string, body: unknown, token?: string) =>

@@ -28,7 +28,7 @@ forEachHttpDialect('S6 client IP', (f) => {
         })
         assert.equal(res.statusCode, 201, res.body)
         const events = await f.call('GET', '/api/v1/audit/events?table=locales&limit=100')
-        const event = events.body.events.find(
+        const event = events.body.items.find(
           (e: { newValues?: { code?: string } }) => e.newValues?.code === code,
         ) as { ip?: string } | undefined
         return event?.ip

@@ -91,7 +91,7 @@ forEachHttpDialect('http admin', (f) => {
 
     const usersOfNew = await f.call('GET', '/api/v1/users', { token: res.body.adminToken })
     assert.equal(usersOfNew.status, 200)
-    assert.deepEqual(usersOfNew.body, { items: [], nextCursor: null })
+    assert.deepEqual(usersOfNew.body, { items: [], nextCursor: null, hasMore: false })
     const tokensOfNew = await f.call('GET', '/api/v1/tokens', { token: res.body.adminToken })
     assert.equal(tokensOfNew.body.items.length, 1)
     assert.equal(tokensOfNew.body.items[0].name, 'initial admin token')

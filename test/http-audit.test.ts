@@ -22,8 +22,8 @@ async function allEvents(f: HttpFixture, query = '', limit = 1000, token?: strin
   for (;;) {
     const res = await f.call('GET', `/api/v1/audit/events?limit=${limit}${query}${after}`, { token })
     assert.equal(res.status, 200, JSON.stringify(res.body))
-    out.push(...res.body.events)
-    if (res.body.events.length === 0) return out
+    out.push(...res.body.items)
+    if (res.body.items.length === 0) return out
     after = `&after=${encodeURIComponent(res.body.nextCursor)}`
   }
 }
@@ -175,7 +175,7 @@ forEachHttpDialect('http audit and assets', (f) => {
 
     const history = await f.call('GET', `/api/v1/audit/history/webhooks/${hook.id}`, { token: t.auditor })
     assert.equal(history.status, 200)
-    const events: ChangeEvent[] = history.body.events
+    const events: ChangeEvent[] = history.body.items
     assert.deepEqual(
       events.map((e) => e.action),
       ['create', 'update', 'update'],
@@ -192,7 +192,7 @@ forEachHttpDialect('http audit and assets', (f) => {
 
   it('state at an HLC between two updates, before creation, and 404s', async () => {
     const history = (await f.call('GET', `/api/v1/audit/history/webhooks/${hook.id}`)).body
-      .events as ChangeEvent[]
+      .items as ChangeEvent[]
     const [create, first, second] = history as [ChangeEvent, ChangeEvent, ChangeEvent]
     const between = BigInt(second.hlc) - 1n
     assert.ok(between >= BigInt(first.hlc))
@@ -201,7 +201,11 @@ forEachHttpDialect('http audit and assets', (f) => {
     })
     assert.equal(mid.status, 200)
     assert.equal(mid.body.state.url, 'https://hooks.example.test/b')
-    assert.equal(mid.body.state.secret, '[redacted]')
+    // The state reads like the resource it describes: its field names, no tenant, no secret.
+    assert.equal('secret' in mid.body.state, false)
+    const resource = (await f.call('GET', `/api/v1/webhooks/${hook.id}`)).body
+    assert.deepEqual(Object.keys(mid.body.state).sort(), Object.keys(resource).sort())
+    assert.equal(typeof mid.body.state.createdAt, 'string')
     const beforeCreate = await f.call(
       'GET',
       `/api/v1/audit/state/webhooks/${hook.id}?at=${BigInt(create.hlc) - 1n}`,
@@ -225,7 +229,7 @@ forEachHttpDialect('http audit and assets', (f) => {
 
   it('restores a webhook to an earlier event (action restore); the secret stays and is not returned', async () => {
     const history = (await f.call('GET', `/api/v1/audit/history/webhooks/${hook.id}`)).body
-      .events as ChangeEvent[]
+      .items as ChangeEvent[]
     const created = history[0]!
     const res = await f.call('POST', `/api/v1/audit/restore/webhooks/${hook.id}`, {
       body: { eventId: created.eventId },
@@ -235,7 +239,7 @@ forEachHttpDialect('http audit and assets', (f) => {
     assert.equal(res.body.version, 4)
     assert.equal('secret' in res.body, false)
     const after = (await f.call('GET', `/api/v1/audit/history/webhooks/${hook.id}`)).body
-      .events as ChangeEvent[]
+      .items as ChangeEvent[]
     const last = after.at(-1)!
     assert.equal(last.action, 'restore')
     assert.equal(last.operation, 'UPDATE')
@@ -305,7 +309,7 @@ forEachHttpDialect('http audit and assets', (f) => {
       all.filter((e) => BigInt(e.hlc) >= BigInt(from) && BigInt(e.hlc) <= BigInt(to)).map((e) => e.eventId),
     )
     const future = await f.call('GET', '/api/v1/audit/events?from=2999-01-01')
-    assert.deepEqual(future.body.events, [])
+    assert.deepEqual(future.body.items, [])
 
     const one = await f.call('GET', `/api/v1/audit/events/${hooks[0]!.eventId}`, { token: t.auditor })
     assert.equal(one.status, 200)
@@ -408,7 +412,7 @@ forEachHttpDialect('http audit and assets', (f) => {
     assert.equal(events.status, 200)
     const restore = await f.call('POST', `/api/v1/audit/restore/webhooks/${hook.id}`, {
       token: t.auditor,
-      body: { eventId: events.body.events[0].eventId },
+      body: { eventId: events.body.items[0].eventId },
     })
     assert.equal(restore.status, 403)
     assert.equal(restore.body.error.code, 'forbidden')
@@ -444,7 +448,7 @@ forEachHttpDialect('http audit and assets', (f) => {
 
     for (const url of [
       '/api/v1/audit/events',
-      `/api/v1/audit/events/${events.body.events[0].eventId}`,
+      `/api/v1/audit/events/${events.body.items[0].eventId}`,
       `/api/v1/audit/history/webhooks/${hook.id}`,
       `/api/v1/audit/state/webhooks/${hook.id}?at=1`,
       '/api/v1/audit/export',
@@ -478,7 +482,7 @@ forEachHttpDialect('http audit and assets', (f) => {
     for (const url of ['/api/v1/locales', '/api/v1/media', '/api/v1/webhooks']) {
       const res = await f.call('GET', url, { token })
       assert.equal(res.status, 200)
-      assert.deepEqual(res.body, { items: [], nextCursor: null }, url)
+      assert.deepEqual(res.body, { items: [], nextCursor: null, hasMore: false }, url)
     }
     for (const url of [
       `/api/v1/audit/history/webhooks/${hook.id}`,
@@ -556,7 +560,7 @@ forEachHttpDialect('http audit and assets', (f) => {
     assert.equal(del.status, 204)
     assert.equal((await f.call('GET', `/api/v1/webhooks/${hook.id}`)).status, 404)
     const history = (await f.call('GET', `/api/v1/audit/history/webhooks/${hook.id}`)).body
-      .events as ChangeEvent[]
+      .items as ChangeEvent[]
     assert.equal(history.at(-1)!.action, 'delete')
     const now = await f.call('GET', `/api/v1/audit/state/webhooks/${hook.id}?at=${history.at(-1)!.hlc}`)
     assert.equal(now.status, 200)

@@ -46,9 +46,10 @@ forEachHttpDialect('http basics', (f) => {
     assert.equal(schema.body.error.code, 'validation')
     const route = await f.call('GET', '/api/v1/nothing-here')
     assert.equal(route.status, 404)
-    const token = await f.call('GET', '/ready', { token: 'aud_not-a-real-token-value' })
+    // (On /api/v1/me: the public probes /health, /ready and /metrics do not read the header.)
+    const token = await f.call('GET', '/api/v1/me', { token: 'aud_not-a-real-token-value' })
     assert.equal(token.status, 401)
-    const scheme = await f.call('GET', '/ready', { token: null, headers: { authorization: 'Basic abc' } })
+    const scheme = await f.call('GET', '/api/v1/me', { token: null, headers: { authorization: 'Basic abc' } })
     assert.equal(scheme.status, 401)
   })
 

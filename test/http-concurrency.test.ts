@@ -35,7 +35,7 @@ forEachHttpDialect('http concurrency', (f) => {
     )
     assert.ok(ok.length >= 1)
     const history = await f.call('GET', `/api/v1/audit/history/entries/${id}`)
-    const events = history.body.events as { oldValues: unknown; newValues: { version: number } }[]
+    const events = history.body.items as { oldValues: unknown; newValues: { version: number } }[]
     assert.equal(events.length, 1 + ok.length, 'one event per successful PATCH, none for a refused one')
     for (let i = 1; i < events.length; i++) {
       assert.deepEqual(

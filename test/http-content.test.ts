@@ -197,7 +197,7 @@ forEachHttpDialect('http content', (f) => {
       [second.body.id],
     )
     const none = await f.call('GET', '/api/v1/entries/article?locale=de&status=draft')
-    assert.deepEqual(none.body, { items: [], nextCursor: null })
+    assert.deepEqual(none.body, { items: [], nextCursor: null, hasMore: false })
     const p1 = await f.call('GET', '/api/v1/entries/article?limit=2')
     assert.equal(p1.body.items.length, 2)
     assert.equal(p1.body.nextCursor, second.body.id)
@@ -475,7 +475,7 @@ forEachHttpDialect('http content', (f) => {
     assert.equal((await f.call('DELETE', url, { token: other })).status, 404)
     assert.equal((await f.call('DELETE', '/api/v1/content-types/article', { token: other })).status, 404)
     const list = await f.call('GET', '/api/v1/content-types', { token: other })
-    assert.deepEqual(list.body, { items: [], nextCursor: null })
+    assert.deepEqual(list.body, { items: [], nextCursor: null, hasMore: false })
     assert.deepEqual(await counts(f), before)
 
     // The same key, the same unique value and a reference check, all within its own tenant.

@@ -1695,7 +1695,7 @@ forEachHttpDialect('http fuzz', (f) => {
       )
     ).id
     K.otherTokenId = (await ok('POST', api('tokens'), { name: 'other', role: 'viewer' }, ot)).id
-    K.otherEventId = (await ok('GET', `${api('audit', 'events')}?limit=1`, undefined, ot)).events[0].eventId
+    K.otherEventId = (await ok('GET', `${api('audit', 'events')}?limit=1`, undefined, ot)).items[0].eventId
 
     K.tokens = {
       admin: f.adminToken,
@@ -1753,7 +1753,7 @@ forEachHttpDialect('http fuzz', (f) => {
     const users = await ok('GET', `${api('users')}?limit=200`)
     K.adminUserId = users.items.find((u: { email: string }) => u.email === ADMIN.email).id
     const events = await ok('GET', `${api('audit', 'events')}?limit=200`)
-    K.events = events.events.map((e: { eventId: string; table: string; recordId: string }) => ({
+    K.events = events.items.map((e: { eventId: string; table: string; recordId: string }) => ({
       eventId: e.eventId,
       table: e.table,
       recordId: e.recordId,

@@ -45,10 +45,10 @@ it('serve() answers over a real socket and closes gracefully', async () => {
     const events = await fetch(`${server.url}/api/v1/audit/events?table=locales`, {
       headers: { authorization: `Bearer ${token}` },
     })
-    const body = (await events.json()) as { events: { userAgent: string; ip: string; action: string }[] }
-    assert.equal(body.events.length, 1)
-    assert.equal(body.events[0]?.userAgent, 'smoke/1')
-    assert.equal(body.events[0]?.action, 'create')
+    const body = (await events.json()) as { items: { userAgent: string; ip: string; action: string }[] }
+    assert.equal(body.items.length, 1)
+    assert.equal(body.items[0]?.userAgent, 'smoke/1')
+    assert.equal(body.items[0]?.action, 'create')
   } finally {
     await server.close()
     rmSync(dir, { recursive: true, force: true })

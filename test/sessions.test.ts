@@ -145,7 +145,7 @@ forEachHttpDialect('expired session purge', (f) => {
     // Through the API too: the history of a purged session ends in its delete, secret masked.
     const history = await f.call('GET', `/api/v1/audit/history/tokens/${s1.id}`)
     assert.equal(history.status, 200)
-    const last = history.body.events.at(-1)
+    const last = history.body.items.at(-1)
     assert.equal(last.operation, 'DELETE')
     assert.equal(last.actorType, 'system')
     assert.equal(last.newValues, null)

@@ -18,11 +18,16 @@ import {
 import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
 import { resolvePrincipal } from './principal.js'
+import { queryIntegers } from './query-integers.js'
 import { adminRoutes } from './routes/admin.js'
 import { assetsRoutes } from './routes/assets.js'
 import { auditRoutes } from './routes/audit.js'
 import { authRoutes } from './routes/auth.js'
 import { contentRoutes } from './routes/content.js'
+import { operationsRoutes } from './routes/operations.js'
+import { optionalBodies } from './schemas/envelope.js'
+import { SHARED_SCHEMAS } from './schemas/records.js'
+import { sharedSerializers } from './serializer-cache.js'
 
 export type { App } from './app-type.js'
 
@@ -45,10 +50,27 @@ export interface AppOptions {
   readonly login?: { readonly limiter?: LoginLimiter; readonly gate?: DerivationGate }
 }
 
+const API_TAGS = [
+  { name: 'operations', description: 'Health, readiness and metrics: no token needed' },
+  { name: 'auth', description: 'Sessions and who is calling' },
+  { name: 'tenants', description: 'Tenants (platform admins)' },
+  { name: 'users', description: "A tenant's users" },
+  { name: 'roles', description: 'The roles and what they allow' },
+  { name: 'tokens', description: 'API tokens and sessions' },
+  { name: 'content-types', description: 'Content types and their fields' },
+  { name: 'entries', description: 'Entries of a content type' },
+  { name: 'locales', description: 'Locales' },
+  { name: 'media', description: 'Media metadata' },
+  { name: 'webhooks', description: 'Webhooks' },
+  { name: 'audit', description: 'The change-event trail: events, history, state, restore, export' },
+]
+
 /** Routes that never touch the database and so bypass the circuit breaker. */
 const NO_DATABASE = new Set(['/health', '/metrics', '/openapi.json'])
 /** Routes whose requests are not logged (health probes and metric scrapes). */
 const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics'])
+/** Public routes: no token needed, and whatever `Authorization` a probe sends is not read. */
+const NO_TOKEN = new Set([...NO_DATABASE, '/ready'])
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -93,6 +115,7 @@ export function buildApp(options: AppOptions): App {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId()
     },
+    schemaController: { compilersFactory: { buildSerializer: sharedSerializers() } },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -116,11 +139,17 @@ export function buildApp(options: AppOptions): App {
   metrics.watchClock(options.auditor.clock)
   app.register(swagger, {
     openapi: {
+      openapi: '3.1.0',
       info: { title: 'audited headless CMS', version: '0.1.0', description: 'Every write audited.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
+      tags: API_TAGS,
     },
+    // Shared schemas keep their `$id` as their name under `components.schemas`.
+    transformObject: (document) => optionalBodies('openapiObject' in document ? document.openapiObject : {}),
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   })
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema)
   app.register(swaggerUi, { routePrefix: '/docs' })
   app.decorateRequest('principal', null)
   app.decorateRequest('breakerProbe', null)
@@ -163,8 +192,10 @@ export function buildApp(options: AppOptions): App {
     // 'close' fires however the exchange ends, aborted by the client included (Fastify's
     // onResponse does not run then): the probe slot can never stay taken.
     if (probe) reply.raw.once('close', () => breaker.release(true))
+    if (NO_TOKEN.has(path)) return
     request.principal = await resolvePrincipal(options.db, request.headers.authorization)
   })
+  app.addHook('preValidation', queryIntegers)
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'
     metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) })
@@ -187,27 +218,7 @@ export function buildApp(options: AppOptions): App {
   // onRoute hook sees every one of them for /openapi.json.
   app.register(async (scoped) => {
     const root = scoped as App
-    root.get('/health', async () => ({ status: 'ok' }))
-    root.get('/metrics', async (_request, reply) => {
-      reply.header('content-type', metrics.registry.contentType)
-      return metrics.registry.metrics()
-    })
-    root.get('/openapi.json', { schema: { hide: true } }, async () => root.swagger())
-    root.get('/ready', async () => {
-      try {
-        await options.db.readKysely.selectNoFrom((eb) => eb.lit(1).as('one')).execute()
-      } catch (cause) {
-        // A full pool (or an abort) says so; anything else means the database is not there.
-        if (isAuditedError(cause)) throw cause
-        throw new AuditedError('unavailable', 'The database is not reachable.', {
-          details: { reason: 'unreachable' },
-          cause,
-          retryAfterSeconds: 5,
-        })
-      }
-      return { status: 'ready' }
-    })
-
+    operationsRoutes(root, { db: options.db, metrics })
     await authRoutes(scoped as App, {
       ...deps,
       sessionTtlMs: options.sessionTtlMs ?? 12 * 3600_000,

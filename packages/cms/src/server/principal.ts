@@ -14,6 +14,8 @@ export interface Principal {
   readonly actorType: 'user' | 'api_token'
   readonly role: Role
   readonly platformAdmin: boolean
+  /** The session or API token the request carried. */
+  readonly tokenId: string
 }
 
 declare module 'fastify' {
@@ -140,5 +142,6 @@ export async function resolvePrincipal(
     actorType: session ? 'user' : 'api_token',
     role: token.role,
     platformAdmin: token.platform_admin,
+    tokenId: token.id,
   }
 }

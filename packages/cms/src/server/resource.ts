@@ -1,6 +1,8 @@
 import type { AuditedDatabase } from 'audited'
 import { AuditedError } from 'audited'
+import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
+import { CMS_ENTITIES } from '../cms/entities.js'
 
 /** Record ids and timestamps moved to the CMS domain; re-exported for the routes and tests. */
 export { created, newRecordId, touched } from '../cms/records.js'
@@ -20,12 +22,29 @@ export function present(row: object, omit: readonly string[] = []): Record<strin
   return out
 }
 
-/** Query string of every list route. `limit` is a digit string: query strings are text and
- * the app's validator does not coerce types (so JSON bodies stay strictly typed). */
-export const PageQuery = {
-  after: Type.Optional(Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' })),
-  limit: Type.Optional(Type.String({ pattern: '^(200|1[0-9]{2}|[1-9][0-9]?)$' })),
+/**
+ * A record of an audited CMS table as its resource shows it — the single mapping from
+ * stored columns (`created_at`, `tenant_id`, secrets) to the API's fields (`createdAt`, no
+ * tenant, no secrets). Used for the answers of restore and of the state at a point in time,
+ * so a state reads like the resource it describes.
+ */
+export function presentRecord(table: keyof typeof CMS_ENTITIES, values: object): Record<string, unknown> {
+  const shown = present(values, [...CMS_ENTITIES[table].redact])
+  // A BIGINT travels as a decimal string; the media resource shows the number it accepted.
+  return table === 'media' && shown.size !== undefined ? { ...shown, size: Number(shown.size) } : shown
 }
+
+/** Query string of every record list: an integer `limit` (src/server/query-integers.ts
+ * converts its digits) and the `after` cursor (the previous page's `nextCursor`). */
+export const PageQuery = {
+  after: Type.Optional(
+    Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$', description: 'nextCursor of the previous page' }),
+  ),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Page size (default 50)' })),
+}
+
+/** A name: at least one non-space character, so a name is never blank. */
+export const NameSchema = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' })
 
 export const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' }) })
 
@@ -37,10 +56,10 @@ export async function listPage(
   db: AuditedDatabase,
   table: string,
   tenantId: string,
-  page: { after?: string | undefined; limit?: number | string | undefined },
+  page: { after?: string | undefined; limit?: number | undefined },
   filters: Record<string, string | undefined> = {},
-): Promise<{ rows: Record<string, unknown>[]; nextCursor: string | null }> {
-  const limit = page.limit === undefined ? 50 : Number(page.limit)
+): Promise<{ rows: Record<string, unknown>[]; nextCursor: string | null; hasMore: boolean }> {
+  const limit = page.limit ?? 50
   let q = db.readKysely.selectFrom(table).selectAll().where('tenant_id', '=', tenantId)
   for (const [column, value] of Object.entries(filters))
     if (value !== undefined) q = q.where(column, '=', value)
@@ -51,7 +70,7 @@ export async function listPage(
     .execute()) as Record<string, unknown>[]
   const more = rows.length > limit
   const pageRows = rows.slice(0, limit)
-  return { rows: pageRows, nextCursor: more ? String(pageRows.at(-1)?.id) : null }
+  return { rows: pageRows, nextCursor: more ? String(pageRows.at(-1)?.id) : null, hasMore: more }
 }
 
 /** One tenant record by id, or `not_found` (also for another tenant's record). */
@@ -69,4 +88,17 @@ export async function getOne(
     .executeTakeFirst()
   if (row === undefined) throw new AuditedError('not_found', 'No such record.', { details: { id } })
   return row as Record<string, unknown>
+}
+
+/** The list envelope: `{ items, nextCursor, hasMore }` (record lists: more ⇔ a cursor). */
+export function pageOf<T>(
+  items: T[],
+  nextCursor: string | null,
+): { items: T[]; nextCursor: string | null; hasMore: boolean } {
+  return { items, nextCursor, hasMore: nextCursor !== null }
+}
+
+/** A 201 with the created resource and its URL in `Location` (`path` is under the API root). */
+export function sendCreated(reply: FastifyReply, path: string, body: unknown): FastifyReply {
+  return reply.code(201).header('location', path).send(body)
 }

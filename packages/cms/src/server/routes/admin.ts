@@ -6,7 +6,8 @@
  * redacted in events by the entity definitions.
  *
  * Choices a client can observe:
- * - Lists answer `{ items, nextCursor }`; single records are returned as-is (camelCase).
+ * - Lists answer `{ items, nextCursor, hasMore }`; single records are returned as-is (camelCase);
+ *   a 201 names the created record's URL in `Location`.
  * - A user may not change their own role nor delete themselves: 409 `conflict` (the request
  *   is well-formed but conflicts with who is calling; it keeps a tenant from losing its
  *   last admin by accident).
@@ -29,14 +30,24 @@ import { AuditedError, decodeRow } from 'audited'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { ROLES, type Role, tokens, users } from '../../cms/entities.js'
-import { createTenant, findTenant, patchLimits } from '../../cms/tenant-operations.js'
 import { createApiToken, deleteToken } from '../../cms/token-operations.js'
 import { createUser, deleteUser, findUser, updateUser } from '../../cms/user-operations.js'
 import type { App } from '../app-type.js'
 import { allow, requirePrincipal } from '../principal.js'
 import { callerOf } from '../request-caller.js'
-import { IdParams, listPage, PageQuery, present } from '../resource.js'
+import {
+  getOne,
+  IdParams,
+  listPage,
+  NameSchema,
+  PageQuery,
+  pageOf,
+  present,
+  sendCreated,
+} from '../resource.js'
+import { AUTHENTICATED, AUTHORIZED, created, errors, NoContent, ref } from '../schemas/envelope.js'
 import type { RouteDeps } from './deps.js'
+import { tenantRoutes } from './tenants.js'
 
 /** Columns that never leave the server. */
 const SECRETS = ['password_hash', 'token_hash', 'credentials_fingerprint'] as const
@@ -54,21 +65,6 @@ const RoleSchema = Type.Enum(['admin', 'editor', 'viewer', 'auditor'])
 // A pragmatic shape check (one @, a dot in the domain, no spaces); deliverability is not ours to judge.
 const EmailSchema = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$' })
 const PasswordSchema = Type.String({ minLength: 8, maxLength: 200 })
-// At least one non-space character, so a name is never blank.
-const NameSchema = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' })
-
-const TenantCreateBody = Type.Object({ name: NameSchema }, { additionalProperties: false })
-
-// Maxima are sanity bounds against typos (a misplaced zero), not capacity promises.
-const LimitsSchema = Type.Object(
-  {
-    writesPerSecond: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
-    burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-    maxEntries: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000_000 })),
-  },
-  { additionalProperties: false, minProperties: 1 },
-)
-const TenantPatchBody = Type.Object({ limits: LimitsSchema }, { additionalProperties: false })
 
 const UserCreateBody = Type.Object(
   {
@@ -87,40 +83,18 @@ const UserPatchBody = Type.Object(
   },
   { additionalProperties: false, minProperties: 1 },
 )
-/**
- * `PageQuery.limit` is an integer schema, but query strings arrive as text and the app's Ajv
- * does not coerce, so `?limit=5` would always be a 400. Until resource.ts accepts it, these
- * routes take the limit as a decimal string (1–200) and convert it.
- */
-const AdminPageQuery = {
-  after: PageQuery.after,
-  limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]?|1[0-9]{2}|200)$' })),
-}
-
-/** The page for `listPage`, with the textual limit converted. */
-function page(query: { after?: string | undefined; limit?: string | undefined }) {
-  return { after: query.after, limit: query.limit === undefined ? undefined : Number(query.limit) }
-}
-
 const UserListQuery = Type.Object(
-  { ...AdminPageQuery, role: Type.Optional(RoleSchema) },
+  { ...PageQuery, role: Type.Optional(RoleSchema) },
   { additionalProperties: false },
 )
 
 const TokenCreateBody = Type.Object({ name: NameSchema, role: RoleSchema }, { additionalProperties: false })
 const TokenListQuery = Type.Object(
-  { ...AdminPageQuery, kind: Type.Optional(Type.Enum(['api', 'session'])) },
+  { ...PageQuery, kind: Type.Optional(Type.Enum(['api', 'session'])) },
   { additionalProperties: false },
 )
 
 // ---------------------------------------------------------------------------- helpers
-
-/** Only platform admins pass (tenant admins get 403). */
-async function platformAdminOnly(request: FastifyRequest): Promise<void> {
-  if (!requirePrincipal(request).platformAdmin) {
-    throw new AuditedError('forbidden', 'Only platform administrators may do this.')
-  }
-}
 
 /**
  * `getOne`/`listPage` return rows as the driver reads them (SQLite: dates as text and
@@ -139,38 +113,8 @@ function noContent(reply: FastifyReply): FastifyReply {
   return reply.code(204).send()
 }
 
-// ---------------------------------------------------------------------------- tenants
-
-function tenantRoutes(app: App, deps: RouteDeps): void {
-  app.post(
-    '/api/v1/tenants',
-    { schema: { body: TenantCreateBody }, preValidation: platformAdminOnly },
-    async (request, reply) => {
-      const { tenant, adminToken } = await createTenant(deps, callerOf(request), request.body.name)
-      return reply.code(201).send({ tenant: present(tenant), adminToken })
-    },
-  )
-
-  app.patch(
-    '/api/v1/tenants/:id',
-    { schema: { params: IdParams, body: TenantPatchBody }, preValidation: platformAdminOnly },
-    async (request) =>
-      present(await patchLimits(deps, callerOf(request), request.params.id, request.body.limits)),
-  )
-
-  app.get(
-    '/api/v1/tenants/:id',
-    { schema: { params: IdParams }, preValidation: allow('admin') },
-    async (request) => {
-      const p = requirePrincipal(request)
-      // Another tenant is 404 for a tenant admin: its existence is not theirs to learn.
-      if (!p.platformAdmin && p.tenantId !== request.params.id) {
-        throw new AuditedError('not_found', 'No such tenant.', { details: { id: request.params.id } })
-      }
-      return present(await findTenant(deps.db, request.params.id))
-    },
-  )
-}
+/** The OpenAPI facts of an operation. */
+const op = (tag: string, operationId: string, summary: string) => ({ tags: [tag], operationId, summary })
 
 // ---------------------------------------------------------------------------- users
 
@@ -179,42 +123,85 @@ function userRoutes(app: App, deps: RouteDeps): void {
 
   app.get(
     '/api/v1/users',
-    { schema: { querystring: UserListQuery }, preValidation: admins },
+    {
+      schema: {
+        ...op('users', 'listUsers', "List the tenant's users (filter: role)"),
+        querystring: UserListQuery,
+        response: { 200: ref('UserPage'), ...errors(...AUTHORIZED) },
+      },
+      preValidation: admins,
+    },
     async (request) => {
       const { role, ...query } = request.query
       const { rows, nextCursor } = await listPage(
         deps.db,
         'users',
         requirePrincipal(request).tenantId,
-        page(query),
-        { role },
+        query,
+        {
+          role,
+        },
       )
-      return { items: rows.map((r) => shown(decoded(users, r))), nextCursor }
+      return pageOf(
+        rows.map((r) => shown(decoded(users, r))),
+        nextCursor,
+      )
     },
   )
 
   app.post(
     '/api/v1/users',
-    { schema: { body: UserCreateBody }, preValidation: admins },
+    {
+      schema: {
+        ...op('users', 'createUser', 'Create a user (e-mails are unique across tenants: 409)'),
+        body: UserCreateBody,
+        response: { 201: created('User'), ...errors(...AUTHORIZED, 409, 413, 422, 429) },
+      },
+      preValidation: admins,
+    },
     async (request, reply) => {
       const row = await createUser(deps, callerOf(request), request.body)
-      return reply.code(201).send(shown(row))
+      return sendCreated(reply, `/api/v1/users/${row.id}`, shown(row))
     },
   )
 
-  app.get('/api/v1/users/:id', { schema: { params: IdParams }, preValidation: admins }, async (request) =>
-    shown(await findUser(deps.db, requirePrincipal(request).tenantId, request.params.id)),
+  app.get(
+    '/api/v1/users/:id',
+    {
+      schema: {
+        ...op('users', 'getUser', 'Read a user'),
+        params: IdParams,
+        response: { 200: ref('User'), ...errors(...AUTHORIZED, 404) },
+      },
+      preValidation: admins,
+    },
+    async (request) => shown(await findUser(deps.db, requirePrincipal(request).tenantId, request.params.id)),
   )
 
   app.patch(
     '/api/v1/users/:id',
-    { schema: { params: IdParams, body: UserPatchBody }, preValidation: admins },
+    {
+      schema: {
+        ...op('users', 'patchUser', "Change a user's name, role or password (ends the user's sessions)"),
+        params: IdParams,
+        body: UserPatchBody,
+        response: { 200: ref('User'), ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
+      },
+      preValidation: admins,
+    },
     async (request) => shown(await updateUser(deps, callerOf(request), request.params.id, request.body)),
   )
 
   app.delete(
     '/api/v1/users/:id',
-    { schema: { params: IdParams }, preValidation: admins },
+    {
+      schema: {
+        ...op('users', 'deleteUser', 'Delete a user and their sessions'),
+        params: IdParams,
+        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
+      },
+      preValidation: admins,
+    },
     async (request, reply) => {
       await deleteUser(deps, callerOf(request), request.params.id)
       return noContent(reply)
@@ -225,10 +212,22 @@ function userRoutes(app: App, deps: RouteDeps): void {
 // ---------------------------------------------------------------------------- roles
 
 function roleRoutes(app: App): void {
-  app.get('/api/v1/roles', async (request) => {
-    requirePrincipal(request)
-    return { items: ROLES.map((name) => ({ name, description: ROLE_DESCRIPTIONS[name] })) }
-  })
+  app.get(
+    '/api/v1/roles',
+    {
+      schema: {
+        ...op('roles', 'listRoles', 'The roles and what each allows (one page)'),
+        response: { 200: ref('RolePage'), ...errors(...AUTHENTICATED) },
+      },
+    },
+    async (request) => {
+      requirePrincipal(request)
+      return pageOf(
+        ROLES.map((name) => ({ name, description: ROLE_DESCRIPTIONS[name] })),
+        null,
+      )
+    },
+  )
 }
 
 // ---------------------------------------------------------------------------- tokens
@@ -238,34 +237,77 @@ function tokenRoutes(app: App, deps: RouteDeps): void {
 
   app.get(
     '/api/v1/tokens',
-    { schema: { querystring: TokenListQuery }, preValidation: admins },
+    {
+      schema: {
+        ...op('tokens', 'listTokens', 'List API tokens and sessions (filter: kind)'),
+        querystring: TokenListQuery,
+        response: { 200: ref('TokenPage'), ...errors(...AUTHORIZED) },
+      },
+      preValidation: admins,
+    },
     async (request) => {
       const { kind, ...query } = request.query
       const { rows, nextCursor } = await listPage(
         deps.db,
         'tokens',
         requirePrincipal(request).tenantId,
-        page(query),
+        query,
         {
           kind,
         },
       )
-      return { items: rows.map((r) => shown(decoded(tokens, r))), nextCursor }
+      return pageOf(
+        rows.map((r) => shown(decoded(tokens, r))),
+        nextCursor,
+      )
     },
   )
 
   app.post(
     '/api/v1/tokens',
-    { schema: { body: TokenCreateBody }, preValidation: admins },
+    {
+      schema: {
+        ...op('tokens', 'createToken', 'Create an API token (the token is shown once)'),
+        body: TokenCreateBody,
+        response: { 201: created('TokenCreated'), ...errors(...AUTHORIZED, 409, 413, 422, 429) },
+      },
+      preValidation: admins,
+    },
     async (request, reply) => {
       const { row, token } = await createApiToken(deps, callerOf(request), request.body)
-      return reply.code(201).send({ ...shown(row), token })
+      return sendCreated(reply, `/api/v1/tokens/${row.id}`, { ...shown(row), token })
     },
+  )
+
+  app.get(
+    '/api/v1/tokens/:id',
+    {
+      schema: {
+        ...op('tokens', 'getToken', 'Read an API token or session (never its secret)'),
+        params: IdParams,
+        response: { 200: ref('Token'), ...errors(...AUTHORIZED, 404) },
+      },
+      preValidation: admins,
+    },
+    async (request) =>
+      shown(
+        decoded(
+          tokens,
+          await getOne(deps.db, 'tokens', requirePrincipal(request).tenantId, request.params.id),
+        ),
+      ),
   )
 
   app.delete(
     '/api/v1/tokens/:id',
-    { schema: { params: IdParams }, preValidation: admins },
+    {
+      schema: {
+        ...op('tokens', 'deleteToken', 'Revoke an API token or session'),
+        params: IdParams,
+        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
+      },
+      preValidation: admins,
+    },
     async (request, reply) => {
       await deleteToken(deps, callerOf(request), request.params.id)
       return noContent(reply)

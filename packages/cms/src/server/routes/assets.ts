@@ -1,3 +1,5 @@
+import { decodeRow } from 'audited'
+import type { FastifyRequest } from 'fastify'
 import { type Static, Type } from 'typebox'
 import {
   createLocale,
@@ -6,23 +8,15 @@ import {
   deleteWebhook,
   patchWebhook,
 } from '../../cms/asset-operations.js'
+import { CMS_ENTITIES } from '../../cms/entities.js'
 import type { App } from '../app-type.js'
 import { allow, requirePrincipal } from '../principal.js'
 import { callerOf } from '../request-caller.js'
-import { getOne, IdParams, listPage, PageQuery, present } from '../resource.js'
+import { getOne, IdParams, listPage, PageQuery, pageOf, present, sendCreated } from '../resource.js'
+import { AUTHORIZED, created, errors, NoContent, ref } from '../schemas/envelope.js'
 import type { RouteDeps } from './deps.js'
 
-/**
- * The app's Ajv does not coerce types, so a query-string `limit` is a string: the shared
- * `PageQuery.limit` (an integer) would reject every value. Digits here, converted below.
- */
-const AssetPageQuery = Type.Object(
-  {
-    after: PageQuery.after,
-    limit: Type.Optional(Type.String({ pattern: '^([1-9]|[1-9][0-9]|1[0-9][0-9]|200)$' })),
-  },
-  { additionalProperties: false },
-)
+const AssetPageQuery = Type.Object(PageQuery, { additionalProperties: false })
 type AssetPageQuery = Static<typeof AssetPageQuery>
 
 /** An absolute http(s) URL with a host; no whitespace (it is called or served as is). */
@@ -71,6 +65,11 @@ const WebhookPatch = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 )
 
+type AssetTable = 'locales' | 'media' | 'webhooks'
+
+/** The OpenAPI facts of an operation. */
+const op = (tag: string, operationId: string, summary: string) => ({ tags: [tag], operationId, summary })
+
 const READERS = allow('admin', 'editor', 'viewer')
 const ADMINS = allow('admin')
 const MEDIA_WRITERS = allow('admin', 'editor')
@@ -85,33 +84,77 @@ const WEBHOOK_SECRETS = ['secret'] as const
 export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
   const { db } = deps
 
-  /** `{ items, nextCursor }` of a tenant table, each row shown without `omit`. */
-  const list = async (table: string, tenantId: string, q: AssetPageQuery, omit: readonly string[] = []) => {
-    const page = await listPage(db, table, tenantId, {
-      after: q.after,
-      limit: q.limit === undefined ? undefined : Number(q.limit),
-    })
-    return { items: page.rows.map((row) => present(row, omit)), nextCursor: page.nextCursor }
+  /** `{ items, nextCursor, hasMore }` of a tenant table, each row shown without `omit`. */
+  const list = async (
+    table: AssetTable,
+    tenantId: string,
+    q: AssetPageQuery,
+    omit: readonly string[] = [],
+  ) => {
+    const page = await listPage(db, table, tenantId, q)
+    return pageOf(
+      page.rows.map((row) => present(decodeRow(CMS_ENTITIES[table], row), omit)),
+      page.nextCursor,
+    )
   }
+  /** One record of a tenant table, shown without `omit`. */
+  const one = async (table: AssetTable, request: FastifyRequest, id: string, omit: readonly string[] = []) =>
+    present(
+      decodeRow(CMS_ENTITIES[table], await getOne(db, table, requirePrincipal(request).tenantId, id)),
+      omit,
+    )
 
   app.get(
     '/api/v1/locales',
-    { preValidation: READERS, schema: { querystring: AssetPageQuery } },
+    {
+      preValidation: READERS,
+      schema: {
+        ...op('locales', 'listLocales', "List the tenant's locales"),
+        querystring: AssetPageQuery,
+        response: { 200: ref('LocalePage'), ...errors(...AUTHORIZED) },
+      },
+    },
     async (request) => list('locales', requirePrincipal(request).tenantId, request.query),
   )
   app.post(
     '/api/v1/locales',
-    { preValidation: ADMINS, schema: { body: LocaleBody } },
+    {
+      preValidation: ADMINS,
+      schema: {
+        ...op('locales', 'createLocale', 'Add a locale (a duplicate code is 409)'),
+        body: LocaleBody,
+        response: { 201: created('Locale'), ...errors(...AUTHORIZED, 409, 413, 422, 429) },
+      },
+    },
     async (request, reply) => {
       // A duplicate code hits the (tenant_id, code) unique key: the engine answers `conflict`.
       const row = await createLocale(deps, callerOf(request), request.body)
-      return reply.code(201).send(present(row))
+      return sendCreated(reply, `/api/v1/locales/${row.id}`, present(row))
     },
+  )
+  app.get(
+    '/api/v1/locales/:id',
+    {
+      preValidation: READERS,
+      schema: {
+        ...op('locales', 'getLocale', 'Read a locale'),
+        params: IdParams,
+        response: { 200: ref('Locale'), ...errors(...AUTHORIZED, 404) },
+      },
+    },
+    async (request) => one('locales', request, request.params.id),
   )
 
   app.get(
     '/api/v1/media',
-    { preValidation: READERS, schema: { querystring: AssetPageQuery } },
+    {
+      preValidation: READERS,
+      schema: {
+        ...op('media', 'listMedia', "List the tenant's media metadata"),
+        querystring: AssetPageQuery,
+        response: { 200: ref('MediaPage'), ...errors(...AUTHORIZED) },
+      },
+    },
     async (request) => {
       const page = await list('media', requirePrincipal(request).tenantId, request.query)
       return { ...page, items: page.items.map(withNumericSize) }
@@ -119,38 +162,83 @@ export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
   )
   app.post(
     '/api/v1/media',
-    { preValidation: MEDIA_WRITERS, schema: { body: MediaBody } },
+    {
+      preValidation: MEDIA_WRITERS,
+      schema: {
+        ...op('media', 'createMedia', 'Record a media file (metadata only: the file lives at `url`)'),
+        body: MediaBody,
+        response: { 201: created('Media'), ...errors(...AUTHORIZED, 409, 413, 422, 429) },
+      },
+    },
     async (request, reply) => {
       const row = await createMedia(deps, callerOf(request), request.body)
-      return reply.code(201).send(withNumericSize(present(row)))
+      return sendCreated(reply, `/api/v1/media/${row.id}`, withNumericSize(present(row)))
     },
+  )
+  app.get(
+    '/api/v1/media/:id',
+    {
+      preValidation: READERS,
+      schema: {
+        ...op('media', 'getMedia', 'Read a media record'),
+        params: IdParams,
+        response: { 200: ref('Media'), ...errors(...AUTHORIZED, 404) },
+      },
+    },
+    async (request) => withNumericSize(await one('media', request, request.params.id)),
   )
 
   app.get(
     '/api/v1/webhooks',
-    { preValidation: READERS, schema: { querystring: AssetPageQuery } },
+    {
+      preValidation: READERS,
+      schema: {
+        ...op('webhooks', 'listWebhooks', "List the tenant's webhooks (never their secrets)"),
+        querystring: AssetPageQuery,
+        response: { 200: ref('WebhookPage'), ...errors(...AUTHORIZED) },
+      },
+    },
     async (request) => list('webhooks', requirePrincipal(request).tenantId, request.query, WEBHOOK_SECRETS),
   )
   app.get(
     '/api/v1/webhooks/:id',
-    { preValidation: READERS, schema: { params: IdParams } },
-    async (request) => {
-      const row = await getOne(db, 'webhooks', requirePrincipal(request).tenantId, request.params.id)
-      return present(row, WEBHOOK_SECRETS)
+    {
+      preValidation: READERS,
+      schema: {
+        ...op('webhooks', 'getWebhook', 'Read a webhook (never its secret)'),
+        params: IdParams,
+        response: { 200: ref('Webhook'), ...errors(...AUTHORIZED, 404) },
+      },
     },
+    async (request) => one('webhooks', request, request.params.id, WEBHOOK_SECRETS),
   )
   app.post(
     '/api/v1/webhooks',
-    { preValidation: ADMINS, schema: { body: WebhookBody } },
+    {
+      preValidation: ADMINS,
+      schema: {
+        ...op('webhooks', 'createWebhook', 'Create a webhook (its signing secret is shown once)'),
+        body: WebhookBody,
+        response: { 201: created('WebhookCreated'), ...errors(...AUTHORIZED, 409, 413, 422, 429) },
+      },
+    },
     async (request, reply) => {
       const row = await createWebhook(deps, callerOf(request), request.body)
       // The only time the secret leaves the server: the receiver needs it to check signatures.
-      return reply.code(201).send(present(row))
+      return sendCreated(reply, `/api/v1/webhooks/${row.id}`, present(row))
     },
   )
   app.patch(
     '/api/v1/webhooks/:id',
-    { preValidation: ADMINS, schema: { params: IdParams, body: WebhookPatch } },
+    {
+      preValidation: ADMINS,
+      schema: {
+        ...op('webhooks', 'patchWebhook', 'Change a webhook (url, events, active)'),
+        params: IdParams,
+        body: WebhookPatch,
+        response: { 200: ref('Webhook'), ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
+      },
+    },
     async (request) => {
       const row = await patchWebhook(deps, callerOf(request), request.params.id, request.body)
       return present(row, WEBHOOK_SECRETS)
@@ -158,7 +246,14 @@ export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
   )
   app.delete(
     '/api/v1/webhooks/:id',
-    { preValidation: ADMINS, schema: { params: IdParams } },
+    {
+      preValidation: ADMINS,
+      schema: {
+        ...op('webhooks', 'deleteWebhook', 'Delete a webhook'),
+        params: IdParams,
+        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
+      },
+    },
     async (request, reply) => {
       await deleteWebhook(deps, callerOf(request), request.params.id)
       return reply.code(204).send()

@@ -8,7 +8,8 @@ import { type RestorableTable, restoreRecord } from '../../cms/record-restore.js
 import type { App } from '../app-type.js'
 import { allow, requirePrincipal } from '../principal.js'
 import { callerOf } from '../request-caller.js'
-import { present } from '../resource.js'
+import { presentRecord } from '../resource.js'
+import { AUTHORIZED, errors, ref } from '../schemas/envelope.js'
 import type { RouteDeps } from './deps.js'
 
 const ULID = '^[0-9A-HJKMNP-TV-Z]{26}$'
@@ -22,11 +23,9 @@ const PointInTime = Type.String({
   pattern: '^(\\d{1,20}|\\d{4}-\\d\\d-\\d\\d([T ][0-9:.]+(Z|[+-]\\d\\d:?\\d\\d)?)?)$',
 })
 
-/**
- * A page size in the query string. The app's Ajv does not coerce types, so a query value
- * is always a string: it is validated as digits here and converted in the handler.
- */
-const LimitString = Type.String({ pattern: '^[1-9][0-9]{0,3}$' })
+/** A page size (query-string digits are converted by src/server/query-integers.ts). */
+const Limit = Type.Integer({ minimum: 1, maximum: 1000, description: 'Page size (default 100)' })
+const Cursor = Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page' })
 
 const ListQuery = Type.Object(
   {
@@ -40,8 +39,8 @@ const ListQuery = Type.Object(
     ),
     from: Type.Optional(PointInTime),
     to: Type.Optional(PointInTime),
-    after: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    limit: Type.Optional(LimitString),
+    after: Type.Optional(Cursor),
+    limit: Type.Optional(Limit),
   },
   { additionalProperties: false },
 )
@@ -54,7 +53,7 @@ const RecordParams = Type.Object({
 })
 type RecordParams = Static<typeof RecordParams>
 const HistoryQuery = Type.Object(
-  { limit: Type.Optional(LimitString), after: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
+  { limit: Type.Optional(Limit), after: Type.Optional(Cursor) },
   { additionalProperties: false },
 )
 const StateQuery = Type.Object({ at: PointInTime }, { additionalProperties: false })
@@ -88,58 +87,121 @@ export async function auditRoutes(app: App, deps: RouteDeps): Promise<void> {
   const readers = { preValidation: allow('admin', 'auditor') }
   const { auditor } = deps
 
-  app.get('/api/v1/audit/events', { ...readers, schema: { querystring: ListQuery } }, async (request) => {
-    const page = await auditor.events.list(listQuery(tenantOf(request), request.query))
-    return { events: page.events, nextCursor: page.nextCursor }
-  })
+  app.get(
+    '/api/v1/audit/events',
+    {
+      ...readers,
+      schema: {
+        ...op(
+          'listEvents',
+          "List the tenant's change events in commit order (filters; poll with nextCursor)",
+        ),
+        querystring: ListQuery,
+        response: { 200: ref('ChangeEventPage'), ...errors(...AUTHORIZED) },
+      },
+    },
+    async (request) => eventPage(await auditor.events.list(listQuery(tenantOf(request), request.query))),
+  )
 
-  app.get('/api/v1/audit/events/:eventId', { ...readers, schema: { params: EventParams } }, async (request) =>
-    auditor.events.get(request.params.eventId, { tenantId: tenantOf(request) }),
+  app.get(
+    '/api/v1/audit/events/:eventId',
+    {
+      ...readers,
+      schema: {
+        ...op('getEvent', 'Read one change event'),
+        params: EventParams,
+        response: { 200: ref('ChangeEvent'), ...errors(...AUTHORIZED, 404) },
+      },
+    },
+    async (request) => auditor.events.get(request.params.eventId, { tenantId: tenantOf(request) }),
   )
 
   app.get(
     '/api/v1/audit/history/:table/:id',
-    { ...readers, schema: { params: RecordParams, querystring: HistoryQuery } },
+    {
+      ...readers,
+      schema: {
+        ...op('getHistory', "A record's change events, oldest first"),
+        params: RecordParams,
+        querystring: HistoryQuery,
+        response: { 200: ref('ChangeEventPage'), ...errors(...AUTHORIZED, 404) },
+      },
+    },
     async (request) => {
       const { limit, after } = request.query
       const page = await recordHistory(auditor, recordTenant(request, request.params), request.params, {
-        ...(limit === undefined ? {} : { limit: Number(limit) }),
+        ...(limit === undefined ? {} : { limit }),
         ...(after === undefined ? {} : { after }),
       })
-      return { events: page.events, nextCursor: page.nextCursor, hasMore: page.hasMore }
+      return eventPage(page)
     },
   )
 
   app.get(
     '/api/v1/audit/state/:table/:id',
-    { ...readers, schema: { params: RecordParams, querystring: StateQuery } },
+    {
+      ...readers,
+      schema: {
+        ...op('getState', 'A record as it was at a point in time (an ISO date or an HLC)'),
+        params: RecordParams,
+        querystring: StateQuery,
+        response: { 200: ref('RecordState'), ...errors(...AUTHORIZED, 404) },
+      },
+    },
     async (request) => {
       const tenantId = recordTenant(request, request.params)
       const { table, id } = request.params
-      const entity = entityOf(table)
-      const state = await auditor.events.stateAt(entity, id, request.query.at, { tenantId })
+      const state = await auditor.events.stateAt(entityOf(table), id, request.query.at, { tenantId })
       // `null` means both "did not exist then" and "never existed here"; only the first
       // is an answer, the second is a 404 like any other unknown record (one event read).
       if (state === null) await recordHistory(auditor, tenantId, request.params, { limit: 1 })
-      return { state }
+      // The field names of the resource, not of the stored columns (as the event keeps them).
+      return { state: state === null ? null : presentRecord(tableOf(table), state) }
     },
   )
 
   app.post(
     '/api/v1/audit/restore/:table/:id',
-    { preValidation: allow('admin'), schema: { params: RecordParams, body: RestoreBody } },
+    {
+      preValidation: allow('admin'),
+      schema: {
+        ...op(
+          'restore',
+          "Restore a record to its state after one of its events (through the resource's rules)",
+        ),
+        params: RecordParams,
+        body: RestoreBody,
+        response: { 200: ref('RestoredRecord'), ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
+      },
+    },
     async (request) => {
       const table = tableOf(request.params.table)
       assertRestorable(request, table)
       // The resource's domain operation: the same rules as its other writes (src/cms).
       const row = await restoreRecord(deps, callerOf(request), table, request.params.id, request.body)
-      return present(row, [...CMS_ENTITIES[table].redact])
+      return presentRecord(table, row)
     },
   )
 
   app.get(
     '/api/v1/audit/export',
-    { ...readers, schema: { querystring: ExportQuery } },
+    {
+      ...readers,
+      schema: {
+        ...op('exportEvents', "Stream the tenant's change events as NDJSON or CSV"),
+        querystring: ExportQuery,
+        response: {
+          200: {
+            description: 'One event per line (NDJSON) or a CSV table',
+            content: {
+              'application/x-ndjson': { schema: Type.String() },
+              'text/csv': { schema: Type.String() },
+            },
+          },
+          ...errors(...AUTHORIZED),
+        },
+      },
+    },
     async (request, reply) => {
       const { format = 'ndjson', from, to } = request.query
       const query: ListEventsQuery = {
@@ -154,6 +216,14 @@ export async function auditRoutes(app: App, deps: RouteDeps): Promise<void> {
       return sendExport(reply, format, exportChunks(auditor, query, first, format))
     },
   )
+}
+
+/** The OpenAPI facts of an audit operation. */
+const op = (operationId: string, summary: string) => ({ tags: ['audit'], operationId, summary })
+
+/** The list envelope of event pages: `nextCursor` stays at the tail, to poll for newer events. */
+function eventPage(page: EventPage) {
+  return { items: page.events, nextCursor: page.nextCursor, hasMore: page.hasMore }
 }
 
 function tenantOf(request: FastifyRequest): string {
@@ -219,7 +289,7 @@ function listQuery(tenantId: string, q: ListQuery): ListEventsQuery {
     ...optional('from'),
     ...optional('to'),
     ...optional('after'),
-    ...(q.limit === undefined ? {} : { limit: Number(q.limit) }),
+    ...optional('limit'),
   }
 }
 

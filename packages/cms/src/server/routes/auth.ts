@@ -5,7 +5,8 @@ import { credentialsFingerprint, dummyPasswordHash, newToken, verifyPassword } f
 import type { App } from '../app-type.js'
 import type { DerivationGate } from '../derivation-gate.js'
 import type { LoginLimiter } from '../login-limiter.js'
-import { clientIp } from '../principal.js'
+import { clientIp, requirePrincipal } from '../principal.js'
+import { AUTHENTICATED, errors, ref } from '../schemas/envelope.js'
 import type { RouteDeps } from './deps.js'
 
 export interface AuthRouteDeps extends RouteDeps {
@@ -27,63 +28,111 @@ const LoginBody = Type.Object(
   { additionalProperties: false },
 )
 
-/** `POST /api/v1/auth/login`: a 12 h session token for an e-mail and password. */
+/** `POST /api/v1/auth/login`: a 12 h session token for an e-mail and password;
+ * `GET /api/v1/me`: who is calling. */
 export async function authRoutes(app: App, deps: AuthRouteDeps): Promise<void> {
   const { db, auditor, sessionTtlMs, newId, limiter, gate } = deps
   // Made once, before the first login, so that login costs one derivation like all others.
   await dummyPasswordHash()
-  app.post('/api/v1/auth/login', { schema: { body: LoginBody } }, async (request) => {
-    const { password } = request.body
-    const email = request.body.email.toLowerCase()
-    await limiter.admit(request.ip, email)
-    const raw = await db.readKysely
-      .selectFrom('users')
-      .select(['id', 'tenant_id', 'email', 'password_hash', 'role', 'platform_admin'])
-      .where('email', '=', email)
-      .executeTakeFirst()
-    const found = raw === undefined ? undefined : (decodeRow(users, raw) as unknown as UserRow)
-    // Only the exact (stored, lower-cased) address: a collation that pads or folds (MariaDB's
-    // utf8mb4_general_ci matches 'a@x.test ' to 'a@x.test') must not give one account many
-    // limiter keys.
-    const user = found?.email === email ? found : undefined
-    // The same derivation whether or not the account exists: the answer's timing tells nothing.
-    const stored = user?.password_hash ?? (await dummyPasswordHash())
-    const matches = await gate.run(() => verifyPassword(password, stored))
-    if (user === undefined || !matches) {
-      await limiter.failed(request.ip, email)
-      throw new AuditedError('unauthorized', 'Wrong email or password.')
-    }
-    await limiter.succeeded(email)
-    const { token, hash } = newToken()
-    const expiresAt = new Date(Date.now() + sessionTtlMs)
-    const now = new Date()
-    await auditor.create(
-      tokens,
-      {
-        id: newId(),
-        user_id: user.id,
-        name: 'session',
-        // What the password was checked against: a change committed meanwhile ends the
-        // session at its first request (src/server/principal.ts).
-        role: user.role,
-        kind: 'session',
-        platform_admin: user.platform_admin,
-        credentials_fingerprint: credentialsFingerprint(user.password_hash),
-        token_hash: hash,
-        expires_at: expiresAt,
-        created_at: now,
-        updated_at: now,
+  app.post(
+    '/api/v1/auth/login',
+    {
+      schema: {
+        tags: ['auth'],
+        operationId: 'login',
+        summary: 'Sign in with e-mail and password: a session token (no token needed)',
+        security: [],
+        body: LoginBody,
+        response: { 200: ref('Session'), ...errors(401, 413, 429) },
       },
-      {
-        tenantId: user.tenant_id,
-        actorId: user.id,
-        actorType: 'user',
-        requestId: request.id,
-        // A valid address only (S6): with TRUST_PROXY, X-Forwarded-For may hold anything.
-        ...clientIp(request),
-        reason: 'login',
+    },
+    async (request) => {
+      const { password } = request.body
+      const email = request.body.email.toLowerCase()
+      await limiter.admit(request.ip, email)
+      const raw = await db.readKysely
+        .selectFrom('users')
+        .select(['id', 'tenant_id', 'email', 'password_hash', 'role', 'platform_admin'])
+        .where('email', '=', email)
+        .executeTakeFirst()
+      const found = raw === undefined ? undefined : (decodeRow(users, raw) as unknown as UserRow)
+      // Only the exact (stored, lower-cased) address: a collation that pads or folds (MariaDB's
+      // utf8mb4_general_ci matches 'a@x.test ' to 'a@x.test') must not give one account many
+      // limiter keys.
+      const user = found?.email === email ? found : undefined
+      // The same derivation whether or not the account exists: the answer's timing tells nothing.
+      const stored = user?.password_hash ?? (await dummyPasswordHash())
+      const matches = await gate.run(() => verifyPassword(password, stored))
+      if (user === undefined || !matches) {
+        await limiter.failed(request.ip, email)
+        throw new AuditedError('unauthorized', 'Wrong email or password.')
+      }
+      await limiter.succeeded(email)
+      const { token, hash } = newToken()
+      const expiresAt = new Date(Date.now() + sessionTtlMs)
+      const now = new Date()
+      await auditor.create(
+        tokens,
+        {
+          id: newId(),
+          user_id: user.id,
+          name: 'session',
+          // What the password was checked against: a change committed meanwhile ends the
+          // session at its first request (src/server/principal.ts).
+          role: user.role,
+          kind: 'session',
+          platform_admin: user.platform_admin,
+          credentials_fingerprint: credentialsFingerprint(user.password_hash),
+          token_hash: hash,
+          expires_at: expiresAt,
+          created_at: now,
+          updated_at: now,
+        },
+        {
+          tenantId: user.tenant_id,
+          actorId: user.id,
+          actorType: 'user',
+          requestId: request.id,
+          // A valid address only (S6): with TRUST_PROXY, X-Forwarded-For may hold anything.
+          ...clientIp(request),
+          reason: 'login',
+        },
+      )
+      return { token, expiresAt: expiresAt.toISOString() }
+    },
+  )
+
+  app.get(
+    '/api/v1/me',
+    {
+      schema: {
+        tags: ['auth'],
+        operationId: 'me',
+        summary: 'Who is calling: user, role, tenant and the kind of credential',
+        response: { 200: ref('Me'), ...errors(...AUTHENTICATED) },
       },
-    )
-    return { token, expiresAt: expiresAt.toISOString() }
-  })
+    },
+    async (request) => {
+      const p = requirePrincipal(request)
+      const user =
+        p.actorType === 'user'
+          ? await db.readKysely
+              .selectFrom('users')
+              .select(['email', 'name'])
+              .where('id', '=', p.actorId)
+              .where('tenant_id', '=', p.tenantId)
+              .executeTakeFirst()
+          : undefined
+      return {
+        userId: p.actorType === 'user' ? p.actorId : null,
+        email: (user?.email as string | undefined) ?? null,
+        name: (user?.name as string | null | undefined) ?? null,
+        role: p.role,
+        platformAdmin: p.platformAdmin,
+        tenantId: p.tenantId,
+        auth: p.actorType === 'user' ? 'session' : 'token',
+        tokenId: p.tokenId,
+      }
+    },
+  )
 }

@@ -14,7 +14,8 @@ import {
 import type { App } from '../app-type.js'
 import { allow, requirePrincipal } from '../principal.js'
 import { callerOf } from '../request-caller.js'
-import { PageQuery, present } from '../resource.js'
+import { PageQuery, pageOf, present, sendCreated } from '../resource.js'
+import { AUTHORIZED, created, errors, NoContent, OPTIONAL_BODY, ref } from '../schemas/envelope.js'
 import { TYPE_KEY } from './content-types.js'
 import type { RouteDeps } from './deps.js'
 
@@ -73,6 +74,8 @@ async function emptyBodyAsObject(request: FastifyRequest): Promise<void> {
 const ENTRY_READERS = allow('admin', 'editor', 'viewer')
 const ENTRY_WRITERS = allow('admin', 'editor')
 
+const TAGS = { tags: ['entries'] }
+
 const presentEntry = (row: EntryRow) => present(row)
 
 /** `/api/v1/entries/:type…`: parse, authorize, call the domain operation, present. */
@@ -83,7 +86,14 @@ export function entryRoutes(app: App, deps: RouteDeps): void {
     '/api/v1/entries/:type',
     {
       preValidation: ENTRY_READERS,
-      schema: { params: EntryTypeParams, querystring: EntryListQuery },
+      schema: {
+        ...TAGS,
+        operationId: 'listEntries',
+        summary: 'List the entries of a content type (filters: status, locale)',
+        params: EntryTypeParams,
+        querystring: EntryListQuery,
+        response: { 200: ref('EntryPage'), ...errors(...AUTHORIZED, 404) },
+      },
     },
     async (request) => {
       const { tenantId } = requirePrincipal(request)
@@ -91,24 +101,43 @@ export function entryRoutes(app: App, deps: RouteDeps): void {
       const { status, locale, after, limit } = request.query
       const page = await listEntries(db, tenantId, type.key, { after, limit, status, locale })
       const items = page.rows.map((r) => presentEntry(decodeRow(entries, r) as unknown as EntryRow))
-      return { items, nextCursor: page.nextCursor }
+      return pageOf(items, page.nextCursor)
     },
   )
 
   app.post(
     '/api/v1/entries/:type',
-    { preValidation: ENTRY_WRITERS, schema: { params: EntryTypeParams, body: EntryCreateBody } },
+    {
+      preValidation: ENTRY_WRITERS,
+      schema: {
+        ...TAGS,
+        operationId: 'createEntry',
+        summary: 'Create an entry (its data checked against the content type)',
+        params: EntryTypeParams,
+        body: EntryCreateBody,
+        response: { 201: created('Entry'), ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
+      },
+    },
     async (request, reply) => {
       const caller = callerOf(request)
       const type = await loadType(db, caller.tenantId, request.params.type)
       const entry = await createEntry(deps, caller, type, request.body)
-      return reply.code(201).send(presentEntry(entry))
+      return sendCreated(reply, `/api/v1/entries/${type.key}/${entry.id}`, presentEntry(entry))
     },
   )
 
   app.get(
     '/api/v1/entries/:type/:id',
-    { preValidation: ENTRY_READERS, schema: { params: EntryParams } },
+    {
+      preValidation: ENTRY_READERS,
+      schema: {
+        ...TAGS,
+        operationId: 'getEntry',
+        summary: 'Read an entry',
+        params: EntryParams,
+        response: { 200: ref('Entry'), ...errors(...AUTHORIZED, 404) },
+      },
+    },
     async (request) => {
       const { tenantId } = requirePrincipal(request)
       const type = await loadType(db, tenantId, request.params.type)
@@ -118,13 +147,32 @@ export function entryRoutes(app: App, deps: RouteDeps): void {
 
   app.patch(
     '/api/v1/entries/:type/:id',
-    { preValidation: ENTRY_WRITERS, schema: { params: EntryParams, body: EntryPatchBody } },
+    {
+      preValidation: ENTRY_WRITERS,
+      schema: {
+        ...TAGS,
+        operationId: 'patchEntry',
+        summary: 'Change an entry (data merged; a stale `version` is 409 conflict)',
+        params: EntryParams,
+        body: EntryPatchBody,
+        response: { 200: ref('Entry'), ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
+      },
+    },
     async (request) => presentEntry(await patchEntry(deps, callerOf(request), request.params, request.body)),
   )
 
   app.delete(
     '/api/v1/entries/:type/:id',
-    { preValidation: ENTRY_WRITERS, schema: { params: EntryParams } },
+    {
+      preValidation: ENTRY_WRITERS,
+      schema: {
+        ...TAGS,
+        operationId: 'deleteEntry',
+        summary: 'Delete an entry',
+        params: EntryParams,
+        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
+      },
+    },
     async (request, reply) => {
       await deleteEntry(deps, callerOf(request), request.params)
       return reply.code(204).send()
@@ -140,7 +188,15 @@ export function entryRoutes(app: App, deps: RouteDeps): void {
       {
         // the role check first (403 before any 400), then an empty body becomes {}
         preValidation: [ENTRY_WRITERS, emptyBodyAsObject],
-        schema: { params: EntryParams, body: StatusChangeBody },
+        schema: {
+          ...TAGS,
+          ...OPTIONAL_BODY,
+          operationId: `${action}Entry`,
+          summary: `${action === 'publish' ? 'Publish' : 'Unpublish'} an entry (optional expected version; body optional)`,
+          params: EntryParams,
+          body: StatusChangeBody,
+          response: { 200: ref('Entry'), ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
+        },
       },
       async (request) =>
         presentEntry(
