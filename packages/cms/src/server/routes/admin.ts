@@ -26,8 +26,8 @@
  */
 
 import type { Entity } from 'audited'
-import { AuditedError, decodeRow } from 'audited'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import { decodeRow } from 'audited'
+import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { ROLES, type Role, tokens, users } from '../../cms/entities.js'
 import { createApiToken, deleteToken } from '../../cms/token-operations.js'
