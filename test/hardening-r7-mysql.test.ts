@@ -13,6 +13,8 @@ import { type AuditedDatabase, openDatabase } from '../packages/audited/src/db/o
 import { DIALECTS } from './setup.js'
 
 const d = DIALECTS.find((x) => x.name === 'mysql')!
+/** The migration lock of the connection's database (named locks are server-wide). */
+const LOCK = "CONCAT('audited_migrate:', LEFT(SHA1(DATABASE()), 40))"
 
 /** Polls until `check` holds (the lock wait is server-side; no timing is asserted). */
 async function until(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
@@ -38,7 +40,7 @@ describe('R7: MySQL migration lock and pool stats [mysql]', { skip: d.skip }, ()
     const killer = await mysql.createConnection({ uri: url })
     const db = await openDatabase(url)
     try {
-      const [held] = await holder.query("SELECT GET_LOCK('audited_migrate', 0) AS got")
+      const [held] = await holder.query(`SELECT GET_LOCK(${LOCK}, 0) AS got`)
       assert.equal((held as { got: number }[])[0]!.got, 1)
       const running = migrate(db).then(
         () => 'applied',
@@ -65,12 +67,30 @@ describe('R7: MySQL migration lock and pool stats [mysql]', { skip: d.skip }, ()
         "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'audited_migrations'",
       )
       assert.equal((tables as unknown[]).length, 0, 'nothing was applied')
-      await holder.query("SELECT RELEASE_LOCK('audited_migrate')")
+      await holder.query(`SELECT RELEASE_LOCK(${LOCK})`)
       assert.ok((await migrate(db)).length > 0, 'with the lock free, migrate works')
     } finally {
       await db.close()
       await holder.end()
       await killer.end()
+    }
+  })
+
+  it('R7: the migration lock is per database: one held on another database of the server does not block', async () => {
+    const other = await d.create()
+    const mine = await d.create()
+    const holder = await mysql.createConnection({ uri: other.url })
+    const db = await openDatabase(mine.url)
+    try {
+      // The other database's migration holds its lock, taken with the dialect's own statement.
+      const [held] = await holder.query(db.capabilities.migrationLock!.lock)
+      assert.equal((held as { acquired: number }[])[0]!.acquired, 1)
+      assert.ok((await migrate(db)).length > 0, 'migrated while the other database was locked')
+    } finally {
+      await db.close()
+      await holder.end()
+      await other.drop()
+      await mine.drop()
     }
   })
 

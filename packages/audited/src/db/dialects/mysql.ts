@@ -72,6 +72,9 @@ const rawJson: mysql.TypeCast = (field, next) =>
     ? field.string('utf8')
     : next()
 
+/** The migration lock's name: one per database. */
+const MIGRATION_LOCK_NAME = "CONCAT('audited_migrate:', LEFT(SHA1(DATABASE()), 40))"
+
 export function createMysql(url: string, options: PoolOptions, health: DatabaseHealth) {
   const lockWaitSeconds = Math.max(1, Math.ceil((options.statementTimeoutMs ?? 5000) / 1000))
   // As on PostgreSQL: a connection that goes silent (a partition dropping packets, a hung
@@ -157,9 +160,11 @@ export function createMysql(url: string, options: PoolOptions, health: DatabaseH
     supportsPartialIndexes: false,
     beginSql: 'START TRANSACTION',
     types: { json: 'json', timestamp: 'datetime(3)', text: 'text' },
+    // Named locks are server-wide: the name carries the database (hashed: names are at
+    // most 64 characters), so migrations of different databases never wait for each other.
     migrationLock: {
-      lock: "SELECT GET_LOCK('audited_migrate', 60) AS acquired",
-      unlock: "SELECT RELEASE_LOCK('audited_migrate')",
+      lock: `SELECT GET_LOCK(${MIGRATION_LOCK_NAME}, 60) AS acquired`,
+      unlock: `SELECT RELEASE_LOCK(${MIGRATION_LOCK_NAME})`,
     },
     // MariaDB has CREATE INDEX IF NOT EXISTS, MySQL 8 does not: ask the catalogue instead.
     indexExistsSql:
