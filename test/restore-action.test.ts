@@ -58,7 +58,7 @@ forEachDialect('engine write option action: restore', (f) => {
 async function history(f: HttpFixture, table: string, id: string): Promise<ChangeEvent[]> {
   const res = await f.call('GET', `/api/v1/audit/history/${table}/${id}`)
   assert.equal(res.status, 200, JSON.stringify(res.body))
-  return (res.body.items ?? res.body.events) as ChangeEvent[]
+  return res.body.items as ChangeEvent[]
 }
 
 async function restoreLast(f: HttpFixture, table: string, id: string, index: number): Promise<ChangeEvent> {

@@ -58,8 +58,9 @@ forEachHttpDialect('review: login', (f) => {
     for (const forwarded of ['x'.repeat(100), 'not-an-address']) {
       const res = await login(person, PASSWORD, { 'x-forwarded-for': forwarded })
       assert.equal(res.statusCode, 200, res.body)
-      const { events } = (await f.call('GET', `/api/v1/audit/events?table=tokens&action=create&limit=1000`))
-        .body as { events: { ip: string | null; reason: string | null }[] }
+      const { items: events } = (
+        await f.call('GET', `/api/v1/audit/events?table=tokens&action=create&limit=1000`)
+      ).body as { items: { ip: string | null; reason: string | null }[] }
       const last = events.filter((e) => e.reason === 'login').at(-1)!
       assert.equal(last.ip, '10.9.0.1')
     }
