@@ -18,7 +18,7 @@ export async function connectByUrl(url: string, options: ConnectOptions, health:
   const sqlitePath = sqliteFilePath(url)
   if (sqlitePath !== undefined) {
     const { createSqlite } = await load('better-sqlite3', () => import('./sqlite.js'))
-    return createSqlite(sqlitePath, options.sqlite ?? {}, health)
+    return createSqlite(sqlitePath, options.sqlite ?? {}, health, options.pool?.acquireTimeoutMs ?? 2000)
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const { createPostgres } = await load('pg', () => import('./postgres.js'))

@@ -10,6 +10,7 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from 'kysely'
+import { acquireWithTimeout } from '../acquire.js'
 import type { WriterLock } from '../writer-lock.js'
 
 /** Prepared statements by SQL text: better-sqlite3 would otherwise prepare on every call. */
@@ -61,17 +62,25 @@ class LeasedDriver implements Driver {
   readonly #statements: StatementCache
   readonly #lock: WriterLock
   readonly #connection: LeasedConnection
+  readonly #acquireTimeoutMs: number
 
-  constructor(statements: StatementCache, lock: WriterLock) {
+  constructor(statements: StatementCache, lock: WriterLock, acquireTimeoutMs: number) {
     this.#statements = statements
     this.#lock = lock
     this.#connection = new LeasedConnection(statements)
+    this.#acquireTimeoutMs = acquireTimeoutMs
   }
 
   async init(): Promise<void> {}
 
+  /** The writer, waited for as long as a pool would wait for a connection (then
+   * `unavailable` / `pool_exhausted`, as every other wait for a connection). */
   async acquireConnection(): Promise<DatabaseConnection> {
-    await this.#lock.take()
+    const lock = this.#lock
+    await acquireWithTimeout(
+      (stop) => lock.take('other', stop).then(() => ({ release: () => lock.release() })),
+      this.#acquireTimeoutMs,
+    )
     return this.#connection
   }
 
@@ -104,10 +113,12 @@ class LeasedDriver implements Driver {
 export class LeasedSqliteDialect implements Dialect {
   readonly #statements: StatementCache
   readonly #lock: WriterLock
+  readonly #acquireTimeoutMs: number
 
-  constructor(statements: StatementCache, lock: WriterLock) {
+  constructor(statements: StatementCache, lock: WriterLock, acquireTimeoutMs: number) {
     this.#statements = statements
     this.#lock = lock
+    this.#acquireTimeoutMs = acquireTimeoutMs
   }
 
   createAdapter() {
@@ -115,7 +126,7 @@ export class LeasedSqliteDialect implements Dialect {
   }
 
   createDriver(): Driver {
-    return new LeasedDriver(this.#statements, this.#lock)
+    return new LeasedDriver(this.#statements, this.#lock, this.#acquireTimeoutMs)
   }
 
   createQueryCompiler() {

@@ -61,7 +61,12 @@ function readerDatabase(path: string, busyTimeoutMs: number): StatementCache {
   return new StatementCache(reader)
 }
 
-export function createSqlite(path: string, options: SqliteOptions, health: DatabaseHealth) {
+export function createSqlite(
+  path: string,
+  options: SqliteOptions,
+  health: DatabaseHealth,
+  acquireTimeoutMs: number,
+) {
   if (options.createDirectory === true && path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const raw = new Database(path)
   if (path !== ':memory:') raw.pragma('journal_mode = WAL')
@@ -71,7 +76,7 @@ export function createSqlite(path: string, options: SqliteOptions, health: Datab
   const statements = new StatementCache(raw)
   const lock = new WriterLock()
   const kysely = new Kysely<unknown>({
-    dialect: observedDialect(new LeasedSqliteDialect(statements, lock), health),
+    dialect: observedDialect(new LeasedSqliteDialect(statements, lock, acquireTimeoutMs), health),
   })
 
   // Engine transactions share COMMITs while they queue for the one writer (group commit).
