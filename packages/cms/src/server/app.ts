@@ -67,6 +67,12 @@ const API_TAGS = [
 
 /** Routes that never touch the database and so bypass the circuit breaker. */
 const NO_DATABASE = new Set(['/health', '/metrics', '/openapi.json'])
+/** Whether `info` lines are written (pino's check; Fastify's no-op logger has none). */
+function logsInfo(log: FastifyBaseLogger): boolean {
+  const check = (log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled
+  return typeof check === 'function' && check.call(log, 'info')
+}
+
 /** Routes whose requests are not logged (health probes and metric scrapes). */
 const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics'])
 /** Public routes: no token needed, and whatever `Authorization` a probe sends is not read. */
@@ -165,7 +171,7 @@ export function buildApp(options: AppOptions): App {
   })
   app.addHook('onResponse', async (request, reply) => {
     // Probes ask every few seconds: logging each would drown the log.
-    if (QUIET_ROUTES.has(request.routeOptions.url ?? '')) return
+    if (!logsInfo(request.log) || QUIET_ROUTES.has(request.routeOptions.url ?? '')) return
     const ms = reply.elapsedTime
     request.log.info(
       {
