@@ -15,7 +15,7 @@ export const tablesSeg = seg([...TABLES, 'change_events', 'audited_migrations', 
 export type Route = [string, fc.Arbitrary<Req>]
 
 /** Path segments around the ids of the setup, and a request builder bound to them. */
-export function kit(K: Known) {
+export function routeParts(K: Known) {
   const typeSeg = seg(['article', 'scratch', 'other_type', 'missing_type'])
   const entryIdSeg = seg([K.entryId, ...K.spareEntryIds, K.otherEntryId])
   const userIdSeg = seg([K.adminUserId, ...K.userIds, K.otherUserId])

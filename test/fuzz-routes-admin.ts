@@ -2,12 +2,12 @@
 import fc from 'fast-check'
 import { email, goodEmail, goodName, goodPage, goodPassword, goodRole, role } from './fuzz-bodies.js'
 import { query, seg, valid } from './fuzz-requests.js'
-import { api, constPath, kit, pageKeys, type Route } from './fuzz-route-kit.js'
+import { api, constPath, pageKeys, type Route, routeParts } from './fuzz-route-kit.js'
 import type { Known } from './fuzz-support.js'
 import { mutated, number, text } from './fuzz-values.js'
 
 export function adminRoutes(K: Known): Route[] {
-  const { userIdSeg, R } = kit(K)
+  const { userIdSeg, R } = routeParts(K)
   return [
     [
       'GET /api/v1/tenants/:id',

@@ -2,12 +2,12 @@
 import fc from 'fast-check'
 import { goodEvents, goodName, goodPage, goodUrl, url } from './fuzz-bodies.js'
 import { query, seg, valid } from './fuzz-requests.js'
-import { api, constPath, kit, pageKeys, type Route } from './fuzz-route-kit.js'
+import { api, constPath, pageKeys, type Route, routeParts } from './fuzz-route-kit.js'
 import type { Known } from './fuzz-support.js'
 import { anyJson, mutated, number, text } from './fuzz-values.js'
 
 export function assetRoutes(K: Known): Route[] {
-  const { webhookSeg, R } = kit(K)
+  const { webhookSeg, R } = routeParts(K)
   return [
     [
       'GET /api/v1/locales',

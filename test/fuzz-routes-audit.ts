@@ -2,12 +2,12 @@
 import fc from 'fast-check'
 import { goodDate } from './fuzz-bodies.js'
 import { cursor, limit, type Pair, pointInTime, query, ulid, valid } from './fuzz-requests.js'
-import { api, constPath, kit, type Route, tablesSeg } from './fuzz-route-kit.js'
+import { api, constPath, type Route, routeParts, tablesSeg } from './fuzz-route-kit.js'
 import { type Known, TABLES } from './fuzz-support.js'
 import { mutated, text } from './fuzz-values.js'
 
 export function auditRoutes(K: Known): Route[] {
-  const { eventSeg, recordSeg, R } = kit(K)
+  const { eventSeg, recordSeg, R } = routeParts(K)
   const auditListKeys: Pair[] = [
     ['table', fc.oneof(fc.constantFrom(...TABLES), text)],
     ['recordId', fc.oneof(fc.constantFrom(K.entryId, K.webhookId, K.otherEntryId), text)],

@@ -13,12 +13,12 @@ import {
   version,
 } from './fuzz-bodies.js'
 import { query, seg, valid } from './fuzz-requests.js'
-import { api, constPath, kit, pageKeys, type Route } from './fuzz-route-kit.js'
+import { api, constPath, pageKeys, type Route, routeParts } from './fuzz-route-kit.js'
 import type { Known } from './fuzz-support.js'
 import { deepEntry, mutated, text } from './fuzz-values.js'
 
 export function contentRoutes(K: Known): Route[] {
-  const { typeSeg, entry, R } = kit(K)
+  const { typeSeg, entry, R } = routeParts(K)
   return [
     [
       'GET /api/v1/content-types',
@@ -168,7 +168,7 @@ export function contentRoutes(K: Known): Route[] {
 }
 
 export function contentTypePatchRoutes(K: Known): Route[] {
-  const { R } = kit(K)
+  const { R } = routeParts(K)
   return [
     [
       'PATCH /api/v1/content-types/:key',

@@ -1,11 +1,11 @@
 /** HTTP fuzzing routes — Destructive routes (run last in the former single suite, so valid ids stayed valid longer). */
 import fc from 'fast-check'
 import { seg, valid } from './fuzz-requests.js'
-import { api, kit, type Route } from './fuzz-route-kit.js'
+import { api, type Route, routeParts } from './fuzz-route-kit.js'
 import type { Known } from './fuzz-support.js'
 
 export function deleteRoutes(K: Known): Route[] {
-  const { typeSeg, userIdSeg, R } = kit(K)
+  const { typeSeg, userIdSeg, R } = routeParts(K)
   return [
     [
       'DELETE /api/v1/entries/:type/:id',

@@ -2,13 +2,13 @@
 import fc from 'fast-check'
 import { email, goodPassword } from './fuzz-bodies.js'
 import { ROUTER_BAD_SEGMENTS, seg, valid } from './fuzz-requests.js'
-import { api, constPath, kit, type Route } from './fuzz-route-kit.js'
+import { api, constPath, type Route, routeParts } from './fuzz-route-kit.js'
 import type { Known, Method } from './fuzz-support.js'
 import { enc, mutated, text } from './fuzz-values.js'
 import { ADMIN } from './http-setup.js'
 
 export function publicRoutes(K: Known): Route[] {
-  const { R } = kit(K)
+  const { R } = routeParts(K)
   return [
     ['GET /health', R({ valid: valid(constPath('/health')), method: 'GET', path: constPath('/health') })],
     ['GET /ready', R({ valid: valid(constPath('/ready')), method: 'GET', path: constPath('/ready') })],
@@ -58,7 +58,7 @@ export function publicRoutes(K: Known): Route[] {
 }
 
 export function routerRoutes(K: Known): Route[] {
-  const { R } = kit(K)
+  const { R } = routeParts(K)
   return [
     [
       'malformed and overlong path parameters (every route with parameters)',
