@@ -1,15 +1,21 @@
 /**
  * Issue 7 R7: two servers starting on one empty database bootstrap at the same time; the
- * loser sees the winner's tenant and admin and carries on instead of crashing.
+ * loser sees the winner's tenant and admin and carries on instead of crashing. The second
+ * start is another process, as in production (two SQLite handles in one process would block
+ * each other's event loop in SQLite's busy wait, which no deployment does).
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { after, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { createAuditor } from '../packages/audited/src/audit/auditor.js'
 import { migrate } from '../packages/audited/src/db/migrations.js'
 import { type AuditedDatabase, openDatabase } from '../packages/audited/src/db/open-database.js'
 import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
 import { DIALECTS } from './setup.js'
+
+const SECOND_START = fileURLToPath(new URL('./fixtures/bootstrap-once.ts', import.meta.url))
 
 for (const d of DIALECTS) {
   describe(`R7 bootstrap race [${d.name}]`, { skip: d.skip }, () => {
@@ -26,14 +32,35 @@ for (const d of DIALECTS) {
       const first = await openDatabase(created.url)
       opened.push(first)
       await migrate(first, CMS_MIGRATIONS)
-      const second = await openDatabase(created.url)
-      opened.push(second)
       const admin = { email: 'race@example.test', password: 'a long enough password' }
-      const results = await Promise.all(
-        [first, second].map((db) => bootstrap(db, createAuditor({ db, settleMs: 0 }), admin)),
+      const child = spawn(
+        process.execPath,
+        [
+          '--conditions=audited-dev',
+          '--import',
+          'tsx',
+          SECOND_START,
+          created.url,
+          admin.email,
+          admin.password,
+        ],
+        { stdio: ['pipe', 'pipe', 'inherit'] },
       )
-      const winners = results.filter((r) => r !== undefined)
-      assert.equal(winners.length, 1, 'exactly one bootstrap created the tenant')
+      let out = ''
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString()
+      })
+      const exited = new Promise<number | null>((r) => child.once('exit', r))
+      while (!out.includes('ready\n')) {
+        assert.equal(child.exitCode, null, 'the second start is running')
+        await new Promise((r) => setTimeout(r, 5))
+      }
+      child.stdin!.end('go\n')
+      const here = await bootstrap(first, createAuditor({ db: first, settleMs: 0 }), admin)
+      assert.equal(await exited, 0)
+      const there = out.replace('ready\n', '')
+      const outcomes = [here === undefined ? 'existing' : 'created', there].sort()
+      assert.deepEqual(outcomes, ['created', 'existing'], 'exactly one bootstrap created the tenant')
       const tenants = await first.readKysely.selectFrom('tenants').select('id').execute()
       const users = await first.readKysely.selectFrom('users').select(['tenant_id', 'email']).execute()
       assert.equal(tenants.length, 1)
