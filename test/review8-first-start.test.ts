@@ -49,7 +49,10 @@ it('a first start that cannot listen still prints the generated admin password o
       .select('password_hash')
       .where('email', '=', notice[1]!)
       .executeTakeFirstOrThrow()
-    assert.ok(await verifyPassword(notice[2]!, String(user.password_hash)), 'the printed password is the one stored')
+    assert.ok(
+      await verifyPassword(notice[2]!, String(user.password_hash)),
+      'the printed password is the one stored',
+    )
   } finally {
     await db.close()
   }
