@@ -11,7 +11,7 @@ import { sql } from 'kysely'
 import { buildApp } from '../packages/cms/src/server/app.js'
 import { forEachHttpDialect } from './http-setup.js'
 
-const REFUSE: Record<string, string[]> = {
+const REFUSE: Record<'sqlite' | 'postgres' | 'mysql', string[]> = {
   sqlite: ["CREATE TRIGGER r8_refuse BEFORE INSERT ON locales BEGIN SELECT RAISE(ABORT, 'refused'); END"],
   postgres: [
     "CREATE FUNCTION r8_refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql",

@@ -5,7 +5,7 @@ import { CMS_MIGRATIONS } from '../cms/schema.js'
 import { type SessionPurgeSchedule, scheduleSessionPurge } from '../cms/sessions.js'
 import { buildApp } from './app.js'
 import { HTTP_TIMEOUTS_DEFAULT, SESSION_PURGE_INTERVAL_MS_DEFAULT, type ServerConfig } from './config.js'
-import { logFormatFor, prettyStream } from './log-lines.js'
+import { logFormatFor, loggedError, prettyStream } from './log-lines.js'
 import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
 import { newRedis } from './redis-client.js'
@@ -74,7 +74,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
           onPurged: (count) => {
             if (count > 0) app.log.info({ count }, 'expired sessions purged')
           },
-          onError: (err) => app.log.warn({ err }, 'purging expired sessions failed'),
+          onError: (err) => app.log.warn({ err: loggedError(err) }, 'purging expired sessions failed'),
         })
       : undefined
   let closing: Promise<void> | undefined
