@@ -99,21 +99,31 @@ const MIGRATIONS: readonly Migration[] = [
     // Tenant, record and actor ids are the caller's strings and must compare exactly: on
     // MySQL/MariaDB the default collations made `acme ` (and, with the server default,
     // `ACME` or `müller` / `muller`) read another tenant's events. Rebuilds the table there.
-    async up(db, dialect) {
-      if (dialect.exactText === undefined) return
-      const r = await db.executeQuery<{ collation?: unknown }>(
-        CompiledQuery.raw(dialect.exactText.collationSql),
-      )
-      const collation = String(r.rows[0]?.collation)
-      if (!/^[a-z0-9_]+$/.test(collation)) {
-        throw new AuditedError('internal', 'The database named no exact collation.', {
-          details: { collation },
-        })
-      }
-      await db.executeQuery(CompiledQuery.raw(dialect.exactText.convertSql('change_events', collation)))
-    },
+    up: (db, dialect) => makeTextExact(db, dialect, ['change_events']),
   },
 ]
+
+/**
+ * Makes the tables' text columns compare exactly (no case or accent folding, no padding)
+ * where the database's default collation does not (MySQL/MariaDB; elsewhere a no-op): for
+ * an application's migrations too, so its unique keys and look-ups agree on every dialect.
+ */
+export async function makeTextExact(
+  // biome-ignore lint/suspicious/noExplicitAny: see Migration.up.
+  db: Kysely<any>,
+  dialect: Dialect,
+  tables: readonly string[],
+): Promise<void> {
+  if (dialect.exactText === undefined) return
+  const r = await db.executeQuery<{ collation?: unknown }>(CompiledQuery.raw(dialect.exactText.collationSql))
+  const collation = String(r.rows[0]?.collation)
+  if (!/^[a-z0-9_]+$/.test(collation)) {
+    throw new AuditedError('internal', 'The database named no exact collation.', { details: { collation } })
+  }
+  for (const table of tables) {
+    await db.executeQuery(CompiledQuery.raw(dialect.exactText.convertSql(table, collation)))
+  }
+}
 
 /** `CREATE INDEX IF NOT EXISTS`, also where the database lacks it (MySQL 8). */
 export async function createIndexIfMissing(

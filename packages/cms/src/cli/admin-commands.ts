@@ -16,11 +16,14 @@ export async function resetPassword(
 ): Promise<void> {
   if (o.email === undefined || o.email === '') throw new AuditedError('validation', '--email is required.')
   const email = o.email.toLowerCase()
-  const row = await c.db.readKysely
+  const rows = await c.db.readKysely
     .selectFrom('users')
-    .select(['id', 'tenant_id'])
+    .select(['id', 'tenant_id', 'email'])
     .where('email', '=', email)
-    .executeTakeFirst()
+    .execute()
+  // Only the exact (stored, lower-cased) address, as login: a collation that pads or folds
+  // (MariaDB: 'a@x.test ' = 'a@x.test') must not reset another spelling's account.
+  const row = rows.find((r) => r.email === email)
   if (row === undefined) throw new AuditedError('not_found', `No user with e-mail ${email}.`)
   const given = o['password-stdin'] === true ? (await stdin()).replace(/\r?\n$/, '') : undefined
   const password = given ?? generatePassword()

@@ -23,11 +23,14 @@ async function tenantIdOf(db: AuditedDatabase, tenant: string | undefined): Prom
   if (tenant === undefined) throw new AuditedError('validation', '--tenant is required (an id or a name).')
   let row: { id: unknown } | undefined
   try {
-    row = await db.readKysely
+    const rows = await db.readKysely
       .selectFrom('tenants')
-      .select('id')
+      .select(['id', 'name'])
       .where((eb) => eb.or([eb('id', '=', tenant), eb('name', '=', tenant)]))
-      .executeTakeFirst()
+      .execute()
+    // Only the exact id or name: MariaDB's collations pad (and by default fold) text, so
+    // 'default ' would otherwise name tenant 'default'.
+    row = rows.find((r) => r.id === tenant || r.name === tenant)
   } catch (e) {
     if (await hasTable(db, 'tenants')) throw e
     throw new AuditedError(

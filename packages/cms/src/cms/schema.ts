@@ -1,4 +1,4 @@
-import { createIndexIfMissing, type Migration } from 'audited'
+import { createIndexIfMissing, type Migration, makeTextExact } from 'audited'
 import { type CreateTableBuilder, sql } from 'kysely'
 import { ENTRY_COUNTS, initialiseEntryCounts } from './entry-counts.js'
 
@@ -148,5 +148,25 @@ export const CMS_MIGRATIONS: readonly Migration[] = [
     // look-up compares it with the user's current hash (src/server/principal.ts). Sessions
     // issued before this step have none and must sign in again.
     up: (db) => db.schema.alterTable('tokens').addColumn('credentials_fingerprint', 'varchar(64)').execute(),
+  },
+  {
+    id: 1005,
+    name: 'cms_exact_text',
+    // As library migration 3 for change_events: names, e-mails, keys and codes compare
+    // exactly on MySQL/MariaDB too (their collations pad, and by default fold case and
+    // accents), so a unique key or a look-up answers the same as on SQLite and PostgreSQL.
+    up: (db, dialect) =>
+      makeTextExact(db, dialect, [
+        'tenants',
+        'users',
+        'tokens',
+        'content_types',
+        'entries',
+        'entry_unique_values',
+        'locales',
+        'media',
+        'webhooks',
+        ENTRY_COUNTS,
+      ]),
   },
 ]

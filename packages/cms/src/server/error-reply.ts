@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import { AuditedError, ERROR_CODES, isAuditedError } from 'audited'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { loggedError } from './log-lines.js'
 
 /** Fastify's own client errors (body parsing, content type, size) by code. */
 const FASTIFY_CLIENT_ERRORS = new Set([
@@ -56,7 +57,7 @@ export function classifyHttpError(error: unknown): AuditedError {
  * `Retry-After` on 429 / 503. A 500 carries no internals; it is logged with its cause. */
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const e = classifyHttpError(error)
-  if (e.code === 'internal') request.log.error({ err: e.cause ?? e }, 'internal error')
+  if (e.code === 'internal') request.log.error({ err: loggedError(e.cause ?? e) }, 'internal error')
   if (e.status === 429 || e.status === 503) reply.header('retry-after', String(e.retryAfterSeconds ?? 1))
   if (e.details?.reason === BODY_TOO_LARGE) reply.header('connection', 'close')
   return reply.code(httpStatus(e)).send({ error: { ...e.toJSON(), requestId: request.id } })

@@ -60,3 +60,21 @@ export function prettyStream(out: NodeJS.WritableStream): { write(chunk: string)
     },
   }
 }
+
+/**
+ * An error as a log line shows it: type, message, code, errno and stack, and its cause's —
+ * never the statement a driver error carries (mysql2 keeps the statement with its
+ * parameters formatted in as `err.sql`: the row being written, secrets included).
+ */
+export function loggedError(error: unknown, depth = 0): unknown {
+  if (!(error instanceof Error)) return { message: String(error) }
+  const { code, errno } = error as { code?: unknown; errno?: unknown }
+  return {
+    type: error.name,
+    message: error.message,
+    ...(code === undefined ? {} : { code }),
+    ...(errno === undefined ? {} : { errno }),
+    stack: error.stack,
+    ...(error.cause === undefined || depth >= 3 ? {} : { cause: loggedError(error.cause, depth + 1) }),
+  }
+}

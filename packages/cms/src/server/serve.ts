@@ -5,7 +5,7 @@ import { CMS_MIGRATIONS } from '../cms/schema.js'
 import { type SessionPurgeSchedule, scheduleSessionPurge } from '../cms/sessions.js'
 import { buildApp } from './app.js'
 import { HTTP_TIMEOUTS_DEFAULT, SESSION_PURGE_INTERVAL_MS_DEFAULT, type ServerConfig } from './config.js'
-import { logFormatFor, prettyStream } from './log-lines.js'
+import { logFormatFor, loggedError, prettyStream } from './log-lines.js'
 import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
 import { newRedis } from './redis-client.js'
@@ -49,7 +49,19 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     http: timeouts,
   })
   const first = await bootstrap(db, auditor, { email: config.adminEmail, password: config.adminPassword })
-  const url = await app.listen({ host: config.host, port: config.port })
+  let url: string
+  try {
+    url = await app.listen({ host: config.host, port: config.port })
+  } catch (error) {
+    // The admin exists now: its generated password must not be lost with this start (the
+    // next one, finding the admin, prints nothing).
+    if (first !== undefined) process.stdout.write(firstStartNotice(undefined, first))
+    await app.close()
+    await buckets.close()
+    await loginLimiter.close()
+    await db.close()
+    throw error
+  }
   if (first !== undefined) process.stdout.write(firstStartNotice(url, first))
   // Expired login sessions: deleted (audited) at start and every interval; 0 turns it off.
   const purgeIntervalMs = config.sessionPurgeIntervalMs ?? SESSION_PURGE_INTERVAL_MS_DEFAULT
@@ -62,7 +74,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
           onPurged: (count) => {
             if (count > 0) app.log.info({ count }, 'expired sessions purged')
           },
-          onError: (err) => app.log.warn({ err }, 'purging expired sessions failed'),
+          onError: (err) => app.log.warn({ err: loggedError(err) }, 'purging expired sessions failed'),
         })
       : undefined
   let closing: Promise<void> | undefined
@@ -96,8 +108,9 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
   return { close, url }
 }
 
-/** What the first start prints once, apart from the log lines: where, and who to sign in as. */
-function firstStartNotice(url: string, first: BootstrapResult): string {
+/** What the first start prints once, apart from the log lines: where (unless it could not
+ * listen), and who to sign in as. */
+function firstStartNotice(url: string | undefined, first: BootstrapResult): string {
   const password =
     first.generatedPassword === undefined
       ? '(the ADMIN_PASSWORD you set)'
@@ -105,7 +118,9 @@ function firstStartNotice(url: string, first: BootstrapResult): string {
   return [
     '',
     `First start: tenant "default" and a platform admin were created.`,
-    `  API:       ${url}/api/v1   (docs: ${url}/docs)`,
+    url === undefined
+      ? '  The server could not start listening (see below); sign in once it does.'
+      : `  API:       ${url}/api/v1   (docs: ${url}/docs)`,
     `  e-mail:    ${first.adminEmail}`,
     `  password:  ${password}`,
     `  Lost it? audited admin reset-password --email ${first.adminEmail}`,
