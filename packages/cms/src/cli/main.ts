@@ -5,12 +5,6 @@
  * `--help` on any command. Settings come from the environment (DATABASE_URL, …).
  */
 import { parseArgs } from 'node:util'
-import { createAuditor, isAuditedError, migrate, openDatabase } from 'audited'
-import { CMS_MIGRATIONS } from '../cms/schema.js'
-import { loadConfig } from '../server/config.js'
-import { serve } from '../server/serve.js'
-import { readStdin, resetPassword } from './admin-commands.js'
-import { type CommandContext, events, exportEvents, history, sessionsPurge, tokenCreate } from './commands.js'
 
 const HELP: Record<string, string> = {
   '': `audited <command> [--help]
@@ -64,6 +58,9 @@ const OPTIONS = {
   'password-stdin': { type: 'boolean' },
 } as const
 
+/** The one subcommand of each command that has one. */
+const SUBCOMMANDS: Record<string, string> = { token: 'create', sessions: 'purge', admin: 'reset-password' }
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -78,50 +75,13 @@ async function main(argv: string[]): Promise<number> {
     return 2
   }
   if (values.help === true) return print(HELP[command])
-  const config = loadConfig()
-  if (command === 'serve') {
-    await serve(config)
-    return -1 // keeps running until a signal
-  }
-  const db = await openDatabase(config.databaseUrl)
-  const controller = new AbortController()
-  process.once('SIGINT', () => controller.abort())
-  try {
-    if (command === 'migrate') {
-      const applied = await migrate(db, CMS_MIGRATIONS)
-      process.stdout.write(applied.length === 0 ? 'Up to date.\n' : `Applied: ${applied.join(', ')}\n`)
-      return 0
-    }
-    const c: CommandContext = {
-      db,
-      // The CLI is another process next to a running server: it waits out the settle window.
-      auditor: createAuditor({
-        db,
-        settleMs: config.settleMs ?? 6000,
-        ...(config.nodeId ? { nodeId: config.nodeId } : {}),
-      }),
-      out: process.stdout,
-      err: process.stderr,
-      signal: controller.signal,
-    }
-    const opts = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
-    if (command === 'token') {
-      if (rest[0] !== 'create') return usage('token')
-      await tokenCreate(c, opts)
-    } else if (command === 'events') await events(c, opts)
-    else if (command === 'history') await history(c, rest[0], rest[1], opts)
-    else if (command === 'export') await exportEvents(c, opts)
-    else if (command === 'admin') {
-      if (rest[0] !== 'reset-password') return usage('admin')
-      await resetPassword(c, opts, readStdin)
-    } else if (command === 'sessions') {
-      if (rest[0] !== 'purge') return usage('sessions')
-      await sessionsPurge(c)
-    }
-    return 0
-  } finally {
-    await db.close()
-  }
+  // A command that needs a subcommand says so before any database is opened.
+  const sub = SUBCOMMANDS[command]
+  if (sub !== undefined && rest[0] !== sub) return usage(command)
+  // Loaded only now: the help above needs neither the drivers nor the server.
+  const { runCommand } = await import('./run-command.js')
+  const code = await runCommand(command, rest, values)
+  return code === 'usage' ? usage(command) : code
 }
 
 function usage(command: string): number {
@@ -138,7 +98,8 @@ main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exitCode = code
   },
-  (e: unknown) => {
+  async (e: unknown) => {
+    const { isAuditedError } = await import('audited')
     const message = isAuditedError(e) ? e.message : e instanceof TypeError ? e.message : String(e)
     process.stderr.write(`audited: ${message}\n`)
     process.exitCode = isAuditedError(e) && e.code === 'validation' ? 2 : 1

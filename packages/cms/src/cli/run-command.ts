@@ -1,0 +1,62 @@
+/**
+ * Runs one CLI command after its arguments were parsed (`main.ts`): loaded only when a
+ * command runs, so `audited --help` does not load the database drivers or the server.
+ */
+import { createAuditor, migrate, openDatabase } from 'audited'
+import { CMS_MIGRATIONS } from '../cms/schema.js'
+import { loadConfig } from '../server/config.js'
+import { serve } from '../server/serve.js'
+import { readStdin, resetPassword } from './admin-commands.js'
+import { type CommandContext, events, exportEvents, history, sessionsPurge, tokenCreate } from './commands.js'
+
+/** The exit code (-1: keeps running until a signal), or `usage` for a bad subcommand. */
+export async function runCommand(
+  command: string,
+  rest: readonly string[],
+  values: Record<string, unknown>,
+): Promise<number | 'usage'> {
+  const config = loadConfig()
+  if (command === 'serve') {
+    await serve(config)
+    return -1 // keeps running until a signal
+  }
+  const db = await openDatabase(config.databaseUrl)
+  const controller = new AbortController()
+  process.once('SIGINT', () => controller.abort())
+  try {
+    if (command === 'migrate') {
+      const applied = await migrate(db, CMS_MIGRATIONS)
+      process.stdout.write(applied.length === 0 ? 'Up to date.\n' : `Applied: ${applied.join(', ')}\n`)
+      return 0
+    }
+    const c: CommandContext = {
+      db,
+      // The CLI is another process next to a running server: it waits out the settle window.
+      auditor: createAuditor({
+        db,
+        settleMs: config.settleMs ?? 6000,
+        ...(config.nodeId ? { nodeId: config.nodeId } : {}),
+      }),
+      out: process.stdout,
+      err: process.stderr,
+      signal: controller.signal,
+    }
+    const opts = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
+    if (command === 'token') {
+      if (rest[0] !== 'create') return 'usage'
+      await tokenCreate(c, opts)
+    } else if (command === 'events') await events(c, opts)
+    else if (command === 'history') await history(c, rest[0], rest[1], opts)
+    else if (command === 'export') await exportEvents(c, opts)
+    else if (command === 'admin') {
+      if (rest[0] !== 'reset-password') return 'usage'
+      await resetPassword(c, opts, readStdin)
+    } else if (command === 'sessions') {
+      if (rest[0] !== 'purge') return 'usage'
+      await sessionsPurge(c)
+    }
+    return 0
+  } finally {
+    await db.close()
+  }
+}
