@@ -2,7 +2,7 @@
 import { renderTraces } from './create-trace.js'
 import type { DialectRun } from './http-dialect.js'
 import { fmt } from './http-load.js'
-import { problems, table } from './http-report-parts.js'
+import { problems, RUN_COLUMNS, runCells, table } from './http-report-parts.js'
 
 /** The entry phase's sections: lists, creates under a quota, the statement trace. */
 export function renderEntries(ran: readonly DialectRun[]): string {
@@ -22,27 +22,11 @@ export function renderEntries(ran: readonly DialectRun[]): string {
       ['`status=published`', e.listByStatus],
     ] as const) {
       for (const [c, x] of m) {
-        rows.push([
-          r.name,
-          e.seed.rows.toLocaleString('en'),
-          label,
-          String(c),
-          fmt(x.rps, 0),
-          fmt(x.p50, 2),
-          fmt(x.p99, 2),
-          fmt(x.max, 0),
-          problems(x),
-        ])
+        rows.push([r.name, e.seed.rows.toLocaleString('en'), label, String(c), ...runCells(x)])
       }
     }
   }
-  out.push(
-    table(
-      ['dialect', 'entries', 'filter', 'conn.', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors/non-2xx'],
-      rows,
-    ),
-    '',
-  )
+  out.push(table(['dialect', 'entries', 'filter', 'conn.', ...RUN_COLUMNS], rows), '')
   for (const r of ran) {
     const e = r.entries
     if (e !== undefined)

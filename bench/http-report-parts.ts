@@ -15,6 +15,16 @@ import {
 
 export const verdict = (pass: boolean) => (pass ? 'PASS' : 'MISS')
 
+/** The columns every load-run row ends with, and their cells for one run. */
+export const RUN_COLUMNS = ['req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors/non-2xx'] as const
+export const runCells = (x: RunResult): string[] => [
+  fmt(x.rps, 0),
+  fmt(x.p50, 2),
+  fmt(x.p99, 2),
+  fmt(x.max, 0),
+  problems(x),
+]
+
 export function problems(r: RunResult): string {
   const bad = r.non2xx + r.errors + r.timeouts
   if (bad === 0) return '0'

@@ -3,7 +3,16 @@ import { cpus } from 'node:os'
 import type { DialectRun } from './http-dialect.js'
 import { fmt, type RunResult } from './http-load.js'
 import { renderEntries } from './http-report-entries.js'
-import { machineRows, problems, type RunFacts, settingRows, table, verdict } from './http-report-parts.js'
+import {
+  machineRows,
+  problems,
+  RUN_COLUMNS,
+  type RunFacts,
+  runCells,
+  settingRows,
+  table,
+  verdict,
+} from './http-report-parts.js'
 import { DIRECTUS_QUOTED, FULL_SCALE_EVENTS, TARGET_RATIO, TARGET_READ_P99_MS } from './http-settings.js'
 
 export function renderMarkdown(runs: readonly DialectRun[], facts: RunFacts): string {
@@ -113,21 +122,10 @@ export function renderMarkdown(runs: readonly DialectRun[], facts: RunFacts): st
   const updateRows: string[][] = []
   for (const r of ran) {
     for (const [c, x] of r.updates) {
-      updateRows.push([
-        r.name,
-        String(c),
-        fmt(x.rps, 0),
-        fmt(x.p50, 2),
-        fmt(x.p99, 2),
-        fmt(x.max, 0),
-        problems(x),
-      ])
+      updateRows.push([r.name, String(c), ...runCells(x)])
     }
   }
-  out.push(
-    table(['dialect', 'conn.', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors/non-2xx'], updateRows),
-    '',
-  )
+  out.push(table(['dialect', 'conn.', ...RUN_COLUMNS], updateRows), '')
 
   out.push('## Reads over the seeded event table', '')
   const readRows: string[][] = []
@@ -137,23 +135,11 @@ export function renderMarkdown(runs: readonly DialectRun[], facts: RunFacts): st
       ['`GET /api/v1/audit/history/entries/:id`', r.history],
     ] as const) {
       for (const [c, x] of m) {
-        readRows.push([
-          r.name,
-          label,
-          String(c),
-          fmt(x.rps, 0),
-          fmt(x.p50, 2),
-          fmt(x.p99, 2),
-          fmt(x.max, 0),
-          problems(x),
-        ])
+        readRows.push([r.name, label, String(c), ...runCells(x)])
       }
     }
   }
-  out.push(
-    table(['dialect', 'route', 'conn.', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors/non-2xx'], readRows),
-    '',
-  )
+  out.push(table(['dialect', 'route', 'conn.', ...RUN_COLUMNS], readRows), '')
 
   out.push(renderEntries(ran))
   out.push('## Directus 11 (quoted, not measured here)', '')
