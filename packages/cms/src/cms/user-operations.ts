@@ -23,10 +23,13 @@ export function assertMayManage(caller: Caller, row: { platform_admin: boolean }
   }
 }
 
-/** The password rule of every path that sets one (routes, CLI, bootstrap): 8 to 200 characters. */
+/** The password rule of every path that sets one (routes, CLI, bootstrap). */
+export const PASSWORD_LENGTH = { min: 8, max: 200 } as const
+
 export function checkedPassword(password: unknown): string {
-  if (typeof password !== 'string' || password.length < 8 || password.length > 200) {
-    throw new AuditedError('validation', 'A password must have 8 to 200 characters.', {
+  const { min, max } = PASSWORD_LENGTH
+  if (typeof password !== 'string' || password.length < min || password.length > max) {
+    throw new AuditedError('validation', `A password must have ${min} to ${max} characters.`, {
       details: { fields: ['password'] },
     })
   }

@@ -31,7 +31,7 @@ import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { ROLES, type Role, tokens, users } from '../../cms/entities.js'
 import { createApiToken, deleteToken } from '../../cms/token-operations.js'
-import { createUser, deleteUser, findUser, updateUser } from '../../cms/user-operations.js'
+import { createUser, deleteUser, findUser, PASSWORD_LENGTH, updateUser } from '../../cms/user-operations.js'
 import type { App } from '../app-type.js'
 import { allow, requirePrincipal } from '../principal.js'
 import { callerOf } from '../request-caller.js'
@@ -64,7 +64,8 @@ const ROLE_DESCRIPTIONS: Readonly<Record<Role, string>> = {
 const RoleSchema = Type.Enum(['admin', 'editor', 'viewer', 'auditor'])
 // A pragmatic shape check (one @, a dot in the domain, no spaces); deliverability is not ours to judge.
 const EmailSchema = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$' })
-const PasswordSchema = Type.String({ minLength: 8, maxLength: 200 })
+// The domain rule, declared for the schema (and /openapi.json) too.
+const PasswordSchema = Type.String({ minLength: PASSWORD_LENGTH.min, maxLength: PASSWORD_LENGTH.max })
 
 const UserCreateBody = Type.Object(
   {
