@@ -97,7 +97,6 @@ export async function traceCreates(
     poolMax: SERVER_SETTINGS.poolMax,
     acquireTimeoutMs: SERVER_SETTINGS.acquireTimeoutMs,
     redisUrl: undefined,
-    settleMs: undefined,
     adminEmail: BENCH_ADMIN.email,
     adminPassword: BENCH_ADMIN.password,
   })

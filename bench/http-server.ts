@@ -106,7 +106,6 @@ export async function startBenchServer(databaseUrl: string): Promise<BenchServer
     poolMax: SERVER_SETTINGS.poolMax,
     acquireTimeoutMs: SERVER_SETTINGS.acquireTimeoutMs,
     redisUrl: undefined,
-    settleMs: undefined,
     adminEmail: BENCH_ADMIN.email,
     adminPassword: BENCH_ADMIN.password,
   })

@@ -305,7 +305,7 @@ ${traits}
 ${drivers}
 
 The engine (\`openDatabase(url, { pool: { max: ${POOL_SIZE}, acquireTimeoutMs: 30000 } })\`,
-\`createAuditor({ db, settleMs: 0, timeoutMs: 60000 })\`, timeouts raised so that a slow disk shows as latency)
+\`createAuditor({ db, timeoutMs: 60000 })\`, timeouts raised so that a slow disk shows as latency)
 sends BEGIN with its first statements and the event INSERT with COMMIT: on MariaDB as multi-statement
 requests (\`multipleStatements\`, client-side escaping), on PostgreSQL as a pipeline of named prepared
 statements (pg's pipeline mode) — one round trip each way. It reads the before-state with \`SELECT … FOR UPDATE\` on update and delete, and reads each

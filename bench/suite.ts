@@ -51,7 +51,7 @@ export interface SuiteInput {
 /** Engine options for every auditor of the bench: generous timeouts, so a slow disk
  * shows as latency, never as a failed run. */
 function benchAuditor(db: AuditedDatabase): Auditor {
-  return createAuditor({ db, settleMs: 0, timeoutMs: 60_000 })
+  return createAuditor({ db, timeoutMs: 60_000 })
 }
 
 type Capabilities = AuditedDatabase['capabilities']

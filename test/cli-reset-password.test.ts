@@ -16,7 +16,7 @@ const CLI = fileURLToPath(new URL('../packages/cms/src/cli/main.ts', import.meta
 
 forEachHttpDialect('CLI admin reset-password', (f) => {
   it('sets a generated password once, revokes the sessions, is audited; --password-stdin; clear errors', async () => {
-    const env = { ...process.env, DATABASE_URL: await databaseUrlOf(f.name, f.db), SETTLE_MS: '0' }
+    const env = { ...process.env, DATABASE_URL: await databaseUrlOf(f.name, f.db) }
     const cli = (args: string[], input?: string) => {
       const child = exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], {
         env,

@@ -29,7 +29,7 @@ for (const d of DIALECTS) {
     before(async () => {
       const created = await d.create()
       drop = created.drop
-      env = { ...process.env, DATABASE_URL: created.url, SETTLE_MS: '0', LOG_LEVEL: 'silent' }
+      env = { ...process.env, DATABASE_URL: created.url, LOG_LEVEL: 'silent' }
     })
     after(async () => {
       await drop()
@@ -41,7 +41,7 @@ for (const d of DIALECTS) {
       assert.match((await cli('migrate')).stdout, /Up to date/)
       const db = await openDatabase(String(env.DATABASE_URL))
       try {
-        await bootstrap(db, createAuditor({ db, settleMs: 0 }), {
+        await bootstrap(db, createAuditor({ db }), {
           email: 'cli@example.test',
           password: 'long enough pw',
         })

@@ -202,7 +202,7 @@ forEachHttpDialect('export of 100k events in constant memory', (f) => {
     const setupEvents = await eventsOfTenant(f.db, f.tenantId)
     // The engine's own bulk path, so every event is one the engine wrote. A generous deadline:
     // two suites seed in parallel on a small machine.
-    const seeder = createAuditor({ db: f.db, settleMs: 0, timeoutMs: 60_000 })
+    const seeder = createAuditor({ db: f.db, timeoutMs: 60_000 })
     const ctx: AuditContext = { tenantId: f.tenantId, actorId: 'bulk', actorType: 'system', reason: 'seed' }
     for (let made = 0; made < SEEDED; made += BATCH) {
       const now = new Date()
@@ -298,7 +298,6 @@ forEachHttpDialect('export of 100k events in constant memory', (f) => {
     const env = {
       ...process.env,
       DATABASE_URL: await databaseUrlOf(f.name, f.db),
-      SETTLE_MS: '0',
       LOG_LEVEL: 'silent',
     }
     const args = ['export', '--format', 'ndjson', '--tenant', f.tenantId, '--out', out]

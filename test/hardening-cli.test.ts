@@ -61,11 +61,11 @@ for (const d of DIALECTS) {
     before(async () => {
       const cms = await d.create()
       drops.push(cms.drop)
-      env = { ...process.env, DATABASE_URL: cms.url, SETTLE_MS: '0', LOG_LEVEL: 'silent' }
+      env = { ...process.env, DATABASE_URL: cms.url, LOG_LEVEL: 'silent' }
       const db = await openDatabase(cms.url)
       try {
         await migrate(db, CMS_MIGRATIONS)
-        const auditor = createAuditor({ db, settleMs: 0 })
+        const auditor = createAuditor({ db })
         const write = (name: string) =>
           auditor.create(
             tenants,
@@ -83,7 +83,7 @@ for (const d of DIALECTS) {
       }
       const lib = await d.create()
       drops.push(lib.drop)
-      libraryEnv = { ...process.env, DATABASE_URL: lib.url, SETTLE_MS: '0', LOG_LEVEL: 'silent' }
+      libraryEnv = { ...process.env, DATABASE_URL: lib.url, LOG_LEVEL: 'silent' }
       const libDb = await openDatabase(lib.url)
       try {
         await migrate(libDb) // the library's tables only: no CMS

@@ -50,12 +50,11 @@ forEachDialect('R2: an event from a clock far ahead', (f) => {
   it('R2: the next write of that record orders after it without dragging the clock', async () => {
     const ahead = createAuditor({
       db: f.db,
-      settleMs: 0,
       nodeId: 'ahead',
       clock: new HlcClock({ physical: () => Date.now() + HOUR }),
     })
     const clock = new HlcClock()
-    const local = createAuditor({ db: f.db, settleMs: 0, nodeId: 'local', clock })
+    const local = createAuditor({ db: f.db, nodeId: 'local', clock })
     const id = newId()
     await ahead.create(posts, { id, title: `r2-${id}` }, ctx)
     await local.update(posts, id, { title: `r2-${id}-a` }, ctx)

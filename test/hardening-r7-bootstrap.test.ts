@@ -56,7 +56,7 @@ for (const d of DIALECTS) {
         await new Promise((r) => setTimeout(r, 5))
       }
       child.stdin!.end('go\n')
-      const here = await bootstrap(first, createAuditor({ db: first, settleMs: 0 }), admin)
+      const here = await bootstrap(first, createAuditor({ db: first }), admin)
       assert.equal(await exited, 0)
       const there = out.replace('ready\n', '')
       const outcomes = [here === undefined ? 'existing' : 'created', there].sort()
@@ -69,7 +69,7 @@ for (const d of DIALECTS) {
         [[String(tenants[0]!.id), admin.email]],
       )
       // A third start afterwards is the ordinary "already bootstrapped" case.
-      assert.equal(await bootstrap(first, createAuditor({ db: first, settleMs: 0 }), admin), undefined)
+      assert.equal(await bootstrap(first, createAuditor({ db: first }), admin), undefined)
     })
   })
 }

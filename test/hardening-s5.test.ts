@@ -94,7 +94,7 @@ for (const d of DIALECTS) {
       url = created.url
       db = await openDatabase(url)
       await migrate(db, CMS_MIGRATIONS)
-      const auditor = createAuditor({ db, settleMs: 0 })
+      const auditor = createAuditor({ db })
       await bootstrap(db, auditor, ADMIN)
       app = buildApp({ db, auditor })
       await app.ready()
@@ -139,7 +139,7 @@ for (const d of DIALECTS) {
         process.execPath,
         ['--conditions=audited-dev', '--import', 'tsx', CLI, 'export', '--format', 'csv', '--out', out],
         {
-          env: { ...process.env, DATABASE_URL: url, SETTLE_MS: '0', LOG_LEVEL: 'silent' },
+          env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'silent' },
         },
       )
       assertDefused(readFileSync(out, 'utf8'))

@@ -68,7 +68,7 @@ describe('S6 TRUST_PROXY parsing', () => {
     const db = await openDatabase('sqlite::memory:')
     const app = buildApp({
       db,
-      auditor: createAuditor({ db, settleMs: 0 }),
+      auditor: createAuditor({ db }),
       trustProxy: loadConfig({ TRUST_PROXY: '1' }).trustProxy,
     })
     app.get('/whoami', async (request) => ({ ip: request.ip }))

@@ -135,7 +135,7 @@ forEachHttpDialect(
       assert.equal(entry.status, 201, JSON.stringify(entry.body))
       const url = `/api/v1/entries/note/${entry.body.id}`
       // Another writer of this process (its own, long deadline) holds the row (on SQLite: the writer).
-      const holder = createAuditor({ db: f.db, settleMs: 0, timeoutMs: 20_000 })
+      const holder = createAuditor({ db: f.db, timeoutMs: 20_000 })
       let locked!: () => void
       let release!: () => void
       const isLocked = new Promise<void>((resolve) => {

@@ -93,7 +93,7 @@ for (const d of DIALECTS) {
       url = created.url
       const db = await openDatabase(url)
       await migrate(db, CMS_MIGRATIONS)
-      await bootstrap(db, createAuditor({ db, settleMs: 0 }), ADMIN)
+      await bootstrap(db, createAuditor({ db }), ADMIN)
       await db.close()
     })
     after(() => drop())
@@ -102,7 +102,6 @@ for (const d of DIALECTS) {
       const db = await openDatabase(url, { pool: { max: 2, acquireTimeoutMs: 100 } })
       const auditor = createAuditor({
         db,
-        settleMs: 0,
         hooks: { before: () => new Promise((r) => setTimeout(r, 300)) }, // each write holds its connection 300 ms
       })
       const app = buildApp({ db, auditor })
@@ -140,7 +139,7 @@ for (const d of DIALECTS) {
           : undefined,
     }, async () => {
       const db = await openDatabase(url, { pool: { max: 2, acquireTimeoutMs: 300 } })
-      const app = buildApp({ db, auditor: createAuditor({ db, settleMs: 0 }) })
+      const app = buildApp({ db, auditor: createAuditor({ db }) })
       const held: { release(destroy?: boolean): void }[] = []
       let released = false
       const releaseAll = () => {
@@ -221,7 +220,7 @@ for (const d of DIALECTS) {
     }, async () => {
       const { proxy, db } = await throughProxy(url, 1000)
       const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 300 })
-      const app = buildApp({ db, auditor: createAuditor({ db, settleMs: 0 }), breaker })
+      const app = buildApp({ db, auditor: createAuditor({ db }), breaker })
       const ready = () => app.inject({ method: 'GET', url: '/ready' })
       try {
         assert.equal((await ready()).statusCode, 200)
@@ -249,7 +248,7 @@ for (const d of DIALECTS) {
     }, async () => {
       const { proxy, db } = await throughProxy(url, 1000)
       const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 200 })
-      const app = buildApp({ db, auditor: createAuditor({ db, settleMs: 0 }), breaker })
+      const app = buildApp({ db, auditor: createAuditor({ db }), breaker })
       try {
         await app.listen({ port: 0, host: '127.0.0.1' })
         const port = (app.server.address() as { port: number }).port
@@ -276,7 +275,7 @@ for (const d of DIALECTS) {
     }, async () => {
       const { proxy, db } = await throughProxy(url, 1000)
       const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 60_000 })
-      const app = buildApp({ db, auditor: createAuditor({ db, settleMs: 0 }), breaker })
+      const app = buildApp({ db, auditor: createAuditor({ db }), breaker })
       try {
         await proxy.down()
         for (let i = 0; i < 3; i++) {
@@ -304,7 +303,7 @@ for (const d of DIALECTS) {
         sqlite: { busyTimeoutMs: 200 },
       })
       const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 60_000 })
-      const app = buildApp({ db, auditor: createAuditor({ db, settleMs: 0 }), breaker })
+      const app = buildApp({ db, auditor: createAuditor({ db }), breaker })
       const login = await app.inject({
         method: 'POST',
         url: '/api/v1/auth/login',

@@ -58,7 +58,6 @@ export function forEachHttpDialect(
         await migrate(f.db, CMS_MIGRATIONS)
         f.auditor = createAuditor({
           db: f.db,
-          settleMs: 0,
           ...(options.auditorTimeoutMs === undefined ? {} : { timeoutMs: options.auditorTimeoutMs }),
         })
         const boot = await bootstrap(f.db, f.auditor, ADMIN)

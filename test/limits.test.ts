@@ -54,7 +54,7 @@ forEachDialect('tenant write limits', (f) => {
 
   it('writes beyond the burst are rate_limited with a retry hint and write nothing', async () => {
     const limiter = createLimiter(f.db, new MemoryBucketStore())
-    const auditor = createAuditor({ db: f.db, settleMs: 0, hooks: { before: limiter.before } })
+    const auditor = createAuditor({ db: f.db, hooks: { before: limiter.before } })
     for (let i = 0; i < 3; i++) await auditor.create(entries, entry(), ctx)
     const rejected = entry()
     await assert.rejects(auditor.create(entries, rejected, ctx), (e: unknown) => {
@@ -73,7 +73,7 @@ forEachDialect('tenant write limits', (f) => {
 
   it('the entry quota stops creates at maxEntries', async () => {
     const limiter = createLimiter(f.db, new MemoryBucketStore())
-    const auditor = createAuditor({ db: f.db, settleMs: 0, hooks: { before: limiter.before } })
+    const auditor = createAuditor({ db: f.db, hooks: { before: limiter.before } })
     // 4 entries exist from the previous test; one more reaches the quota of 5. The system
     // actor is not limited but its entries count (R5: the counter is kept by this hook).
     const system = { ...ctx, actorType: 'system' as const, actorId: 'system' }

@@ -208,7 +208,7 @@ describe('parity and completeness', () => {
       runs.push(run) // registered first, so `after` drops it even if the script fails
       await migrate(db)
       await createTestTables(db)
-      run.auditor = createAuditor({ db, settleMs: 0, nodeId: `parity-${d.name}` })
+      run.auditor = createAuditor({ db, nodeId: `parity-${d.name}` })
       run.outcomes = await script(run.auditor)
       run.events = await allEvents(run.auditor)
       run.tables = await tableStates(db)

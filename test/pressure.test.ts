@@ -76,7 +76,6 @@ forEachDialect('pressure', (f) => {
     const entered: string[] = []
     const slow = createAuditor({
       db,
-      settleMs: 0,
       hooks: {
         before: async (c) => {
           if (String(c.after?.title).startsWith('hold')) {
@@ -113,7 +112,6 @@ forEachDialect('pressure', (f) => {
     const entered: string[] = []
     const slow = createAuditor({
       db,
-      settleMs: 0,
       hooks: {
         before: async (c) => {
           if (String(c.after?.title).startsWith('hold')) {
@@ -159,7 +157,6 @@ forEachDialect('pressure', (f) => {
     const stuck = gate()
     const auditor = createAuditor({
       db,
-      settleMs: 0,
       timeoutMs: 250,
       hooks: {
         before: async (c) => {
@@ -194,7 +191,7 @@ forEachDialect('pressure', (f) => {
       await release.wait
     })
     await locked.wait
-    const impatient = createAuditor({ db: f.db, settleMs: 0, timeoutMs: 300 })
+    const impatient = createAuditor({ db: f.db, timeoutMs: 300 })
     await assert.rejects(impatient.update(posts, id, { body: 'waiting' }, ctx), reason('timeout'))
     release.open()
     await holder

@@ -20,7 +20,6 @@ forEachDialect('regressions: atomicity', (f) => {
   it('a write that failed inside transaction() stops the commit even if the caller caught it', async () => {
     const auditor = createAuditor({
       db: f.db,
-      settleMs: 0,
       hooks: {
         before: (c) => {
           if ((c.after as { title?: string } | null)?.title === 'forbidden') throw new Error('no')
@@ -52,7 +51,6 @@ forEachDialect('regressions: atomicity', (f) => {
   it('createMany: a rejected row fails the whole transaction even if the caller caught it', async () => {
     const auditor = createAuditor({
       db: f.db,
-      settleMs: 0,
       hooks: {
         before: (c) => {
           if ((c.after as { title?: string } | null)?.title?.startsWith('bad')) throw new Error('no')
@@ -81,7 +79,6 @@ forEachDialect('regressions: atomicity', (f) => {
     let stuckOnce = true
     const auditor = createAuditor({
       db: f.db,
-      settleMs: 0,
       timeoutMs: 300,
       hooks: {
         before: async (c) => {
@@ -108,7 +105,7 @@ forEachDialect('regressions: atomicity', (f) => {
   it('an abort while waiting for a connection stops the write', async () => {
     // Hold the only connection / writer with a transaction that waits.
     const db = await f.open({ pool: { max: 1, acquireTimeoutMs: 2000 } })
-    const auditor = createAuditor({ db, settleMs: 0 })
+    const auditor = createAuditor({ db })
     let release!: () => void
     const held = new Promise<void>((r) => {
       release = r

@@ -19,7 +19,7 @@ forEachDialect('regressions: isolation', (f) => {
     )
     await sql`INSERT INTO seqt (id, tenant_id, title) VALUES (1, 'other', 'other tenant secret')`.execute(k)
     const db = await f.open({ pool: { max: 1 } })
-    const auditor = createAuditor({ db, settleMs: 0 })
+    const auditor = createAuditor({ db })
     const seqt = defineEntity<{ id: number; tenant_id: string; title: string }>({
       table: 'seqt',
       tenantColumn: 'tenant_id',

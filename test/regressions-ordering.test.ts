@@ -9,11 +9,10 @@ forEachDialect('regressions: ordering', (f) => {
     // Writer A's clock runs 50 ms ahead (ordinary NTP skew between two hosts).
     const a = createAuditor({
       db: f.db,
-      settleMs: 0,
       nodeId: 'A',
       clock: new HlcClock({ physical: () => Date.now() + 50 }),
     })
-    const b = createAuditor({ db: f.db, settleMs: 0, nodeId: 'B' })
+    const b = createAuditor({ db: f.db, nodeId: 'B' })
     const id = newId()
     await a.create(posts, { id, title: `v0 ${id}` }, ctx)
     await a.update(posts, id, { title: `v1 ${id}` }, ctx)
@@ -32,8 +31,8 @@ forEachDialect('regressions: ordering', (f) => {
   })
 
   it('two auditors in one process share the horizon: a cursor reader never skips a late commit', async () => {
-    const a = createAuditor({ db: f.db, settleMs: 0 })
-    const b = createAuditor({ db: f.db, settleMs: 0 })
+    const a = createAuditor({ db: f.db })
+    const b = createAuditor({ db: f.db })
     const tenant = `two-${newId()}`
     const tctx = { ...ctx, tenantId: tenant }
     let release!: () => void

@@ -77,7 +77,7 @@ for (const d of DIALECTS) {
         pool: { max: 2, acquireTimeoutMs: 500, statementTimeoutMs: 500 },
       })
       const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 300 })
-      const app = buildApp({ db, auditor: createAuditor({ db, settleMs: 0 }), breaker })
+      const app = buildApp({ db, auditor: createAuditor({ db }), breaker })
       const ready = () => app.inject({ method: 'GET', url: '/ready' })
       try {
         assert.equal((await ready()).statusCode, 200)

@@ -18,7 +18,7 @@ const CLI = fileURLToPath(new URL('../packages/cms/src/cli/main.ts', import.meta
 
 forEachHttpDialect('review: the CLI acts on the exact user and tenant', (f) => {
   it('a look-alike e-mail or tenant name is not found, on every database; nothing changes', async () => {
-    const env = { ...process.env, DATABASE_URL: await databaseUrlOf(f.name, f.db), SETTLE_MS: '0' }
+    const env = { ...process.env, DATABASE_URL: await databaseUrlOf(f.name, f.db) }
     const cli = (args: string[]) =>
       exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], { env }).then(
         (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),

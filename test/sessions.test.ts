@@ -221,7 +221,6 @@ forEachHttpDialect('expired session purge', (f) => {
     const env = {
       ...process.env,
       DATABASE_URL: await databaseUrlOf(f.name, f.db),
-      SETTLE_MS: '0',
       LOG_LEVEL: 'silent',
     }
     const cli = (...args: string[]) =>
@@ -284,7 +283,7 @@ for (const d of DIALECTS) {
           .select(['id', 'tenant_id'])
           .where('token_hash', '=', hashToken(token))
           .executeTakeFirstOrThrow()
-        const auditor = createAuditor({ db, settleMs: 0 })
+        const auditor = createAuditor({ db })
         await auditor.update(
           tokens,
           String(row.id),
@@ -316,7 +315,7 @@ for (const d of DIALECTS) {
         )
         const db = await openDatabase(url)
         try {
-          const auditor = createAuditor({ db, settleMs: 0 })
+          const auditor = createAuditor({ db })
           const tenant = await db.readKysely.selectFrom('tenants').select('id').executeTakeFirstOrThrow()
           const s = await tokenRow(auditor, String(tenant.id), 'session', new Date(Date.now() - 1000))
           await new Promise((resolve) => setTimeout(resolve, 1500))

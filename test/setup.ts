@@ -232,9 +232,10 @@ export function forEachDialect(
         f.db = await f.open(options.db)
         await migrate(f.db)
         await createTestTables(f.db)
-        f.auditor = createAuditor({ db: f.db, settleMs: 0, ...options.auditor })
+        f.auditor = createAuditor({ db: f.db, ...options.auditor })
       })
       after(async () => {
+        await f.auditor?.close()
         for (const db of opened) await db.close()
         await drop?.()
       })

@@ -26,7 +26,7 @@ describe('SQLite: a Kysely query waits for the writer at most acquireTimeoutMs',
     try {
       await migrate(db)
       await createTestTables(db)
-      const auditor = createAuditor({ db, settleMs: 0 })
+      const auditor = createAuditor({ db })
       let release!: () => void
       const held = new Promise<void>((r) => {
         release = r

@@ -2,6 +2,7 @@ import { type AuditContext, assertAuditContext } from '../core/audit-context.js'
 import { AuditedError } from '../core/errors.js'
 import type { HlcClock } from '../core/hlc.js'
 import { runTransaction } from '../db/transaction.js'
+import { Feed } from '../feed/feed.js'
 import { publicEvent } from './change-event.js'
 import { type AuditorOptions, EngineCore } from './engine-core.js'
 import type { Entity } from './entity.js'
@@ -48,8 +49,39 @@ export interface Auditor {
    */
   transaction<T>(ctx: AuditContext, fn: (tx: AuditedWriter) => Promise<T>): Promise<T>
   readonly events: EventQueries
+  /** The commit-ordered change feed: the never-skip reader and durable consumers. */
+  readonly feed: Feed
   readonly nodeId: string
   readonly clock: HlcClock
+  /** Stops this auditor's feed consumers (after their batch in hand); the database stays open. */
+  close(): Promise<void>
+}
+
+/** The `after` hooks, as one durable consumer: each event, each hook, in order; a hook
+ * that throws is reported and makes the batch retry (at least once, never lost). */
+function runAfterHooks(core: EngineCore, feed: Feed, name: string): Promise<void> {
+  const subscription = feed.subscribe(
+    name,
+    async (events) => {
+      for (const event of events) {
+        const { cursor, ...plain } = event
+        for (const hook of core.hooksAfter) {
+          try {
+            await hook(plain)
+          } catch (e) {
+            try {
+              core.onHookError(e, plain)
+            } catch {
+              // a failing error reporter changes nothing
+            }
+            throw e
+          }
+        }
+      }
+    },
+    { from: 'now', onError: () => {} },
+  )
+  return subscription.ready
 }
 
 /**
@@ -62,17 +94,26 @@ export interface Auditor {
  */
 export function createAuditor(options: AuditorOptions): Auditor {
   const core = new EngineCore(options)
+  const feed = new Feed(core)
+  const onCommitted = options.hooks?.committed
+  // A new `after` consumer starts at the newest event: writes wait until that point is
+  // stored, so none of this auditor's events falls before it.
+  let hooksReady: Promise<void> | undefined =
+    core.hooksAfter.length > 0
+      ? runAfterHooks(core, feed, options.hooks?.afterConsumer ?? 'audited.after-hooks').then(() => {
+          hooksReady = undefined
+        })
+      : undefined
 
   async function inTransaction<T>(ctx: AuditContext, fn: (scope: WriteScope) => Promise<T>): Promise<T> {
     assertAuditContext(ctx)
+    if (hooksReady !== undefined) await hooksReady
     let committed: WriteScope | undefined
     const logical = {} // one per call, shared by a deadlock re-run (BeforeChange.transaction)
     const result = await runTransaction(
       core.dialect,
       { timeoutMs: core.timeoutMs, acquireTimeoutMs: core.db.acquireTimeoutMs, signal: ctx.signal },
       async (tx) => {
-        const start = core.open.begin()
-        tx.onClose(() => core.open.end(start))
         const scope = new WriteScope(core, tx, ctx, logical)
         const value = await fn(scope)
         // A write that failed after sending statements may have left rows without their
@@ -84,8 +125,16 @@ export function createAuditor(options: AuditorOptions): Auditor {
         return value
       },
     )
-    if (committed !== undefined && core.hasAfterHooks)
-      await core.runAfterHooks(committed.recorder.events.map(publicEvent))
+    if (committed !== undefined && committed.recorder.events.length > 0) {
+      feed.notify()
+      if (onCommitted !== undefined) {
+        try {
+          onCommitted(committed.recorder.events.map(publicEvent))
+        } catch {
+          // a local listener must not fail a committed write
+        }
+      }
+    }
     return result
   }
 
@@ -100,8 +149,10 @@ export function createAuditor(options: AuditorOptions): Auditor {
       return inTransaction(ctx, (scope) => fn(scope))
     },
     events: new EventQueries(core),
+    feed,
     nodeId: core.nodeId,
     clock: core.clock,
+    close: () => feed.close(),
   }
   return auditor
 }

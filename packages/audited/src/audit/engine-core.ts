@@ -9,7 +9,6 @@ import type { AuditedDatabase } from '../db/open-database.js'
 import type { Transaction } from '../db/transaction.js'
 import type { Action, ChangeEvent, Operation } from './change-event.js'
 import type { Entity } from './entity.js'
-import { OpenTransactions } from './open-transactions.js'
 import type { Row } from './row-codec.js'
 import { EntityStatements, EventStatements } from './statements.js'
 
@@ -51,12 +50,25 @@ export interface AuditorHooks {
   readonly before?:
     | ((change: BeforeChange) => void | Promise<void>)
     | readonly ((change: BeforeChange) => void | Promise<void>)[]
-  /** After COMMIT, once per event, awaited in order; a failure goes to `onHookError` and never fails the caller. */
+  /**
+   * A durable feed consumer (named `afterConsumer`): every committed event, in feed order,
+   * at least once, in whichever process holds the consumer's lease — also events committed
+   * while no process ran. A hook that throws makes the batch retry with backoff, then park
+   * (see `SubscribeOptions`); it never fails the write. A new consumer starts at the
+   * newest event. Stop it with `auditor.close()`.
+   */
   readonly after?:
     | ((event: ChangeEvent) => void | Promise<void>)
     | readonly ((event: ChangeEvent) => void | Promise<void>)[]
   /** Where `after` hook failures are reported (default: a process warning). */
   readonly onHookError?: (error: unknown, event: ChangeEvent) => void
+  /** The `after` hooks' consumer name (default `audited.after-hooks`). */
+  readonly afterConsumer?: string
+  /**
+   * In the writing process, right after its COMMIT, with the transaction's events; not
+   * durable (a crash right after COMMIT skips it). For local counters and metrics.
+   */
+  readonly committed?: (events: readonly ChangeEvent[]) => void
 }
 
 export interface AuditorOptions {
@@ -66,12 +78,6 @@ export interface AuditorOptions {
   /** Bound on every write call, connection wait to COMMIT (ms, default 5000). */
   readonly timeoutMs?: number
   readonly hooks?: AuditorHooks
-  /**
-   * How long after its HLC an event written by another process may still commit (ms).
-   * Cursor reads hold back events younger than this so none is skipped. Default
-   * `timeoutMs + 1000`; 0 when this process is the database's only writer.
-   */
-  readonly settleMs?: number
   /** The clock (default: one shared by every auditor of the process; tests inject one). */
   readonly clock?: HlcClock
 }
@@ -95,12 +101,11 @@ export class EngineCore {
   readonly clock: HlcClock
   readonly nodeId: string
   readonly timeoutMs: number
-  readonly open: OpenTransactions
   readonly eventStatements: EventStatements
   readonly newEventId = createIdFactory()
   readonly #hooksBefore: readonly ((change: BeforeChange) => void | Promise<void>)[]
-  readonly #hooksAfter: readonly ((event: ChangeEvent) => void | Promise<void>)[]
-  readonly #onHookError: (error: unknown, event: ChangeEvent) => void
+  readonly hooksAfter: readonly ((event: ChangeEvent) => void | Promise<void>)[]
+  readonly onHookError: (error: unknown, event: ChangeEvent) => void
   /** Keyed by the definition itself: two entities over one table (one tenant-scoped, one
    * not; different version columns) compile different SQL (issue 7 S1). */
   readonly #statements = new WeakMap<Entity<object>, EntityStatements>()
@@ -124,11 +129,10 @@ export class EngineCore {
     this.clock = options.clock ?? PROCESS_CLOCK
     this.nodeId = nodeId
     this.timeoutMs = timeoutMs
-    this.open = new OpenTransactions(this.clock, options.settleMs ?? timeoutMs + 1000)
     this.eventStatements = new EventStatements(this.kysely, this.dialect)
     this.#hooksBefore = asList(options.hooks?.before)
-    this.#hooksAfter = asList(options.hooks?.after)
-    this.#onHookError =
+    this.hooksAfter = asList(options.hooks?.after)
+    this.onHookError =
       options.hooks?.onHookError ??
       ((error, event) =>
         process.emitWarning(`audited: an after hook failed for event ${event.eventId}: ${String(error)}`))
@@ -165,26 +169,6 @@ export class EngineCore {
       } catch (e) {
         if (isAuditedError(e)) throw e
         throw new AuditedError('rejected', 'The write was rejected by a rule.', { cause: e })
-      }
-    }
-  }
-
-  get hasAfterHooks(): boolean {
-    return this.#hooksAfter.length > 0
-  }
-
-  async runAfterHooks(events: readonly ChangeEvent[]): Promise<void> {
-    for (const event of events) {
-      for (const hook of this.#hooksAfter) {
-        try {
-          await hook(event)
-        } catch (e) {
-          try {
-            this.#onHookError(e, event)
-          } catch {
-            // a failing error reporter must not fail a committed write either
-          }
-        }
       }
     }
   }

@@ -88,7 +88,7 @@ function encodeCursor(event: ChangeEvent): string {
 }
 
 /** The columns of an event read: plain (`eventFromRow`) or packed (`eventFromPackedRow`). */
-function readSelection(d: Dialect): AliasedRawBuilder<unknown, string>[] {
+export function readSelection(d: Dialect): AliasedRawBuilder<unknown, string>[] {
   const pack = d.packRowFunction
   if (pack === undefined) return eventSelection(d)
   const items = PACKED_COLUMNS.map((c) => (c === 'hlc' ? sql.raw(d.bigintAsText('hlc')) : sql.ref(c)))
@@ -134,9 +134,9 @@ export class EventQueries {
   }
 
   /**
-   * Events in HLC order, with keyset pagination. A page never reaches past the ordering
-   * horizon (see `OpenTransactions`), so following `nextCursor` never skips an event that
-   * commits late with an earlier HLC.
+   * Events in HLC order, with keyset pagination: every committed event shows at once. To
+   * follow the log without ever skipping one (a transaction that commits late with an
+   * earlier HLC lands behind a cursor already handed out), read `auditor.feed` instead.
    *
    * @example
    * let page = await auditor.events.list({ tenantId: 'acme', table: 'posts', limit: 50 })
@@ -161,10 +161,9 @@ export class EventQueries {
     }
     const d = this.#core.dialect
     const big = (v: bigint) => d.bigintParameter(v)
-    const horizon = this.#core.open.horizon()
     // Validated in this order: from, to, after.
     const from = query.from === undefined ? undefined : big(toHlc(query.from, 'start', 'from'))
-    const to = query.to === undefined ? horizon : toHlc(query.to, 'end', 'to')
+    const to = query.to === undefined ? undefined : big(toHlc(query.to, 'end', 'to'))
     const args: Record<string, unknown> = {
       tenant: query.tenantId,
       table: query.table,
@@ -172,7 +171,7 @@ export class EventQueries {
       actorId: query.actorId,
       action: query.action,
       from,
-      to: big(to < horizon ? to : horizon),
+      to,
       limit: limit + 1,
     }
     if (query.after !== undefined) {
@@ -182,7 +181,7 @@ export class EventQueries {
     }
     const tenant = query.tenantId === undefined ? 'any' : query.tenantId === null ? 'null' : 'one'
     const present = (key: string) => (args[key] === undefined ? 0 : 1)
-    const shape = `list:${tenant}:${present('table')}${present('recordId')}${present('actorId')}${present('action')}${present('from')}${present('afterId')}`
+    const shape = `list:${tenant}:${present('table')}${present('recordId')}${present('actorId')}${present('action')}${present('from')}${present('to')}${present('afterId')}`
     const template = this.#template(shape, () => {
       const param = (name: string) => sql`${slot(name)}`
       let q = this.#core.readKysely.selectFrom('change_events').select(readSelection(d))
@@ -193,7 +192,7 @@ export class EventQueries {
       if (args.actorId !== undefined) q = q.where('actor_id', '=', slot('actorId'))
       if (args.action !== undefined) q = q.where('action', '=', slot('action'))
       if (args.from !== undefined) q = q.where('change_events.hlc', '>=', param('from'))
-      q = q.where('change_events.hlc', '<=', param('to'))
+      if (args.to !== undefined) q = q.where('change_events.hlc', '<=', param('to'))
       if (args.afterId !== undefined) {
         // The bound `hlc >= after` is implied by the keyset condition below, but only as a
         // plain range can an index seek to it: without it SQLite and PostgreSQL scan from

@@ -113,6 +113,8 @@ export class EventRecorder {
     for (let start = 0; start < this.events.length; start += st.maxRows) {
       const chunk = this.events.slice(start, start + st.maxRows)
       const rows = chunk.map((e) => eventValues(e, d.bigintParameter, d.toParameter))
+      const reserve = st.reserve(chunk.length)
+      if (reserve !== undefined) out.push(reserve)
       out.push(bindRows(st.insert(chunk.length), rows))
     }
     return out

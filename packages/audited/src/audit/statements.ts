@@ -200,9 +200,16 @@ export class EventStatements {
     const key = `insert:${rows}`
     let t = this.#cache.get(key)
     if (t === undefined) {
-      const values = Array.from({ length: rows }, (_, i) =>
-        Object.fromEntries(EVENT_COLUMNS.map((c) => [c, slot(`e${i}:${c}`)])),
-      )
+      // Where a sequencer reserved the positions just before (see `reserve`), each row's
+      // `feed_pos` is read from it; elsewhere the column default fills it.
+      const position = this.#dialect.feed.positionSql
+      const values = Array.from({ length: rows }, (_, i) => {
+        const row: Record<string, unknown> = Object.fromEntries(
+          EVENT_COLUMNS.map((c) => [c, slot(`e${i}:${c}`)]),
+        )
+        if (position !== undefined) row.feed_pos = sql.raw(position(i, rows))
+        return row
+      })
       t = assertRowMajor(
         compile(this.#db.insertInto('change_events').values(values)),
         'e',
@@ -212,6 +219,13 @@ export class EventStatements {
       this.#cache.set(key, t)
     }
     return t
+  }
+
+  /** The statement reserving feed positions for the next `rows` events, sent right before
+   * their INSERT, or undefined where the database assigns positions itself. */
+  reserve(rows: number): Statement | undefined {
+    const reserve = this.#dialect.feed.reserveSql
+    return reserve === undefined ? undefined : { sql: reserve(rows), parameters: [] }
   }
 
   /** One event by id, `hlc` as text. */

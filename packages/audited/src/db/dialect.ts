@@ -51,6 +51,25 @@ export interface Lease {
   release(destroy?: boolean): void
 }
 
+/** How events get feed positions on this database (see dialects/feed-positions.ts). */
+export interface FeedCapability {
+  /** Statements adding `change_events.feed_pos` (existing events read 0). */
+  readonly addPositionSql: readonly string[]
+  /** The sequencer table (one row, id 1) where positions are reserved, if any. */
+  readonly sequencerTable?: string
+  /** Reserves `n` positions; sent in the COMMIT request right before the events' INSERT.
+   * Undefined where the column default fills the position (PostgreSQL). */
+  readonly reserveSql?: (n: number) => string
+  /** The position of row `i` of `n` after `reserveSql(n)`, as a SQL expression. */
+  readonly positionSql?: (i: number, n: number) => string
+  /** Events with `feed_pos` below this expression are final (no transaction that could
+   * still add one is open); undefined where every visible event is final. */
+  readonly boundSql?: string
+  /** One row `{ age_ms }`: the age of the oldest open transaction holding the feed back;
+   * undefined where none can (a sequencer hands out positions at COMMIT). */
+  readonly holdbackSql?: string
+}
+
 /**
  * Everything the engine needs to know about one database, in one place. The engine asks
  * the capability flags ("can you RETURNING?"), never "are you postgres?".
@@ -98,6 +117,8 @@ export interface Dialect {
     readonly collationSql: string
     convertSql(table: string, collation: string): string
   }
+  /** Feed positions (the commit-ordered change feed). */
+  readonly feed: FeedCapability
   /** Largest number of bound parameters one statement may carry. */
   readonly maxParameters: number
   /** SQL expression reading a BIGINT column as its exact decimal text. */

@@ -2,6 +2,11 @@ import { CompiledQuery, type Kysely, sql } from 'kysely'
 import { CONTEXT_COLUMN_SIZES as CTX } from '../core/audit-context.js'
 import { AuditedError } from '../core/errors.js'
 import type { Dialect } from './dialect.js'
+import { addChangeFeed } from './feed-migration.js'
+import { createIndexIfMissing, makeTextExact } from './schema-helpers.js'
+
+export { createIndexIfMissing, makeTextExact }
+
 import type { AuditedDatabase } from './open-database.js'
 
 /** One schema step. Steps are never edited once released: a change is a new step. */
@@ -101,47 +106,8 @@ const MIGRATIONS: readonly Migration[] = [
     // `ACME` or `müller` / `muller`) read another tenant's events. Rebuilds the table there.
     up: (db, dialect) => makeTextExact(db, dialect, ['change_events']),
   },
+  { id: 4, name: 'change_feed', up: addChangeFeed },
 ]
-
-/**
- * Makes the tables' text columns compare exactly (no case or accent folding, no padding)
- * where the database's default collation does not (MySQL/MariaDB; elsewhere a no-op): for
- * an application's migrations too, so its unique keys and look-ups agree on every dialect.
- */
-export async function makeTextExact(
-  // biome-ignore lint/suspicious/noExplicitAny: see Migration.up.
-  db: Kysely<any>,
-  dialect: Dialect,
-  tables: readonly string[],
-): Promise<void> {
-  if (dialect.exactText === undefined) return
-  const r = await db.executeQuery<{ collation?: unknown }>(CompiledQuery.raw(dialect.exactText.collationSql))
-  const collation = String(r.rows[0]?.collation)
-  if (!/^[a-z0-9_]+$/.test(collation)) {
-    throw new AuditedError('internal', 'The database named no exact collation.', { details: { collation } })
-  }
-  for (const table of tables) {
-    await db.executeQuery(CompiledQuery.raw(dialect.exactText.convertSql(table, collation)))
-  }
-}
-
-/** `CREATE INDEX IF NOT EXISTS`, also where the database lacks it (MySQL 8). */
-export async function createIndexIfMissing(
-  // biome-ignore lint/suspicious/noExplicitAny: see Migration.up.
-  db: Kysely<any>,
-  dialect: Dialect,
-  table: string,
-  name: string,
-  columns: readonly string[],
-): Promise<void> {
-  const create = db.schema
-    .createIndex(name)
-    .on(table)
-    .columns([...columns])
-  if (dialect.indexExistsSql === undefined) return create.ifNotExists().execute()
-  const r = await db.executeQuery(CompiledQuery.raw(dialect.indexExistsSql, [table, name]))
-  if (r.rows.length === 0) await create.execute()
-}
 
 /**
  * Brings the database to the newest schema. Safe to run at every start and from several

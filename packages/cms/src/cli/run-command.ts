@@ -31,10 +31,8 @@ export async function runCommand(
     }
     const c: CommandContext = {
       db,
-      // The CLI is another process next to a running server: it waits out the settle window.
       auditor: createAuditor({
         db,
-        settleMs: config.settleMs ?? 6000,
         ...(config.nodeId ? { nodeId: config.nodeId } : {}),
       }),
       out: process.stdout,

@@ -42,7 +42,7 @@ export interface AppOptions {
   readonly breaker?: CircuitBreaker
   /** Connection timeouts (default `HTTP_TIMEOUTS_DEFAULT`; the shutdown deadline is serve()'s). */
   readonly http?: Omit<HttpTimeouts, 'shutdownTimeoutMs'>
-  /** Prometheus metrics; pass the same object's `recordEvent` as the auditor's `after`
+  /** Prometheus metrics; pass the same object's `recordEvents` as the auditor's `committed`
    * hook to count audited writes (serve() does). Default: a fresh registry. */
   readonly metrics?: ServerMetrics
   /** Login protection: failed-attempt limits (default: in memory, `LOGIN_LIMIT_DEFAULTS`)

@@ -19,7 +19,6 @@ export interface ServerConfig {
   readonly redisUrl: string | undefined
   /** How long cursor reads hold back other processes' fresh events (ms); undefined = the
    * command's default (serve: 0 alone, 6000 with REDIS_URL; the CLI: 6000). */
-  readonly settleMs: number | undefined
   readonly adminEmail: string | undefined
   readonly adminPassword: string | undefined
   /** How often the server deletes expired login sessions (ms); 0 = never; absent = the
@@ -149,10 +148,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     poolMax: integer(env, 'DB_POOL_MAX', 10, 1, 1000),
     acquireTimeoutMs: integer(env, 'DB_ACQUIRE_TIMEOUT_MS', 2000, 10, 60_000),
     redisUrl: env.REDIS_URL || undefined,
-    settleMs:
-      env.SETTLE_MS === undefined || env.SETTLE_MS === ''
-        ? undefined
-        : integer(env, 'SETTLE_MS', 0, 0, 600_000),
     adminEmail: env.ADMIN_EMAIL || undefined,
     adminPassword: env.ADMIN_PASSWORD || undefined,
     sessionPurgeIntervalMs: interval(env, 'SESSION_PURGE_INTERVAL_MS', SESSION_PURGE_INTERVAL_MS_DEFAULT),

@@ -103,8 +103,8 @@ export class ServerMetrics {
     )
   }
 
-  /** For the auditor's `after` hook: counts committed events. */
-  readonly recordEvent = (event: ChangeEvent): void => {
-    this.writes.inc({ table: event.table, action: event.action })
+  /** For the auditor's `committed` hook: counts the events this process committed. */
+  readonly recordEvents = (events: readonly ChangeEvent[]): void => {
+    for (const event of events) this.writes.inc({ table: event.table, action: event.action })
   }
 }

@@ -19,16 +19,13 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     sqlite: { createDirectory: true },
   })
   await migrate(db, CMS_MIGRATIONS)
-  // One server process is the only writer unless several share a database (REDIS_URL set
-  // for shared limits): only then must cursor reads wait out other processes' transactions.
   const buckets =
     config.redisUrl === undefined ? new MemoryBucketStore() : new RedisBucketStore(newRedis(config.redisUrl))
   const limiter = createLimiter(db, buckets)
   const metrics = ServerMetrics.of(db.capabilities)
   const auditor = createAuditor({
     db,
-    hooks: { before: limiter.before, after: metrics.recordEvent },
-    settleMs: config.settleMs ?? (config.redisUrl === undefined ? 0 : 6000),
+    hooks: { before: limiter.before, committed: metrics.recordEvents },
     ...(config.nodeId ? { nodeId: config.nodeId } : {}),
   })
   const loginLimiter =

@@ -6,6 +6,7 @@ import { type Classification, classified } from '../classification.js'
 import type { Dialect, Session, Statement, StatementResult } from '../dialect.js'
 import { type DatabaseHealth, UNREACHABLE } from '../health.js'
 import { observedDialect } from '../observed-kysely-dialect.js'
+import { MYSQL_FEED } from './feed-positions.js'
 import { MysqlPoolStats } from './mysql-pool-stats.js'
 import type { PoolOptions } from './postgres.js'
 
@@ -178,6 +179,7 @@ export function createMysql(url: string, options: PoolOptions, health: DatabaseH
       convertSql: (table, collation) =>
         `ALTER TABLE \`${table}\` CONVERT TO CHARACTER SET utf8mb4 COLLATE ${collation}`,
     },
+    feed: MYSQL_FEED,
     maxParameters: 60_000,
     bigintAsText: (column) => `CAST(${column} AS CHAR)`,
     bigintParameter: (value) => value,

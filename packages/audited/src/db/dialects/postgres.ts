@@ -7,6 +7,7 @@ import { type Classification, classified } from '../classification.js'
 import type { Dialect, Session, Statement, StatementResult } from '../dialect.js'
 import { type DatabaseHealth, UNREACHABLE } from '../health.js'
 import { observedDialect } from '../observed-kysely-dialect.js'
+import { POSTGRES_FEED } from './feed-positions.js'
 
 export interface PoolOptions {
   /** Connections in the pool (default 10). */
@@ -173,6 +174,7 @@ export function createPostgres(url: string, options: PoolOptions, health: Databa
     indexExistsSql: undefined,
     columnsSql:
       'SELECT column_name AS name FROM information_schema.columns WHERE table_name = $1 AND table_schema = current_schema()',
+    feed: POSTGRES_FEED,
     maxParameters: 65_000,
     bigintAsText: (column) => `CAST(${column} AS TEXT)`,
     bigintParameter: (value) => value.toString(),

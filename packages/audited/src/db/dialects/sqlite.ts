@@ -7,6 +7,7 @@ import type { Dialect } from '../dialect.js'
 import type { DatabaseHealth } from '../health.js'
 import { observedDialect } from '../observed-kysely-dialect.js'
 import { WriterLock } from '../writer-lock.js'
+import { SQLITE_FEED } from './feed-positions.js'
 import { CommitGroup } from './sqlite-group-commit.js'
 import { LeasedSqliteDialect, StatementCache } from './sqlite-kysely-dialect.js'
 
@@ -91,6 +92,7 @@ export function createSqlite(
     migrationLock: undefined,
     indexExistsSql: undefined,
     columnsSql: 'SELECT name FROM pragma_table_info(?)',
+    feed: SQLITE_FEED,
     maxParameters: 32_000,
     packRowFunction: 'json_array',
     bigintAsText: (column) => `CAST(${column} AS TEXT)`,

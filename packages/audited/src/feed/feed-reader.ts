@@ -1,0 +1,220 @@
+import { type Compilable, CompiledQuery, sql } from 'kysely'
+import { type ChangeEvent, eventFromPackedRow, eventFromRow } from '../audit/change-event.js'
+import type { EngineCore } from '../audit/engine-core.js'
+import { readSelection } from '../audit/event-queries.js'
+import { bind, compile, slot, type Template } from '../audit/statements.js'
+import { AuditedError } from '../core/errors.js'
+import { textProblem } from '../core/text-rules.js'
+import { decodeFeedCursor, encodeFeedCursor, FEED_START, type FeedPoint } from './feed-cursor.js'
+
+export interface FeedQuery {
+  /** The `cursor` of the previous read; omitted: from the start of the feed. */
+  readonly after?: string
+  /** At most this many events, 1 to 1000 (default 100). */
+  readonly limit?: number
+  /** One tenant's events (`null`: events without a tenant); omitted: every tenant. */
+  readonly tenantId?: string | null
+  /** Only these tables / actions (1 to 50 names each). */
+  readonly tables?: readonly string[]
+  readonly actions?: readonly string[]
+}
+
+/** A change event as the feed hands it out, with the cursor just after it. */
+export interface FeedEvent extends ChangeEvent {
+  readonly cursor: string
+}
+
+export interface FeedPage {
+  readonly events: FeedEvent[]
+  /** Pass as `after` for the next read: after the last event returned, or the same place. */
+  readonly cursor: string
+}
+
+const MAX_TEMPLATES = 200
+
+function names(value: unknown, field: string): readonly string[] | undefined {
+  if (value === undefined) return undefined
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    value.length > 50 ||
+    !value.every(
+      (v) => typeof v === 'string' && v.length > 0 && v.length <= 255 && textProblem(v) === undefined,
+    )
+  ) {
+    throw new AuditedError('validation', `${field} must be a list of 1 to 50 non-empty names.`, {
+      details: { field },
+    })
+  }
+  return [...new Set(value as string[])]
+}
+
+/**
+ * Reads the change feed in feed order (see db/dialects/feed-positions.ts): following the
+ * cursor returns every committed event exactly once, never one that rolled back, and the
+ * same order every time it is read from the start.
+ */
+export class FeedReader {
+  readonly #core: EngineCore
+  readonly #templates = new Map<string, Template>()
+  readonly #decode: (row: Record<string, unknown>) => ChangeEvent
+
+  constructor(core: EngineCore) {
+    this.#core = core
+    this.#decode = core.dialect.packRowFunction === undefined ? eventFromRow : eventFromPackedRow
+  }
+
+  #template(key: string, build: () => Compilable): Template {
+    let t = this.#templates.get(key)
+    if (t === undefined) {
+      t = compile(build())
+      if (this.#templates.size >= MAX_TEMPLATES) this.#templates.clear()
+      this.#templates.set(key, t)
+    }
+    return t
+  }
+
+  async #run(t: Template, args: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>[]> {
+    const { sql: text, parameters } = bind(t, args)
+    const result = await this.#core.readKysely.executeQuery(CompiledQuery.raw(text, parameters as unknown[]))
+    return result.rows as Record<string, unknown>[]
+  }
+
+  /** The next events after `query.after`, in feed order. */
+  async read(query: FeedQuery = {}): Promise<FeedPage> {
+    const limit = query.limit ?? 100
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new AuditedError('validation', 'limit must be an integer from 1 to 1000.', {
+        details: { field: 'limit' },
+      })
+    }
+    const tenantId = query.tenantId
+    if (
+      tenantId !== undefined &&
+      tenantId !== null &&
+      (typeof tenantId !== 'string' || tenantId.length === 0)
+    ) {
+      throw new AuditedError('validation', 'tenantId must be a non-empty string or null.', {
+        details: { field: 'tenantId' },
+      })
+    }
+    const tables = names(query.tables, 'tables')
+    const actions = names(query.actions, 'actions')
+    const from = query.after === undefined ? FEED_START : decodeFeedCursor(query.after)
+    const rows = await this.readAfter(from, limit, { tenantId, tables, actions })
+    const events = rows.map(({ event, point }) => ({ ...event, cursor: encodeFeedCursor(point) }))
+    return { events, cursor: events.at(-1)?.cursor ?? encodeFeedCursor(from) }
+  }
+
+  /** Events after `from` with their points (what consumers read). */
+  async readAfter(
+    from: FeedPoint,
+    limit: number,
+    filter: {
+      tenantId?: string | null | undefined
+      tables?: readonly string[] | undefined
+      actions?: readonly string[] | undefined
+    } = {},
+  ): Promise<{ event: ChangeEvent; point: FeedPoint }[]> {
+    const d = this.#core.dialect
+    const tenant = filter.tenantId === undefined ? 'any' : filter.tenantId === null ? 'null' : 'one'
+    const nt = filter.tables?.length ?? 0
+    const na = filter.actions?.length ?? 0
+    const template = this.#template(`read:${tenant}:${nt}:${na}`, () => {
+      let q = this.#core.readKysely
+        .selectFrom('change_events')
+        .select([...readSelection(d), sql.raw<string>(d.bigintAsText('feed_pos')).as('feed_position')])
+        // The plain range lets the index seek to the cursor; the OR keeps its exactness.
+        .where('change_events.feed_pos', '>=', slot('pos'))
+        .where((eb) =>
+          eb.or([eb('change_events.feed_pos', '>', slot('pos')), eb('event_id', '>', slot('id'))]),
+        )
+      if (d.feed.boundSql !== undefined)
+        q = q.where('change_events.feed_pos', '<', sql.raw<string>(d.feed.boundSql))
+      if (tenant === 'null') q = q.where('tenant_id', 'is', null)
+      else if (tenant === 'one') q = q.where('tenant_id', '=', slot('tenant'))
+      if (nt > 0)
+        q = q.where(
+          'table_name',
+          'in',
+          Array.from({ length: nt }, (_, i) => slot(`t${i}`)),
+        )
+      if (na > 0)
+        q = q.where(
+          'action',
+          'in',
+          Array.from({ length: na }, (_, i) => slot(`a${i}`)),
+        )
+      return q
+        .orderBy('change_events.feed_pos')
+        .orderBy('event_id')
+        .limit(slot('limit') as unknown as number)
+    })
+    const args: Record<string, unknown> = {
+      pos: d.bigintParameter(from.position),
+      id: from.eventId,
+      tenant: filter.tenantId,
+      limit,
+    }
+    filter.tables?.forEach((t, i) => {
+      args[`t${i}`] = t
+    })
+    filter.actions?.forEach((a, i) => {
+      args[`a${i}`] = a
+    })
+    const rows = await this.#run(template, args)
+    return rows.map((row) => {
+      const event = this.#decode(row)
+      return { event, point: { position: BigInt(String(row.feed_position)), eventId: event.eventId } }
+    })
+  }
+
+  /** The newest final point (a consumer that starts "from now" starts here). */
+  async head(): Promise<FeedPoint> {
+    const d = this.#core.dialect
+    const template = this.#template('head', () => {
+      let q = this.#core.readKysely
+        .selectFrom('change_events')
+        .select([sql.raw<string>(d.bigintAsText('feed_pos')).as('feed_position'), 'event_id'])
+      if (d.feed.boundSql !== undefined)
+        q = q.where('change_events.feed_pos', '<', sql.raw<string>(d.feed.boundSql))
+      return q.orderBy('change_events.feed_pos', 'desc').orderBy('event_id', 'desc').limit(sql<number>`1`)
+    })
+    const [row] = await this.#run(template, {})
+    return row === undefined
+      ? FEED_START
+      : { position: BigInt(String(row.feed_position)), eventId: String(row.event_id) }
+  }
+
+  /** How far `from` is behind: final events after it (counted up to `cap`) and the wall
+   * time of the first of them. */
+  async lag(from: FeedPoint, cap = 10_000): Promise<{ events: number; oldestWallTime: string | undefined }> {
+    const rows = await this.readAfter(from, 1)
+    if (rows.length === 0) return { events: 0, oldestWallTime: undefined }
+    const d = this.#core.dialect
+    const template = this.#template('lag', () => {
+      let inner = this.#core.readKysely
+        .selectFrom('change_events')
+        .select(sql<number>`1`.as('one'))
+        .where('change_events.feed_pos', '>=', slot('pos'))
+        .where((eb) =>
+          eb.or([eb('change_events.feed_pos', '>', slot('pos')), eb('event_id', '>', slot('id'))]),
+        )
+      if (d.feed.boundSql !== undefined)
+        inner = inner.where('change_events.feed_pos', '<', sql.raw<string>(d.feed.boundSql))
+      return this.#core.readKysely
+        .selectFrom(inner.limit(slot('cap') as unknown as number).as('pending'))
+        .select(sql<number>`COUNT(*)`.as('n'))
+    })
+    const [row] = await this.#run(template, { pos: d.bigintParameter(from.position), id: from.eventId, cap })
+    return { events: Number(row?.n ?? 0), oldestWallTime: rows[0]!.event.wallTime }
+  }
+
+  /** Age (ms) of the oldest open transaction holding the feed back (0 where none can). */
+  async holdbackMs(): Promise<number> {
+    const q = this.#core.dialect.feed.holdbackSql
+    if (q === undefined) return 0
+    const r = await this.#core.readKysely.executeQuery<{ age_ms?: unknown }>(CompiledQuery.raw(q))
+    return Math.max(0, Math.round(Number(r.rows[0]?.age_ms ?? 0)))
+  }
+}

@@ -1,0 +1,154 @@
+import type { EngineCore } from '../audit/engine-core.js'
+import { AuditedError } from '../core/errors.js'
+import { Consumer, type ConsumerStatus, type FeedHandler, type SubscribeOptions } from './consumer.js'
+import { type ConsumerRow, ConsumerStore } from './consumer-store.js'
+import { encodeFeedCursor } from './feed-cursor.js'
+import { type FeedPage, type FeedQuery, FeedReader } from './feed-reader.js'
+
+/** A running durable consumer of this process. */
+export interface Subscription {
+  readonly name: string
+  /** Resolves once the consumer's offset row exists (for `from: 'now'`: every event
+   * committed after this is handled); never rejects (failures are retried and reported). */
+  readonly ready: Promise<void>
+  status(): ConsumerStatus
+  /** Ends a park now (the failed batch is tried again). */
+  resume(): void
+  /** Stops after the batch in hand and gives the lease up to another process. */
+  stop(): Promise<void>
+}
+
+/** One consumer as stored and, where it runs here, as it runs. */
+export interface ConsumerStats {
+  readonly name: string
+  readonly position: string
+  readonly state: 'running' | 'parked'
+  readonly leaseOwner: string | null
+  readonly leaseExpiresAt: string | null
+  readonly attempts: number
+  readonly lastError: string | null
+  /** Committed events it has not acknowledged (counted up to 10 000). */
+  readonly lagEvents: number
+  /** How long the oldest of them has waited (ms; 0 when none). */
+  readonly lagMs: number
+}
+
+export interface FeedStats {
+  readonly consumers: ConsumerStats[]
+  /** Age of the oldest open transaction holding the feed back (ms; 0 where none can). */
+  readonly holdbackMs: number
+}
+
+/**
+ * The change feed of one auditor: `read` is the never-skip reader; `subscribe` runs a
+ * durable consumer (offset in the database, one process at a time, retries, parking).
+ */
+export class Feed {
+  readonly #reader: FeedReader
+  readonly #store: ConsumerStore
+  readonly #core: EngineCore
+  readonly #consumers = new Map<string, Consumer>()
+  readonly #waiting = new Set<() => void>()
+  #closed = false
+
+  constructor(core: EngineCore) {
+    this.#core = core
+    this.#reader = new FeedReader(core)
+    this.#store = new ConsumerStore(core.kysely, core.dialect)
+  }
+
+  /**
+   * The next committed events after `after`, in feed order, and the cursor to continue.
+   *
+   * @example
+   * let { events, cursor } = await auditor.feed.read({ limit: 500 })
+   * ;({ events, cursor } = await auditor.feed.read({ after: cursor }))
+   */
+  read(query?: FeedQuery): Promise<FeedPage> {
+    return this.#reader.read(query)
+  }
+
+  /** The cursor of the newest committed event (read from here to get only later ones). */
+  async head(): Promise<string> {
+    return encodeFeedCursor(await this.#reader.head())
+  }
+
+  /**
+   * Runs `handler` for every committed event, in feed order, at least once: the offset
+   * (stored in `audited_consumers` under `name`) moves only after the handler resolves.
+   * With several processes on one database each consumer runs in one of them at a time.
+   */
+  subscribe(name: string, handler: FeedHandler, options: SubscribeOptions = {}): Subscription {
+    if (this.#closed)
+      throw new AuditedError('unavailable', 'The auditor is closed.', {
+        details: { reason: 'shutting_down' },
+      })
+    if (this.#consumers.has(name)) {
+      throw new AuditedError('validation', `A consumer named ${name} already runs in this process.`, {
+        details: { field: 'name' },
+      })
+    }
+    const consumer = new Consumer(name, handler, options, {
+      reader: this.#reader,
+      store: this.#store,
+      nodeId: this.#core.nodeId,
+      onCommit: (callback) => {
+        this.#waiting.add(callback)
+        return () => this.#waiting.delete(callback)
+      },
+    })
+    this.#consumers.set(name, consumer)
+    void consumer.done.finally(() => {
+      if (this.#consumers.get(name) === consumer) this.#consumers.delete(name)
+    })
+    return {
+      name,
+      ready: consumer.ready,
+      status: () => consumer.status(),
+      resume: () => consumer.resume(),
+      stop: () => consumer.stop(),
+    }
+  }
+
+  /** This process committed events: wake its consumers. */
+  notify(): void {
+    if (this.#waiting.size === 0) return
+    const callbacks = [...this.#waiting]
+    this.#waiting.clear()
+    for (const callback of callbacks) callback()
+  }
+
+  /** Every stored consumer with its lag, and what holds the feed back. */
+  async stats(): Promise<FeedStats> {
+    const rows = await this.#store.list()
+    const now = Date.now()
+    const consumers = await Promise.all(rows.map(async (row) => this.#statsOf(row, now)))
+    return { consumers, holdbackMs: await this.#reader.holdbackMs() }
+  }
+
+  async #statsOf(row: ConsumerRow, now: number): Promise<ConsumerStats> {
+    const lag = await this.#reader.lag(row.position)
+    return {
+      name: row.name,
+      position: encodeFeedCursor(row.position),
+      state: row.state,
+      leaseOwner: row.leaseUntil > now ? row.leaseOwner : null,
+      leaseExpiresAt: row.leaseUntil > now ? new Date(row.leaseUntil).toISOString() : null,
+      attempts: row.attempts,
+      lastError: row.lastError,
+      lagEvents: lag.events,
+      lagMs: lag.oldestWallTime === undefined ? 0 : Math.max(0, now - Date.parse(lag.oldestWallTime)),
+    }
+  }
+
+  /** This process's running consumers. */
+  running(): ConsumerStatus[] {
+    return [...this.#consumers.values()].map((c) => c.status())
+  }
+
+  /** Stops every consumer of this process (each finishes its batch and gives its lease up). */
+  async close(): Promise<void> {
+    this.#closed = true
+    await Promise.all([...this.#consumers.values()].map((c) => c.stop()))
+  }
+}
