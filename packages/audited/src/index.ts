@@ -36,3 +36,6 @@ export type { CommitStats, Dialect, DialectName, PoolStats } from './db/dialect.
 export type { DatabaseOutcome } from './db/health.js'
 export { createIndexIfMissing, type Migration, makeTextExact, migrate } from './db/migrations.js'
 export { type AuditedDatabase, type OpenDatabaseOptions, openDatabase } from './db/open-database.js'
+export type { ConsumerInfo, ConsumerStatus, FeedHandler, SubscribeOptions } from './feed/consumer.js'
+export type { ConsumerStats, Feed, FeedStats, Subscription } from './feed/feed.js'
+export type { FeedEvent, FeedPage, FeedQuery } from './feed/feed-reader.js'

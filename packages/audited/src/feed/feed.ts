@@ -110,6 +110,23 @@ export class Feed {
     }
   }
 
+  /**
+   * Resolves at this process's next commit of events, or after `timeoutMs` (other
+   * processes' commits are not signalled: poll with a timeout). For live followers (SSE).
+   */
+  nextCommit(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.#waiting.delete(done)
+        resolve()
+      }
+      const timer = setTimeout(done, Math.max(0, timeoutMs))
+      timer.unref()
+      this.#waiting.add(done)
+    })
+  }
+
   /** This process committed events: wake its consumers. */
   notify(): void {
     if (this.#waiting.size === 0) return
