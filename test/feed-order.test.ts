@@ -119,7 +119,11 @@ forEachDialect('feed order under concurrent writers', (f) => {
       again.push(...page.events.map((e) => e.eventId))
       cursor = page.cursor
     }
-    assert.deepEqual(again, seen.map((e) => e.eventId), 'a re-read gives the same order')
+    assert.deepEqual(
+      again,
+      seen.map((e) => e.eventId),
+      'a re-read gives the same order',
+    )
     await auditor.close()
   })
 })
