@@ -6,7 +6,7 @@
  */
 export { type Auditor, createAuditor } from './audit/auditor.js'
 export type { Action, ChangeEvent, JsonObject, Operation } from './audit/change-event.js'
-export type { AuditorHooks, AuditorOptions, BeforeChange } from './audit/engine-core.js'
+export type { AuditorHooks, AuditorOptions, BeforeChange, Durability } from './audit/engine-core.js'
 export { type ColumnKind, defineEntity, type Entity, type EntityConfig } from './audit/entity.js'
 export { type ExportFormat, exportChunks, ndjsonEvent } from './audit/event-export.js'
 export { type EventPage, type ListEventsQuery, type PointInTime, toHlc } from './audit/event-queries.js'

@@ -108,11 +108,17 @@ export function createAuditor(options: AuditorOptions): Auditor {
   async function inTransaction<T>(ctx: AuditContext, fn: (scope: WriteScope) => Promise<T>): Promise<T> {
     assertAuditContext(ctx)
     if (hooksReady !== undefined) await hooksReady
+    if (core.ready !== undefined) await core.ready
     let committed: WriteScope | undefined
     const logical = {} // one per call, shared by a deadlock re-run (BeforeChange.transaction)
     const result = await runTransaction(
       core.dialect,
-      { timeoutMs: core.timeoutMs, acquireTimeoutMs: core.db.acquireTimeoutMs, signal: ctx.signal },
+      {
+        timeoutMs: core.timeoutMs,
+        acquireTimeoutMs: core.db.acquireTimeoutMs,
+        signal: ctx.signal,
+        afterBegin: core.afterBegin,
+      },
       async (tx) => {
         const scope = new WriteScope(core, tx, ctx, logical)
         const value = await fn(scope)

@@ -4,7 +4,7 @@ import type { AuditContext } from '../core/audit-context.js'
 import { AuditedError, isAuditedError } from '../core/errors.js'
 import { HlcClock } from '../core/hlc.js'
 import { createIdFactory } from '../core/ids.js'
-import type { Dialect } from '../db/dialect.js'
+import type { Dialect, Statement } from '../db/dialect.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import type { Transaction } from '../db/transaction.js'
 import type { Action, ChangeEvent, Operation } from './change-event.js'
@@ -80,6 +80,32 @@ export interface AuditorOptions {
   readonly hooks?: AuditorHooks
   /** The clock (default: one shared by every auditor of the process; tests inject one). */
   readonly clock?: HlcClock
+  /**
+   * `full` (default): a write returns once its COMMIT is on disk. `relaxed`: COMMIT returns
+   * before the database flushes it (PostgreSQL `synchronous_commit = off` per transaction,
+   * ≤ ~600 ms of the newest commits at risk; SQLite `synchronous = OFF` on the writer);
+   * a crash may lose the newest writes, each row always together with its event. Not
+   * available on MySQL/MariaDB (a validation error). See README "Durability".
+   */
+  readonly durability?: Durability
+}
+
+export type Durability = 'full' | 'relaxed'
+
+/** The dialect's way to relax durability, undefined for `full`; a value other than the two,
+ * or `relaxed` where the database cannot do it per transaction, is a validation error. */
+function durabilityOf(dialect: Dialect, durability: unknown) {
+  if (durability === undefined || durability === 'full') return undefined
+  if (durability !== 'relaxed')
+    throw new AuditedError('validation', "durability must be 'full' or 'relaxed'.", {
+      details: { name: 'durability' },
+    })
+  const relaxed = dialect.relaxedDurability
+  if (!relaxed.supported)
+    throw new AuditedError('validation', relaxed.reason, {
+      details: { name: 'durability', dialect: dialect.name },
+    })
+  return relaxed
 }
 
 /** One clock per process unless a caller brings its own: every auditor of the process
@@ -103,6 +129,10 @@ export class EngineCore {
   readonly timeoutMs: number
   readonly eventStatements: EventStatements
   readonly newEventId = createIdFactory()
+  /** Sent after BEGIN in every write transaction (relaxed durability on PostgreSQL). */
+  readonly afterBegin: readonly Statement[]
+  /** Settles once the writer connection is relaxed (SQLite); writes wait for it. */
+  readonly ready: Promise<void> | undefined
   readonly #hooksBefore: readonly ((change: BeforeChange) => void | Promise<void>)[]
   readonly hooksAfter: readonly ((event: ChangeEvent) => void | Promise<void>)[]
   readonly onHookError: (error: unknown, event: ChangeEvent) => void
@@ -124,6 +154,11 @@ export class EngineCore {
     }
     this.db = options.db
     this.dialect = options.db.capabilities
+    const relaxed = durabilityOf(this.dialect, options.durability)
+    this.afterBegin = (relaxed?.afterBegin ?? []).map((sql) => ({ sql, parameters: [] }))
+    this.ready = relaxed?.relaxWriter?.()
+    // A failure is the first write's to report; it must not be an unhandled rejection.
+    this.ready?.catch(() => {})
     this.kysely = options.db.kysely
     this.readKysely = options.db.readKysely
     this.clock = options.clock ?? PROCESS_CLOCK

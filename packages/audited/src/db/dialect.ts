@@ -45,6 +45,28 @@ export interface PoolStats {
   readonly waiting: number
 }
 
+/**
+ * How a dialect lets a transaction's COMMIT return before the database has flushed it to
+ * disk (`createAuditor({ durability: 'relaxed' })`). A crash of the database server or the
+ * machine may then lose the newest commits, never part of one: a row and its change event
+ * are in one transaction, and recovery replays a transaction whole or not at all.
+ */
+export type RelaxedDurability =
+  | {
+      readonly supported: true
+      /** Statements sent right after BEGIN, in the same request, for each relaxed
+       * transaction (PostgreSQL: `SET LOCAL synchronous_commit = off`). */
+      readonly afterBegin?: readonly string[]
+      /** Relaxes the writer connection itself, outside any transaction; every write on it
+       * is relaxed from then on (SQLite: `PRAGMA synchronous = OFF`). */
+      relaxWriter?(): Promise<void>
+    }
+  | {
+      readonly supported: false
+      /** Why not, and what the operator can do instead (the validation error's message). */
+      readonly reason: string
+    }
+
 export interface Lease {
   readonly session: Session
   /** Returns the connection; `destroy` drops it instead (after a failed rollback). */
@@ -85,6 +107,8 @@ export interface Dialect {
   readonly supportsPartialIndexes: boolean
   /** The statement that opens a write transaction. */
   readonly beginSql: string
+  /** See `RelaxedDurability`. */
+  readonly relaxedDurability: RelaxedDurability
   /** Column types of the change-event table. */
   readonly types: { readonly json: string; readonly timestamp: string; readonly text: string }
   /** Statements that serialise `migrate` across processes on one connection (session-level

@@ -10,6 +10,13 @@ export interface TransactionOptions {
   readonly signal?: AbortSignal | undefined
   /** How often a deadlock or serialization failure re-runs the whole transaction. */
   readonly retries?: number
+  /** Statements sent right after BEGIN, in the same request (see `beginStatements`). */
+  readonly afterBegin?: readonly Statement[]
+}
+
+/** BEGIN, then `afterBegin` (e.g. a relaxed transaction's `SET LOCAL`). */
+function beginStatements(dialect: Dialect, afterBegin: readonly Statement[] = []): readonly Statement[] {
+  return [{ sql: dialect.beginSql, parameters: [] }, ...afterBegin]
 }
 
 /**
@@ -23,6 +30,7 @@ export interface TransactionOptions {
 export class Transaction {
   readonly #dialect: Dialect
   readonly #lease: Lease
+  readonly #begin: readonly Statement[]
   #begun = false
   #inFlight = false
   #state: 'open' | 'committing' | 'done' = 'open'
@@ -31,9 +39,10 @@ export class Transaction {
   #sent = 0
   readonly #onClose: (() => void)[] = []
 
-  constructor(dialect: Dialect, lease: Lease) {
+  constructor(dialect: Dialect, lease: Lease, afterBegin?: readonly Statement[]) {
     this.#dialect = dialect
     this.#lease = lease
+    this.#begin = beginStatements(dialect, afterBegin)
   }
 
   get dialect(): Dialect {
@@ -59,13 +68,10 @@ export class Transaction {
   ): Promise<StatementResult[]> {
     this.#assertUsable()
     if (options.readOnly !== true) this.#sent += 1
-    const withBegin = this.#begun
-      ? statements
-      : [{ sql: this.#dialect.beginSql, parameters: [] }, ...statements]
+    if (this.#begun) return this.#send(statements)
     this.#begun = true
-    if (withBegin === statements) return this.#send(statements)
     try {
-      return (await this.#send(withBegin)).slice(1)
+      return (await this.#send([...this.#begin, ...statements])).slice(this.#begin.length)
     } catch (e) {
       // Whether BEGIN itself took effect is unknown (it travels with the statements): no
       // later statement may run, since it might run outside any transaction.
@@ -81,12 +87,8 @@ export class Transaction {
       this.#state = 'done'
       return []
     }
-    const list = [
-      ...(this.#begun ? [] : [{ sql: this.#dialect.beginSql, parameters: [] }]),
-      ...statements,
-      { sql: 'COMMIT', parameters: [] },
-    ]
-    const skip = this.#begun ? 0 : 1
+    const list = [...(this.#begun ? [] : this.#begin), ...statements, { sql: 'COMMIT', parameters: [] }]
+    const skip = this.#begun ? 0 : this.#begin.length
     this.#begun = true
     this.#sent += 1
     this.#state = 'committing'
@@ -211,7 +213,7 @@ async function runOnce<T>(
     lease.release()
     throw abortError(signal) // aborted while waiting for the connection
   }
-  const tx = new Transaction(dialect, lease)
+  const tx = new Transaction(dialect, lease, options.afterBegin)
   return new Promise<T>((resolve, reject) => {
     const stop = (error: AuditedError) => {
       if (tx.committing || tx.finished) return // COMMIT is on its way: its answer decides

@@ -33,6 +33,7 @@ export async function runCommand(
       db,
       auditor: createAuditor({
         db,
+        durability: config.durability ?? 'full',
         ...(config.nodeId ? { nodeId: config.nodeId } : {}),
       }),
       out: process.stdout,

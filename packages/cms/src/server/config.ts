@@ -17,8 +17,8 @@ export interface ServerConfig {
   readonly poolMax: number
   readonly acquireTimeoutMs: number
   readonly redisUrl: string | undefined
-  /** How long cursor reads hold back other processes' fresh events (ms); undefined = the
-   * command's default (serve: 0 alone, 6000 with REDIS_URL; the CLI: 6000). */
+  /** `AUDIT_DURABILITY`: `full` (default) or `relaxed` (see the library's `durability`). */
+  readonly durability?: 'full' | 'relaxed'
   readonly adminEmail: string | undefined
   readonly adminPassword: string | undefined
   /** How often the server deletes expired login sessions (ms); 0 = never; absent = the
@@ -127,6 +127,15 @@ function httpTimeouts(env: NodeJS.ProcessEnv): HttpTimeouts {
   }
 }
 
+function durability(raw: string | undefined): 'full' | 'relaxed' {
+  const value = raw?.trim() ?? ''
+  if (value === '' || value === 'full') return 'full'
+  if (value === 'relaxed') return 'relaxed'
+  throw new AuditedError('validation', 'AUDIT_DURABILITY must be full or relaxed.', {
+    details: { name: 'AUDIT_DURABILITY' },
+  })
+}
+
 /** Reads and checks the configuration; a bad value is a `validation` error naming it. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const logLevel = env.LOG_LEVEL ?? 'info'
@@ -148,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     poolMax: integer(env, 'DB_POOL_MAX', 10, 1, 1000),
     acquireTimeoutMs: integer(env, 'DB_ACQUIRE_TIMEOUT_MS', 2000, 10, 60_000),
     redisUrl: env.REDIS_URL || undefined,
+    durability: durability(env.AUDIT_DURABILITY),
     adminEmail: env.ADMIN_EMAIL || undefined,
     adminPassword: env.ADMIN_PASSWORD || undefined,
     sessionPurgeIntervalMs: interval(env, 'SESSION_PURGE_INTERVAL_MS', SESSION_PURGE_INTERVAL_MS_DEFAULT),

@@ -23,11 +23,20 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     config.redisUrl === undefined ? new MemoryBucketStore() : new RedisBucketStore(newRedis(config.redisUrl))
   const limiter = createLimiter(db, buckets)
   const metrics = ServerMetrics.of(db.capabilities)
-  const auditor = createAuditor({
-    db,
-    hooks: { before: limiter.before, committed: metrics.recordEvents },
-    ...(config.nodeId ? { nodeId: config.nodeId } : {}),
-  })
+  let auditor: ReturnType<typeof createAuditor>
+  try {
+    auditor = createAuditor({
+      db,
+      hooks: { before: limiter.before, committed: metrics.recordEvents },
+      durability: config.durability ?? 'full',
+      ...(config.nodeId ? { nodeId: config.nodeId } : {}),
+    })
+  } catch (error) {
+    // e.g. AUDIT_DURABILITY=relaxed on MySQL: an open pool would keep the process alive
+    await buckets.close()
+    await db.close()
+    throw error
+  }
   const loginLimiter =
     config.redisUrl === undefined
       ? LoginLimiter.memory(config.loginLimits)

@@ -160,6 +160,11 @@ export function createMysql(url: string, options: PoolOptions, health: DatabaseH
     supportsRowLocks: true,
     supportsPartialIndexes: false,
     beginSql: 'START TRANSACTION',
+    relaxedDurability: {
+      supported: false,
+      reason:
+        "durability: 'relaxed' is not supported on MySQL/MariaDB: they have no per-transaction way to return from COMMIT before the log is flushed. The server-wide setting innodb_flush_log_at_trx_commit = 2 is the operator's alternative (it relaxes every transaction of the server).",
+    },
     types: { json: 'json', timestamp: 'datetime(3)', text: 'text' },
     // Named locks are server-wide: the name carries the database (hashed: names are at
     // most 64 characters), so migrations of different databases never wait for each other.

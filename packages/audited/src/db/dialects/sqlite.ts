@@ -62,6 +62,21 @@ function readerDatabase(path: string, busyTimeoutMs: number): StatementCache {
   return new StatementCache(reader)
 }
 
+/**
+ * `PRAGMA synchronous = OFF` on the writer (SQLite refuses it inside a transaction, so it
+ * takes the writer lock as a non-transaction caller: the connection is then outside any).
+ * WAL stays: an application crash loses nothing; a crash of the OS or a power loss may
+ * lose the newest commits (none is fsynced, not even at checkpoints).
+ */
+async function relaxWriter(raw: Database.Database, lock: WriterLock): Promise<void> {
+  if (!lock.tryTake()) await lock.take('other')
+  try {
+    raw.pragma('synchronous = OFF')
+  } finally {
+    lock.release()
+  }
+}
+
 export function createSqlite(
   path: string,
   options: SqliteOptions,
@@ -88,6 +103,7 @@ export function createSqlite(
     supportsRowLocks: false,
     supportsPartialIndexes: true,
     beginSql: 'BEGIN IMMEDIATE',
+    relaxedDurability: { supported: true, relaxWriter: () => relaxWriter(raw, lock) },
     types: { json: 'text', timestamp: 'text', text: 'text' },
     migrationLock: undefined,
     indexExistsSql: undefined,
