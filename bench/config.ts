@@ -3,6 +3,8 @@
  *
  * BENCH_DIALECTS  comma list of sqlite, postgres, mysql (default: all three)
  * BENCH_SCALE     multiplier for every operation count (default 1; e.g. 0.05 for a smoke run)
+ * BENCH_CASES     `all` (default) or `durability`: only the relaxed ÷ full durability cells,
+ *                 whose section of bench/results.md is replaced (the rest is kept)
  * PG_URL / MYSQL_URL  server URLs (defaults: the local services)
  */
 import type { DialectName } from '../packages/audited/src/index.js'
@@ -40,6 +42,7 @@ export interface Sizes {
 
 export interface BenchConfig {
   readonly dialects: readonly DialectName[]
+  readonly cases: 'all' | 'durability'
   readonly scale: number
   sizes(dialect: DialectName): Sizes
 }
@@ -78,8 +81,12 @@ function scaled(base: number, scale: number, min: number): number {
 export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
   const dialects = parseDialects(env.BENCH_DIALECTS)
   const scale = parseScale(env.BENCH_SCALE)
+  const cases = env.BENCH_CASES === undefined || env.BENCH_CASES === '' ? 'all' : env.BENCH_CASES
+  if (cases !== 'all' && cases !== 'durability')
+    throw new Error(`BENCH_CASES must be all or durability, got "${cases}"`)
   return {
     dialects,
+    cases,
     scale,
     sizes(dialect) {
       const base = BASE_SIZES[dialect]

@@ -4,13 +4,14 @@
  * bench/results.md. See bench/config.ts for BENCH_DIALECTS and BENCH_SCALE.
  */
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, freemem, loadavg, type as osType, platform, release, totalmem } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { type DialectName, migrate, openDatabase } from '../packages/audited/src/index.js'
 import { baselineSql } from './baseline-sql.js'
 import { type BenchConfig, MYSQL_URL, PG_URL, POOL_SIZE, readConfig } from './config.js'
 import { PendingDrops, readSettings, TARGETS } from './databases.js'
+import { benchDurability, type DurabilityReport, durabilitySection, spliceDurability } from './durability.js'
 import { RssSampler } from './measure.js'
 import { type DialectReport, renderConsole, renderMarkdown } from './report.js'
 import { runSuite } from './suite.js'
@@ -129,8 +130,23 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg()[0] ?? 0
   const rss = new RssSampler()
   const reports: DialectReport[] = []
-  for (const name of config.dialects) reports.push(await benchDialect(name, config, rss))
+  const durability: DurabilityReport[] = []
+  for (const name of config.dialects) {
+    if (config.cases === 'all') reports.push(await benchDialect(name, config, rss))
+    log(`\n${name}: durability cells (relaxed ÷ full)`)
+    durability.push(await benchDurability(TARGETS[name], config.sizes(name), rss, log, drops))
+  }
   rss.stop()
+  const section = durabilitySection(durability, startedAt)
+  const file = new URL('./results.md', import.meta.url)
+  if (config.cases === 'durability') {
+    process.stdout.write(section)
+    const before = existsSync(file) ? readFileSync(file, 'utf8') : '# audited — engine benchmark\n'
+    writeFileSync(file, spliceDurability(before, section))
+    log(`wrote the durability section of ${file.pathname}`)
+    if (durability.some((r) => r.status === 'failed')) process.exitCode = 1
+    return
+  }
   const run = {
     startedAt,
     elapsedMs: performance.now() - started,
@@ -140,10 +156,11 @@ async function main(): Promise<void> {
     load: { start: loadAtStart, end: loadavg()[0] ?? 0, cpus: cpus().length },
   }
   process.stdout.write(renderConsole(reports, run))
-  const file = new URL('./results.md', import.meta.url)
-  writeFileSync(file, renderMarkdown(reports, run))
+  process.stdout.write(section)
+  writeFileSync(file, spliceDurability(renderMarkdown(reports, run), section))
   log(`wrote ${file.pathname}`)
-  if (reports.some((r) => r.status === 'failed')) process.exitCode = 1
+  if (reports.some((r) => r.status === 'failed') || durability.some((r) => r.status === 'failed'))
+    process.exitCode = 1
 }
 
 await main()

@@ -81,11 +81,16 @@ export interface AuditorOptions {
   /** The clock (default: one shared by every auditor of the process; tests inject one). */
   readonly clock?: HlcClock
   /**
-   * `full` (default): a write returns once its COMMIT is on disk. `relaxed`: COMMIT returns
-   * before the database flushes it (PostgreSQL `synchronous_commit = off` per transaction,
-   * ≤ ~600 ms of the newest commits at risk; SQLite `synchronous = OFF` on the writer);
-   * a crash may lose the newest writes, each row always together with its event. Not
-   * available on MySQL/MariaDB (a validation error). See README "Durability".
+   * `full` (default): a write returns once the database has made its COMMIT durable (SQLite
+   * per `openDatabase`'s `synchronous`). `relaxed`: COMMIT returns before the database
+   * flushes it. PostgreSQL: `SET LOCAL synchronous_commit = off` per transaction, with BEGIN
+   * (no extra round trip); a server or machine crash may lose the last ≤ ~600 ms of commits
+   * (3 × wal_writer_delay). SQLite: `synchronous = OFF` on the writer connection (for every
+   * write on that database handle; WAL stays): an application crash loses nothing, an OS
+   * crash or power loss may lose the newest commits. Whatever is lost, a row and its event
+   * go together: they are one transaction, which recovery keeps whole or drops whole.
+   * MySQL/MariaDB: a validation error (their alternative is the server-wide
+   * `innodb_flush_log_at_trx_commit = 2`). See README "Durability".
    */
   readonly durability?: Durability
 }

@@ -65,8 +65,9 @@ function readerDatabase(path: string, busyTimeoutMs: number): StatementCache {
 /**
  * `PRAGMA synchronous = OFF` on the writer (SQLite refuses it inside a transaction, so it
  * takes the writer lock as a non-transaction caller: the connection is then outside any).
- * WAL stays: an application crash loses nothing; a crash of the OS or a power loss may
- * lose the newest commits (none is fsynced, not even at checkpoints).
+ * WAL stays: an application crash loses nothing (every commit is in the OS's hands); a
+ * crash of the OS or a power loss may lose the newest commits, since nothing is fsynced,
+ * not even at checkpoints — which SQLite documents may then also damage the file.
  */
 async function relaxWriter(raw: Database.Database, lock: WriterLock): Promise<void> {
   if (!lock.tryTake()) await lock.take('other')
