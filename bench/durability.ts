@@ -142,7 +142,11 @@ export const DURABILITY_START = '<!-- durability:start -->'
 export const DURABILITY_END = '<!-- durability:end -->'
 
 /** The markdown section (between markers, so that a durability-only run can replace it). */
-export function durabilitySection(reports: readonly DurabilityReport[], when: Date): string {
+export function durabilitySection(
+  reports: readonly DurabilityReport[],
+  when: Date,
+  load: { start: number; end: number; cpus: number },
+): string {
   const rows: string[][] = []
   const notes: string[] = []
   for (const r of reports) {
@@ -178,7 +182,8 @@ export function durabilitySection(reports: readonly DurabilityReport[], when: Da
 Engine creates, then an update of each created row, through \`createAuditor({ durability })\`:
 \`full\` (default) and \`relaxed\` each on their own fresh database (SQLite: \`synchronous\` NORMAL vs
 OFF on the writer; PostgreSQL: \`synchronous_commit\` on vs \`SET LOCAL synchronous_commit = off\` per
-transaction), measured in the same run (${when.toISOString()}) in ${ROUNDS} alternating rounds.
+transaction), measured in the same run (${when.toISOString()}) in ${ROUNDS} alternating rounds; 1-minute load
+average ${load.start.toFixed(2)} at start, ${load.end.toFixed(2)} at end (${load.cpus} CPUs, shared with the database servers).
 
 ${renderTable(headers, rows, [1, 2, 3, 4, 5])}
 ${notes.length === 0 ? '' : `\n${notes.join('\n')}\n`}${DURABILITY_END}

@@ -137,7 +137,11 @@ async function main(): Promise<void> {
     durability.push(await benchDurability(TARGETS[name], config.sizes(name), rss, log, drops))
   }
   rss.stop()
-  const section = durabilitySection(durability, startedAt)
+  const section = durabilitySection(durability, startedAt, {
+    start: loadAtStart,
+    end: loadavg()[0] ?? 0,
+    cpus: cpus().length,
+  })
   const file = new URL('./results.md', import.meta.url)
   if (config.cases === 'durability') {
     process.stdout.write(section)
