@@ -54,7 +54,7 @@ async function openWriter(target: DialectTarget, drops: PendingDrops, durability
     db = await openDatabase(created.url, { pool: { max: POOL_SIZE, acquireTimeoutMs: 30_000 } })
     await migrate(db)
     await createItemsTable(db)
-    const writer = engineWriter(createAuditor({ db, settleMs: 0, timeoutMs: 60_000, durability }))
+    const writer = engineWriter(createAuditor({ db, timeoutMs: 60_000, durability }))
     const opened = db
     const close = async () => {
       await opened.close()

@@ -68,7 +68,7 @@ async function loadAndCrash(cluster: PgCluster, database: string, durability: Du
     .addColumn('title', 'varchar(200)', (c) => c.notNull())
     .addColumn('version', 'integer', (c) => c.notNull())
     .execute()
-  const auditor = createAuditor({ db, settleMs: 0, durability })
+  const auditor = createAuditor({ db, durability })
   const acks: Ack[] = []
   let crashed = false
   const writer = async (w: number) => {

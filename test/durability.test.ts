@@ -28,7 +28,7 @@ async function settingInsideWrite(db: AuditedDatabase, durability: 'full' | 'rel
   let seen: unknown
   const auditor = createAuditor({
     db,
-    settleMs: 0,
+
     durability,
     hooks: {
       async before(change) {
@@ -130,10 +130,7 @@ forEachDialect('durability', (f) => {
     const db = await f.open()
     const full = counted(db)
     const relaxed = counted(db)
-    const writers = [
-      createAuditor({ db: full.db, settleMs: 0 }),
-      createAuditor({ db: relaxed.db, settleMs: 0, durability: 'relaxed' }),
-    ]
+    const writers = [createAuditor({ db: full.db }), createAuditor({ db: relaxed.db, durability: 'relaxed' })]
     const eventsBefore = await eventCount(db)
     const ids: string[] = []
     for (const [n, auditor] of writers.entries()) {
