@@ -24,7 +24,8 @@ export interface SignatureInput {
   readonly ed25519PrivateKeys?: readonly KeyObject[]
 }
 
-export interface WebhookHeaders {
+/** A type, not an interface, so it is assignable to `Record<string, string>` (sendWebhook's headers). */
+export type WebhookHeaders = {
   'webhook-id': string
   'webhook-timestamp': string
   'webhook-signature': string
