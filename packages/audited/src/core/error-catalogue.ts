@@ -37,6 +37,13 @@ export const ERROR_CODES = {
       body_too_large: { status: 413, meaning: 'The request body is larger than the limit (1 MiB).' },
       request_timeout: { status: 408, meaning: 'The request was not received in time.' },
       headers_too_large: { status: 431, meaning: 'The request headers are too large.' },
+      invalid_url: { meaning: 'A webhook URL is not a valid absolute URL (or is too long).' },
+      blocked_scheme: { meaning: 'A webhook URL is not http or https.' },
+      credentials_in_url: { meaning: 'A webhook URL carries a user name or password.' },
+      blocked_address: {
+        meaning:
+          'A webhook host is, or resolves to, an address that is not global unicast (private, local, reserved, metadata), and is not in `WEBHOOK_ALLOW_HOSTS`.',
+      },
     },
   },
   unauthorized: {
@@ -138,6 +145,7 @@ export const ERROR_CODES = {
       shutting_down: { meaning: 'The server is shutting down.' },
       rate_limiter_unreachable: { meaning: 'The shared rate limiter (Redis) cannot be reached.' },
       output_failed: { meaning: 'CLI: the output file could not be written.' },
+      dns_failure: { meaning: 'A webhook host name could not be resolved.' },
     },
   },
   internal: {
