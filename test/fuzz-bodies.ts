@@ -141,7 +141,7 @@ export const goodPassword = fc.nat().map((n) => `password-${n}`)
 export const goodRole = fc.constantFrom(...ROLES)
 export const goodUrl = fc.nat().map((n) => `https://hooks.example/${n}?x=1`)
 export const goodEvents = fc.uniqueArray(
-  fc.constantFrom('*', 'entry.*', 'entry.published', 'media.created'),
+  fc.constantFrom('*', 'entries.*', 'entries.publish', 'media.create'),
   {
     minLength: 1,
   },

@@ -110,7 +110,7 @@ export function assetRoutes(K: Known): Route[] {
               events: fc.oneof(
                 fc.array(
                   fc.oneof(
-                    fc.constantFrom('*', 'entry.*', 'entry.published', 'entry.published'),
+                    fc.constantFrom('*', 'entries.*', 'entries.publish', 'entries.publish'),
                     fc.stringMatching(/^[a-z][a-z0-9_]{0,8}(\.[a-z*]{1,5})?$/),
                     text,
                   ),
@@ -138,7 +138,7 @@ export function assetRoutes(K: Known): Route[] {
           fc.record(
             {
               url,
-              events: fc.oneof(fc.array(fc.constantFrom('*', 'entry.*', 'x.y'), { maxLength: 3 }), anyJson),
+              events: fc.oneof(fc.array(fc.constantFrom('*', 'entries.*', 'x.y'), { maxLength: 3 }), anyJson),
               active: fc.oneof(fc.boolean(), anyJson),
             },
             { requiredKeys: [] },

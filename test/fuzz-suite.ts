@@ -94,7 +94,7 @@ export function fuzzRoutes(title: string, routes: (K: Known) => Route[]): void {
         })
       ).id
       K.webhookId = (
-        await ok('POST', api('webhooks'), { url: 'https://h.example/1', events: ['entry.*'] })
+        await ok('POST', api('webhooks'), { url: 'https://h.example/1', events: ['entries.*'] })
       ).id
       K.spareWebhookIds = []
       for (let i = 0; i < 2; i++) {

@@ -141,7 +141,7 @@ export function accessSteps(f: HttpFixture, t: ScenarioTokens, hook: ScenarioHoo
       ['POST', '/api/v1/media', { ...media, url: 'ftp://x.test/a' }],
       ['POST', '/api/v1/media', { ...media, url: 'javascript:alert(1)' }],
       ['POST', '/api/v1/webhooks', { ...WEBHOOK, url: 'http://' }],
-      ['POST', '/api/v1/webhooks', { ...WEBHOOK, events: 'entry.published' }],
+      ['POST', '/api/v1/webhooks', { ...WEBHOOK, events: 'entries.publish' }],
       ['POST', '/api/v1/webhooks', { ...WEBHOOK, events: [] }],
       ['POST', '/api/v1/webhooks', { ...WEBHOOK, secret: 'mine' }],
       ['PATCH', `/api/v1/webhooks/${hook.id}`, {}],

@@ -92,7 +92,7 @@ export async function countRows(f: HttpFixture, table: string): Promise<number> 
   return Number(row.n)
 }
 
-export const WEBHOOK = { url: 'https://hooks.example.test/a', events: ['entry.published'] }
+export const WEBHOOK = { url: 'https://hooks.example.test/a', events: ['entries.publish'] }
 
 /** Tokens made in the suite's `before`. */
 export interface ScenarioTokens {

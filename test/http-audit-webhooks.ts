@@ -48,7 +48,7 @@ export function webhookSteps(f: HttpFixture, t: ScenarioTokens, hook: ScenarioHo
 
     const w = await f.call('POST', '/api/v1/webhooks', { body: WEBHOOK })
     assert.equal(w.status, 201, JSON.stringify(w.body))
-    assert.match(w.body.secret, /^whsec_[A-Za-z0-9_-]{43}$/)
+    assert.match(w.body.secret, /^whsec_[A-Za-z0-9+/]{43}=$/)
     assert.equal(w.body.active, true)
     assert.deepEqual(w.body.events, WEBHOOK.events)
     hook.id = w.body.id

@@ -11,7 +11,7 @@ import { parseAllowHosts } from '../packages/cms/src/webhooks/ssrf.js'
 import { closedPort, type Handler, type Receiver, startReceiver } from './webhook-receiver.js'
 
 const LOCAL = parseAllowHosts('127.0.0.1')
-const BODY = JSON.stringify({ type: 'entry.published', data: { id: 'e1' } })
+const BODY = JSON.stringify({ type: 'entries.publish', data: { id: 'e1' } })
 const receivers: Receiver[] = []
 after(async () => {
   for (const r of receivers) await r.close()

@@ -15,7 +15,7 @@ import {
   webhookPublicKey,
 } from '../packages/cms/src/webhooks/signing.js'
 
-const BODY = JSON.stringify({ type: 'entry.published', data: { id: '01J0', title: 'Grüße ✓' } })
+const BODY = JSON.stringify({ type: 'entries.publish', data: { id: '01J0', title: 'Grüße ✓' } })
 const now = () => Math.floor(Date.now() / 1000)
 
 function rejects(wh: Webhook, body: string, headers: Record<string, string>): void {

@@ -64,7 +64,7 @@ function runAfterHooks(core: EngineCore, feed: Feed, name: string): Promise<void
     name,
     async (events) => {
       for (const event of events) {
-        const { cursor, ...plain } = event
+        const { cursor: _c, position: _p, ...plain } = event
         for (const hook of core.hooksAfter) {
           try {
             await hook(plain)

@@ -243,6 +243,43 @@ export class EventQueries {
     return this.#decode(row)
   }
 
+  /** Events by id (at most 500; within the tenant when given), in no particular order;
+   * ids with no event are left out. */
+  async getMany(
+    eventIds: readonly string[],
+    options: { tenantId?: string | null } = {},
+  ): Promise<ChangeEvent[]> {
+    if (
+      !Array.isArray(eventIds) ||
+      eventIds.length > 500 ||
+      !eventIds.every((id) => typeof id === 'string' && /^[0-9A-HJKMNP-TV-Z]{26}$/.test(id))
+    ) {
+      throw new AuditedError('validation', 'eventIds must be at most 500 event ids (ULIDs).')
+    }
+    if (eventIds.length === 0) return []
+    const ids = [...new Set(eventIds)]
+    const tenantId = options.tenantId
+    const tenant = tenantId === undefined ? 'any' : tenantId === null ? 'null' : 'one'
+    const template = this.#template(`many:${tenant}:${ids.length}`, () => {
+      let q = this.#core.readKysely
+        .selectFrom('change_events')
+        .select(readSelection(this.#core.dialect))
+        .where(
+          'event_id',
+          'in',
+          ids.map((_, i) => slot(`e${i}`)),
+        )
+      if (tenant === 'null') q = q.where('tenant_id', 'is', null)
+      else if (tenant === 'one') q = q.where('tenant_id', '=', slot('tenant'))
+      return q
+    })
+    const args: Record<string, unknown> = { tenant: tenantId }
+    ids.forEach((id, i) => {
+      args[`e${i}`] = id
+    })
+    return (await this.#run(template, args)).map(this.#decode)
+  }
+
   /**
    * One page of a record's events, oldest first (`limit` 1 to 1000, default 100; `after`
    * the previous page's `nextCursor`). Per record, HLC order is commit order — each write

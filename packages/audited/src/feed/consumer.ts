@@ -272,7 +272,11 @@ export class Consumer {
     const last = rows.at(-1)!.point
     const batch = rows
       .filter((r) => this.#match(r.event))
-      .map(({ event, point }) => ({ ...event, cursor: encodeFeedCursor(point) }))
+      .map(({ event, point }) => ({
+        ...event,
+        cursor: encodeFeedCursor(point),
+        position: point.position.toString(),
+      }))
     const token = this.#token!
     if (batch.length > 0) {
       this.#state = this.#attempts > 0 ? 'retrying' : 'busy'

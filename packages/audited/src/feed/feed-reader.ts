@@ -22,6 +22,8 @@ export interface FeedQuery {
 /** A change event as the feed hands it out, with the cursor just after it. */
 export interface FeedEvent extends ChangeEvent {
   readonly cursor: string
+  /** The event's feed position (decimal): feed order is (position, eventId). */
+  readonly position: string
 }
 
 export interface FeedPage {
@@ -102,7 +104,11 @@ export class FeedReader {
     const actions = names(query.actions, 'actions')
     const from = query.after === undefined ? FEED_START : decodeFeedCursor(query.after)
     const rows = await this.readAfter(from, limit, { tenantId, tables, actions })
-    const events = rows.map(({ event, point }) => ({ ...event, cursor: encodeFeedCursor(point) }))
+    const events = rows.map(({ event, point }) => ({
+      ...event,
+      cursor: encodeFeedCursor(point),
+      position: point.position.toString(),
+    }))
     return { events, cursor: events.at(-1)?.cursor ?? encodeFeedCursor(from) }
   }
 

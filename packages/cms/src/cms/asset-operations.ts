@@ -4,11 +4,10 @@
  * answers `conflict`; a webhook's secret is generated here, never chosen by a client) so
  * their restore is the engine's own (action `restore`).
  */
-import { randomBytes } from 'node:crypto'
 import type { Entity } from 'audited'
 import { type Caller, type CmsStore, restoring } from './caller.js'
-import { type LocaleRow, locales, type MediaRow, media, type WebhookRow, webhooks } from './entities.js'
-import { created, newRecordId, touched } from './records.js'
+import { type LocaleRow, locales, type MediaRow, media, type WebhookRow } from './entities.js'
+import { created, newRecordId } from './records.js'
 
 export async function createLocale(store: CmsStore, caller: Caller, body: { code: string; name: string }) {
   return store.auditor.create(locales, created({ id: newRecordId(), ...body }), caller.ctx)
@@ -26,34 +25,6 @@ export interface MediaCreate {
 export async function createMedia(store: CmsStore, caller: Caller, body: MediaCreate): Promise<MediaRow> {
   const { size, ...rest } = body
   return store.auditor.create(media, created({ id: newRecordId(), ...rest, size: String(size) }), caller.ctx)
-}
-
-/** 32 random bytes; the prefix makes a leaked secret recognisable to secret scanners. */
-function newWebhookSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64url')}`
-}
-
-export interface WebhookChange {
-  readonly url?: string | undefined
-  readonly events?: string[] | undefined
-  readonly active?: boolean | undefined
-}
-
-export async function createWebhook(
-  store: CmsStore,
-  caller: Caller,
-  body: WebhookChange & { url: string; events: string[] },
-): Promise<WebhookRow> {
-  const values = created({ id: newRecordId(), active: true, ...body, secret: newWebhookSecret() })
-  return store.auditor.create(webhooks, values, caller.ctx)
-}
-
-export async function patchWebhook(store: CmsStore, caller: Caller, id: string, body: WebhookChange) {
-  return store.auditor.update(webhooks, id, touched(body), caller.ctx)
-}
-
-export async function deleteWebhook(store: CmsStore, caller: Caller, id: string): Promise<void> {
-  await store.auditor.delete(webhooks, id, caller.ctx)
 }
 
 /** The assets' restore: the engine's, the event first looked up within the caller's tenant (404 otherwise). */

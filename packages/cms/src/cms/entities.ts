@@ -170,6 +170,10 @@ export interface WebhookRow {
   events: string[]
   secret: string
   active: boolean
+  ordering: 'record' | 'none'
+  previous_secret: string | null
+  previous_secret_until: Date | null
+  disabled_reason: string | null
   version: number
   created_at: Date
   updated_at: Date
@@ -178,8 +182,8 @@ export const webhooks = defineEntity<WebhookRow>({
   table: 'webhooks',
   tenantColumn: 'tenant_id',
   ...stamped,
-  redact: ['secret'],
-  columns: { ...stamped.columns, events: 'json', active: 'boolean' },
+  redact: ['secret', 'previous_secret'],
+  columns: { ...stamped.columns, events: 'json', active: 'boolean', previous_secret_until: 'timestamp' },
 })
 
 /** The tables the audit routes accept as `:table`. */

@@ -1,6 +1,7 @@
 import { createIndexIfMissing, type Migration, makeTextExact } from 'audited'
 import { type CreateTableBuilder, sql } from 'kysely'
 import { ENTRY_COUNTS, initialiseEntryCounts } from './entry-counts.js'
+import { WEBHOOK_DELIVERY_MIGRATION } from './webhook-schema.js'
 
 type Table = CreateTableBuilder<string, string>
 
@@ -169,4 +170,5 @@ export const CMS_MIGRATIONS: readonly Migration[] = [
         ENTRY_COUNTS,
       ]),
   },
+  WEBHOOK_DELIVERY_MIGRATION,
 ]

@@ -4,6 +4,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AuditedDatabase, Auditor } from 'audited'
 import { AuditedError, createIdFactory, isAuditedError } from 'audited'
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify'
+import { WebhookRuntime } from '../webhooks/runtime.js'
+import { STANDARD_SCHEDULE_MS } from '../webhooks/schedule.js'
+import { parseAllowHosts } from '../webhooks/ssrf.js'
 import type { App } from './app-type.js'
 import { CircuitBreaker } from './circuit-breaker.js'
 import { HTTP_TIMEOUTS_DEFAULT, type HttpTimeouts, type TrustProxy } from './config.js'
@@ -25,6 +28,7 @@ import { auditRoutes } from './routes/audit.js'
 import { authRoutes } from './routes/auth.js'
 import { contentRoutes } from './routes/content.js'
 import { operationsRoutes } from './routes/operations.js'
+import { webhookRoutes } from './routes/webhooks.js'
 import { optionalBodies } from './schemas/envelope.js'
 import { SHARED_SCHEMAS } from './schemas/records.js'
 import { sharedSerializers } from './serializer-cache.js'
@@ -48,6 +52,9 @@ export interface AppOptions {
   /** Login protection: failed-attempt limits (default: in memory, `LOGIN_LIMIT_DEFAULTS`)
    * and the bound on concurrent password derivations (default: 2 running, 32 queued). */
   readonly login?: { readonly limiter?: LoginLimiter; readonly gate?: DerivationGate }
+  /** Webhook delivery (the routes' replay, ping and SSRF policy). Default: a runtime with
+   * no allowed private hosts and the standard schedule, not started (serve() starts one). */
+  readonly webhooks?: WebhookRuntime
 }
 
 const API_TAGS = [
@@ -143,6 +150,7 @@ export function buildApp(options: AppOptions): App {
   })
   const metrics = options.metrics ?? ServerMetrics.of(options.db.capabilities)
   metrics.watchClock(options.auditor.clock)
+  metrics.watchFeed(options.auditor.feed)
   app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -236,6 +244,15 @@ export function buildApp(options: AppOptions): App {
     await adminRoutes(scoped as App, deps)
     await auditRoutes(scoped as App, deps)
     await assetsRoutes(scoped as App, deps)
+    await webhookRoutes(scoped as App, {
+      ...deps,
+      webhooks:
+        options.webhooks ??
+        new WebhookRuntime(options.db, options.auditor, {
+          policy: parseAllowHosts(undefined),
+          schedule: STANDARD_SCHEDULE_MS,
+        }),
+    })
   })
   return app
 }

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import { AuditedError } from 'audited'
 import { LOGIN_LIMIT_DEFAULTS } from './login-limiter.js'
+import { type WebhookSettings, webhookSettings } from './webhook-config.js'
 
 /** Server settings, from the environment (see README "Configuration"). */
 export interface ServerConfig {
@@ -28,6 +29,8 @@ export interface ServerConfig {
   readonly loginLimits?: { perIp: number; perAccount: number; windowSeconds: number }
   /** Connection timeouts and the shutdown deadline (absent: `HTTP_TIMEOUTS_DEFAULT`). */
   readonly http?: HttpTimeouts
+  /** Webhook delivery (absent: the defaults of `webhookSettings`). */
+  readonly webhooks?: WebhookSettings
 }
 
 /** Every phase of a connection is bounded (ms). */
@@ -173,5 +176,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       windowSeconds: integer(env, 'LOGIN_WINDOW_SECONDS', LOGIN_LIMIT_DEFAULTS.windowSeconds, 1, 86_400),
     },
     http: httpTimeouts(env),
+    webhooks: webhookSettings(env),
   }
 }

@@ -1,4 +1,4 @@
-import type { ChangeEvent, CommitStats, Dialect, HlcClock, PoolStats } from 'audited'
+import type { ChangeEvent, CommitStats, Dialect, Feed, HlcClock, PoolStats } from 'audited'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 
 /**
@@ -24,6 +24,17 @@ export class ServerMetrics {
     name: 'audited_writes_total',
     help: 'Committed audited writes (change events) by table and action.',
     labelNames: ['table', 'action'] as const,
+    registers: [this.registry],
+  })
+  readonly webhookAttempts = new Counter({
+    name: 'audited_webhook_attempts_total',
+    help: 'Webhook delivery attempts by outcome (success, retry, failure, disable, dead).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly webhooksDisabled = new Counter({
+    name: 'audited_webhooks_disabled_total',
+    help: 'Webhook subscriptions switched off by delivery (410, or failing for days).',
     registers: [this.registry],
   })
   readonly rateLimited = new Counter({
@@ -106,5 +117,67 @@ export class ServerMetrics {
   /** For the auditor's `committed` hook: counts the events this process committed. */
   readonly recordEvents = (events: readonly ChangeEvent[]): void => {
     for (const event of events) this.writes.inc({ table: event.table, action: event.action })
+  }
+
+  readonly webhookAttempt = (outcome: string): void => {
+    this.webhookAttempts.inc({ outcome })
+  }
+
+  readonly webhookDisabled = (): void => {
+    this.webhooksDisabled.inc()
+  }
+
+  #watchedFeed: Feed | undefined
+
+  /** Exposes the feed's consumers (lag in events and seconds, parked) and its holdback,
+   * read at each scrape (`feed.stats()`: one small query per consumer). */
+  watchFeed(feed: Feed): void {
+    if (this.#watchedFeed !== undefined) return
+    this.#watchedFeed = feed
+    let last: Promise<Awaited<ReturnType<Feed['stats']>>> | undefined
+    const stats = () => {
+      last ??= feed.stats().finally(() => {
+        last = undefined
+      })
+      return last
+    }
+    const perConsumer = (
+      name: string,
+      help: string,
+      pick: (c: Awaited<ReturnType<Feed['stats']>>['consumers'][number]) => number,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['consumer'] as const,
+        registers: [this.registry],
+        async collect() {
+          this.reset()
+          for (const c of (await stats()).consumers) this.set({ consumer: c.name }, pick(c))
+        },
+      })
+    perConsumer(
+      'audited_feed_consumer_lag_events',
+      'Committed events a consumer has not acknowledged (up to 10,000).',
+      (c) => c.lagEvents,
+    )
+    perConsumer(
+      'audited_feed_consumer_lag_seconds',
+      'How long the oldest unacknowledged event has waited.',
+      (c) => c.lagMs / 1000,
+    )
+    perConsumer(
+      'audited_feed_consumer_parked',
+      '1 while a consumer is parked after repeated failures.',
+      (c) => (c.state === 'parked' ? 1 : 0),
+    )
+    new Gauge({
+      name: 'audited_feed_holdback_seconds',
+      help: 'Age of the oldest open transaction holding the feed back (PostgreSQL; 0 elsewhere).',
+      registers: [this.registry],
+      async collect() {
+        this.set((await stats()).holdbackMs / 1000)
+      },
+    })
   }
 }

@@ -3,12 +3,14 @@ import { type BootstrapResult, bootstrap } from '../cms/bootstrap.js'
 import { createLimiter, MemoryBucketStore, RedisBucketStore } from '../cms/limits.js'
 import { CMS_MIGRATIONS } from '../cms/schema.js'
 import { type SessionPurgeSchedule, scheduleSessionPurge } from '../cms/sessions.js'
+import { WebhookRuntime } from '../webhooks/runtime.js'
 import { buildApp } from './app.js'
 import { HTTP_TIMEOUTS_DEFAULT, SESSION_PURGE_INTERVAL_MS_DEFAULT, type ServerConfig } from './config.js'
 import { logFormatFor, loggedError, prettyStream } from './log-lines.js'
 import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
 import { newRedis } from './redis-client.js'
+import { webhookSettings } from './webhook-config.js'
 
 /** Opens (and on SQLite creates) the database, migrates, bootstraps, listens, purges expired
  * sessions periodically; closes gracefully on SIGINT/SIGTERM: stops the purge (after its
@@ -42,7 +44,17 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
       ? LoginLimiter.memory(config.loginLimits)
       : LoginLimiter.redis(config.redisUrl, config.loginLimits)
   const timeouts = config.http ?? HTTP_TIMEOUTS_DEFAULT
+  const webhooks = new WebhookRuntime(db, auditor, {
+    ...(config.webhooks ?? webhookSettings({})),
+    onAttempt: (outcome) => metrics.webhookAttempt(outcome),
+    onDisabled: (webhookId, tenantId, reason) => {
+      metrics.webhookDisabled()
+      app.log.warn({ webhookId, tenantId, reason }, 'webhook disabled')
+    },
+    onError: (error) => app.log.error({ err: loggedError(error) }, 'webhook delivery failed'),
+  })
   const app = buildApp({
+    webhooks,
     db,
     auditor,
     metrics,
@@ -69,6 +81,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     throw error
   }
   if (first !== undefined) process.stdout.write(firstStartNotice(url, first))
+  webhooks.start()
   // Expired login sessions: deleted (audited) at start and every interval; 0 turns it off.
   const purgeIntervalMs = config.sessionPurgeIntervalMs ?? SESSION_PURGE_INTERVAL_MS_DEFAULT
   const purge: SessionPurgeSchedule | undefined =
@@ -94,6 +107,8 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
       }, timeouts.shutdownTimeoutMs)
       deadline.unref()
       await purge?.stop()
+      await webhooks.stop()
+      await auditor.close()
       await app.close()
       clearTimeout(deadline)
       await buckets.close()

@@ -1,26 +1,20 @@
 import { decodeRow } from 'audited'
 import type { FastifyRequest } from 'fastify'
 import { type Static, Type } from 'typebox'
-import {
-  createLocale,
-  createMedia,
-  createWebhook,
-  deleteWebhook,
-  patchWebhook,
-} from '../../cms/asset-operations.js'
+import { createLocale, createMedia } from '../../cms/asset-operations.js'
 import { CMS_ENTITIES } from '../../cms/entities.js'
 import type { App } from '../app-type.js'
 import { allow, requirePrincipal } from '../principal.js'
 import { callerOf } from '../request-caller.js'
 import { getOne, IdParams, listPage, PageQuery, pageOf, present, sendCreated } from '../resource.js'
-import { AUTHORIZED, created, errors, NoContent, ref } from '../schemas/envelope.js'
+import { AUTHORIZED, created, errors, ref } from '../schemas/envelope.js'
 import type { RouteDeps } from './deps.js'
 
 const AssetPageQuery = Type.Object(PageQuery, { additionalProperties: false })
 type AssetPageQuery = Static<typeof AssetPageQuery>
 
 /** An absolute http(s) URL with a host; no whitespace (it is called or served as is). */
-const HttpUrl = Type.String({ maxLength: 2000, pattern: '^https?://[^\\s/?#@]+([/?#][^\\s]*)?$' })
+export const HttpUrl = Type.String({ maxLength: 2000, pattern: '^https?://[^\\s/?#@]+([/?#][^\\s]*)?$' })
 
 /** A BCP 47 subset: language, optional script, optional region (`en`, `en-US`, `zh-Hant-TW`). */
 const LocaleBody = Type.Object(
@@ -47,25 +41,7 @@ const MediaBody = Type.Object(
   { additionalProperties: false },
 )
 
-/** `entry.published`, `entry.*`, `*`. */
-const WebhookEvents = Type.Array(
-  Type.String({ maxLength: 64, pattern: '^(\\*|[a-z][a-z0-9_]*(\\.([a-z][a-z0-9_]*|\\*))*)$' }),
-  { minItems: 1, maxItems: 32, uniqueItems: true },
-)
-const WebhookBody = Type.Object(
-  { url: HttpUrl, events: WebhookEvents, active: Type.Optional(Type.Boolean()) },
-  { additionalProperties: false },
-)
-const WebhookPatch = Type.Object(
-  {
-    url: Type.Optional(HttpUrl),
-    events: Type.Optional(WebhookEvents),
-    active: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false, minProperties: 1 },
-)
-
-type AssetTable = 'locales' | 'media' | 'webhooks'
+type AssetTable = 'locales' | 'media'
 
 /** The OpenAPI facts of an operation. */
 const op = (tag: string, operationId: string, summary: string) => ({ tags: [tag], operationId, summary })
@@ -74,11 +50,8 @@ const READERS = allow('admin', 'editor', 'viewer')
 const ADMINS = allow('admin')
 const MEDIA_WRITERS = allow('admin', 'editor')
 
-/** Never shown after creation; in events the entity masks it as "[redacted]". */
-const WEBHOOK_SECRETS = ['secret'] as const
-
 /**
- * Routes: locales, media metadata and webhooks of the caller's tenant. Every write goes
+ * Routes: locales and media metadata of the caller's tenant (webhooks: routes/webhooks.ts). Every write goes
  * through its domain operation (src/cms/asset-operations.ts); lists are keyset pages on the id.
  */
 export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
@@ -186,78 +159,6 @@ export async function assetsRoutes(app: App, deps: RouteDeps): Promise<void> {
       },
     },
     async (request) => withNumericSize(await one('media', request, request.params.id)),
-  )
-
-  app.get(
-    '/api/v1/webhooks',
-    {
-      preValidation: READERS,
-      schema: {
-        ...op('webhooks', 'listWebhooks', "List the tenant's webhooks (never their secrets)"),
-        querystring: AssetPageQuery,
-        response: { 200: ref('WebhookPage'), ...errors(...AUTHORIZED) },
-      },
-    },
-    async (request) => list('webhooks', requirePrincipal(request).tenantId, request.query, WEBHOOK_SECRETS),
-  )
-  app.get(
-    '/api/v1/webhooks/:id',
-    {
-      preValidation: READERS,
-      schema: {
-        ...op('webhooks', 'getWebhook', 'Read a webhook (never its secret)'),
-        params: IdParams,
-        response: { 200: ref('Webhook'), ...errors(...AUTHORIZED, 404) },
-      },
-    },
-    async (request) => one('webhooks', request, request.params.id, WEBHOOK_SECRETS),
-  )
-  app.post(
-    '/api/v1/webhooks',
-    {
-      preValidation: ADMINS,
-      schema: {
-        ...op('webhooks', 'createWebhook', 'Create a webhook (its signing secret is shown once)'),
-        body: WebhookBody,
-        response: { 201: created('WebhookCreated'), ...errors(...AUTHORIZED, 409, 413, 422, 429) },
-      },
-    },
-    async (request, reply) => {
-      const row = await createWebhook(deps, callerOf(request), request.body)
-      // The only time the secret leaves the server: the receiver needs it to check signatures.
-      return sendCreated(reply, `/api/v1/webhooks/${row.id}`, present(row))
-    },
-  )
-  app.patch(
-    '/api/v1/webhooks/:id',
-    {
-      preValidation: ADMINS,
-      schema: {
-        ...op('webhooks', 'patchWebhook', 'Change a webhook (url, events, active)'),
-        params: IdParams,
-        body: WebhookPatch,
-        response: { 200: ref('Webhook'), ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
-      },
-    },
-    async (request) => {
-      const row = await patchWebhook(deps, callerOf(request), request.params.id, request.body)
-      return present(row, WEBHOOK_SECRETS)
-    },
-  )
-  app.delete(
-    '/api/v1/webhooks/:id',
-    {
-      preValidation: ADMINS,
-      schema: {
-        ...op('webhooks', 'deleteWebhook', 'Delete a webhook'),
-        params: IdParams,
-        response: { 204: NoContent, ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
-      },
-    },
-    async (request, reply) => {
-      await deleteWebhook(deps, callerOf(request), request.params.id)
-      return reply.code(204).send()
-    },
   )
 }
 

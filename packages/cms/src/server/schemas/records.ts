@@ -7,6 +7,7 @@ import { type TSchema, Type } from 'typebox'
 import { FIELD_TYPES } from '../../cms/content-fields.js'
 import { ROLES } from '../../cms/entities.js'
 import { ErrorEnvelope, Page, ref } from './envelope.js'
+import { WEBHOOK_SCHEMAS } from './webhooks.js'
 
 const Id = Type.String({ description: 'ULID' })
 const Timestamp = Type.String({ format: 'date-time' })
@@ -90,7 +91,18 @@ const Media = named('Media', {
   checksum: Type.String(),
   url: Type.String(),
 })
-const webhookFields = { url: Type.String(), events: Type.Array(Type.String()), active: Type.Boolean() }
+const webhookFields = {
+  url: Type.String(),
+  events: Type.Array(Type.String()),
+  active: Type.Boolean(),
+  ordering: Type.Union([Type.Literal('record'), Type.Literal('none')]),
+  disabledReason: Nullable(
+    Type.String({ description: 'Why delivery switched it off (410, failing for days)' }),
+  ),
+  previousSecretUntil: Nullable(
+    Type.String({ format: 'date-time', description: 'Until when the rotated-out secret also signs' }),
+  ),
+}
 const Webhook = named('Webhook', webhookFields)
 const WebhookCreated = named('WebhookCreated', {
   ...webhookFields,
@@ -194,5 +206,17 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   RestoredRecord,
   Status('ok', 'Health'),
   Status('ready', 'Readiness'),
-  ...['User', 'Token', 'ContentType', 'Entry', 'Locale', 'Media', 'Webhook', 'Role', 'ChangeEvent'].map(Page),
+  ...WEBHOOK_SCHEMAS,
+  ...[
+    'User',
+    'Token',
+    'ContentType',
+    'Entry',
+    'Locale',
+    'Media',
+    'Webhook',
+    'Role',
+    'ChangeEvent',
+    'WebhookDelivery',
+  ].map(Page),
 ]

@@ -1,0 +1,349 @@
+import { type AuditedDatabase, createIdFactory } from 'audited'
+import { type Kysely, sql } from 'kysely'
+
+const ulid = createIdFactory()
+
+export type DeliveryStatus = 'pending' | 'retrying' | 'delivering' | 'succeeded' | 'dead'
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
+  'pending',
+  'retrying',
+  'delivering',
+  'succeeded',
+  'dead',
+]
+
+/** A delivery to create: one event for one subscription. */
+export interface NewDelivery {
+  readonly tenantId: string
+  readonly webhookId: string
+  readonly eventId: string
+  readonly feedPos: bigint
+  readonly type: string
+  readonly recordKey: string
+  /** Distinguishes a replay from the first delivery of the same event. */
+  readonly replay?: string
+}
+
+export interface DeliveryRow {
+  readonly id: string
+  readonly tenantId: string
+  readonly webhookId: string
+  readonly eventId: string
+  readonly type: string
+  readonly status: DeliveryStatus
+  readonly attempts: number
+  readonly nextAttemptAt: number
+  readonly lastStatus: number | null
+  readonly lastError: string | null
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+/** What one attempt ended with, to store. */
+export interface AttemptRecord {
+  /** The claim the delivery was sent under. */
+  readonly token: string
+  readonly deliveryId: string
+  readonly webhookId: string
+  readonly at: number
+  readonly outcome: 'success' | 'retry' | 'disable' | 'failure' | 'dead'
+  readonly status: number | undefined
+  readonly latencyMs: number
+  readonly error: string | undefined
+  /** The delivery's new state. */
+  readonly next: { status: DeliveryStatus; attempts: number; nextAttemptAt: number }
+}
+
+export interface AttemptRow {
+  readonly at: number
+  readonly outcome: string
+  readonly status: number | null
+  readonly latencyMs: number
+  readonly error: string | null
+  readonly nextAttemptAt: number | null
+}
+
+const num = (v: unknown): number => Number(v)
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
+
+function deliveryOf(r: Record<string, unknown>): DeliveryRow {
+  return {
+    id: String(r.id),
+    tenantId: String(r.tenant_id),
+    webhookId: String(r.webhook_id),
+    eventId: String(r.event_id),
+    type: String(r.type),
+    status: String(r.status) as DeliveryStatus,
+    attempts: num(r.attempts),
+    nextAttemptAt: num(r.next_attempt_at),
+    lastStatus: numOrNull(r.last_status),
+    lastError: strOrNull(r.last_error),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  }
+}
+
+/**
+ * The delivery queue in the database: deliveries in feed order, claimed by a worker with a
+ * token and a deadline (a crashed worker's claims expire and are retried), finished with
+ * their attempt records in one transaction.
+ */
+export class DeliveryStore {
+  // biome-ignore lint/suspicious/noExplicitAny: the CMS's operational tables, addressed by name.
+  readonly #db: Kysely<any>
+  readonly #isConflict: (e: unknown) => boolean
+  readonly #true: unknown
+
+  constructor(db: AuditedDatabase) {
+    this.#db = db.kysely
+    this.#true = db.capabilities.toParameter(true)
+    this.#isConflict = (e) => db.capabilities.classify(e)?.code === 'conflict'
+  }
+
+  /** Queues deliveries; one already queued (same subscription, event and replay) is kept. */
+  async enqueue(list: readonly NewDelivery[], now = Date.now()): Promise<number> {
+    if (list.length === 0) return 0
+    const rows = list.map((d) => ({
+      id: ulid(),
+      dedupe_key: `${d.webhookId}:${d.eventId}${d.replay === undefined ? '' : `:${d.replay}`}`,
+      tenant_id: d.tenantId,
+      webhook_id: d.webhookId,
+      event_id: d.eventId,
+      feed_pos: d.feedPos.toString(),
+      type: d.type,
+      record_key: d.recordKey.slice(0, 400),
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: now,
+      created_at: now,
+      updated_at: now,
+    }))
+    try {
+      for (let i = 0; i < rows.length; i += 200)
+        await this.#db
+          .insertInto('webhook_deliveries')
+          .values(rows.slice(i, i + 200))
+          .execute()
+      return rows.length
+    } catch (e) {
+      if (!this.#isConflict(e)) throw e
+    }
+    // A batch redone after a crash: some are queued already; add the rest one by one.
+    let added = 0
+    for (const row of rows) {
+      try {
+        await this.#db.insertInto('webhook_deliveries').values(row).execute()
+        added += 1
+      } catch (e) {
+        if (!this.#isConflict(e)) throw e
+      }
+    }
+    return added
+  }
+
+  /**
+   * Claims up to `limit` deliveries that are due, oldest in feed order first. With ordering
+   * `record`, a delivery waits while an earlier one of the same record for the same
+   * subscription is unfinished (pending, retrying or being delivered).
+   */
+  async claim(
+    limit: number,
+    claimMs: number,
+    now = Date.now(),
+  ): Promise<{ token: string; rows: DeliveryRow[] }> {
+    const candidates = await this.#db
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhooks as w', 'w.id', 'd.webhook_id')
+      .select('d.id')
+      .where('d.status', 'in', ['pending', 'retrying'])
+      .where('d.next_attempt_at', '<=', now)
+      .where('w.active', '=', this.#true)
+      .where((eb) =>
+        eb.or([
+          eb('w.ordering', '=', 'none'),
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('webhook_deliveries as p')
+                .select(sql<number>`1`.as('one'))
+                .whereRef('p.webhook_id', '=', 'd.webhook_id')
+                .whereRef('p.record_key', '=', 'd.record_key')
+                .where('p.status', 'in', ['pending', 'retrying', 'delivering'])
+                .where((e2) =>
+                  e2.or([
+                    e2('p.feed_pos', '<', e2.ref('d.feed_pos')),
+                    e2.and([
+                      e2('p.feed_pos', '=', e2.ref('d.feed_pos')),
+                      e2('p.event_id', '<', e2.ref('d.event_id')),
+                    ]),
+                  ]),
+                ),
+            ),
+          ),
+        ]),
+      )
+      .orderBy('d.feed_pos')
+      .orderBy('d.event_id')
+      .limit(limit)
+      .execute()
+    const token = ulid()
+    if (candidates.length === 0) return { token, rows: [] }
+    await this.#db
+      .updateTable('webhook_deliveries')
+      .set({ status: 'delivering', claim: token, claimed_until: now + claimMs, updated_at: now })
+      .where(
+        'id',
+        'in',
+        candidates.map((c) => c.id),
+      )
+      .where('status', 'in', ['pending', 'retrying'])
+      .execute()
+    const rows = await this.#db
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('claim', '=', token)
+      .where('status', '=', 'delivering')
+      .orderBy('feed_pos')
+      .orderBy('event_id')
+      .execute()
+    return { token, rows: rows.map(deliveryOf) }
+  }
+
+  /** Stores attempts and the deliveries' new states (only while the claim is still ours). */
+  async finish(attempts: readonly AttemptRecord[], now = Date.now()): Promise<void> {
+    if (attempts.length === 0) return
+    await this.#db.transaction().execute(async (tx) => {
+      for (const a of attempts) {
+        await tx
+          .updateTable('webhook_deliveries')
+          .set({
+            status: a.next.status,
+            attempts: a.next.attempts,
+            next_attempt_at: a.next.nextAttemptAt,
+            last_status: a.status ?? null,
+            last_error: a.error?.slice(0, 500) ?? null,
+            claim: null,
+            claimed_until: null,
+            updated_at: now,
+          })
+          .where('id', '=', a.deliveryId)
+          .where('claim', '=', a.token)
+          .execute()
+      }
+      const rows = attempts.map((a) => ({
+        id: ulid(),
+        delivery_id: a.deliveryId,
+        webhook_id: a.webhookId,
+        attempted_at: a.at,
+        outcome: a.outcome,
+        status_code: a.status ?? null,
+        latency_ms: Math.round(a.latencyMs),
+        error: a.error?.slice(0, 500) ?? null,
+        next_attempt_at: a.next.status === 'retrying' ? a.next.nextAttemptAt : null,
+      }))
+      for (let i = 0; i < rows.length; i += 200)
+        await tx
+          .insertInto('webhook_attempts')
+          .values(rows.slice(i, i + 200))
+          .execute()
+    })
+  }
+
+  /** Claims whose worker died: back to `retrying`, due now. */
+  async releaseExpired(now = Date.now()): Promise<number> {
+    const r = await this.#db
+      .updateTable('webhook_deliveries')
+      .set({ status: 'retrying', claim: null, claimed_until: null, next_attempt_at: now, updated_at: now })
+      .where('status', '=', 'delivering')
+      .where('claimed_until', '<', now)
+      .executeTakeFirst()
+    return Number(r.numUpdatedRows)
+  }
+
+  /** A subscription's deliveries, newest first, by keyset on id. */
+  async list(
+    webhookId: string,
+    options: { status?: DeliveryStatus; limit: number; before?: string },
+  ): Promise<DeliveryRow[]> {
+    let q = this.#db.selectFrom('webhook_deliveries').selectAll().where('webhook_id', '=', webhookId)
+    if (options.status !== undefined) q = q.where('status', '=', options.status)
+    if (options.before !== undefined) q = q.where('id', '<', options.before)
+    const rows = await q.orderBy('id', 'desc').limit(options.limit).execute()
+    return rows.map(deliveryOf)
+  }
+
+  /** Attempts of the given deliveries, oldest first. */
+  async attemptsOf(deliveryIds: readonly string[]): Promise<Map<string, AttemptRow[]>> {
+    const out = new Map<string, AttemptRow[]>()
+    if (deliveryIds.length === 0) return out
+    const rows = await this.#db
+      .selectFrom('webhook_attempts')
+      .selectAll()
+      .where('delivery_id', 'in', [...deliveryIds])
+      .orderBy('id')
+      .execute()
+    for (const r of rows) {
+      const list = out.get(String(r.delivery_id)) ?? []
+      list.push({
+        at: num(r.attempted_at),
+        outcome: String(r.outcome),
+        status: numOrNull(r.status_code),
+        latencyMs: num(r.latency_ms),
+        error: strOrNull(r.error),
+        nextAttemptAt: numOrNull(r.next_attempt_at),
+      })
+      out.set(String(r.delivery_id), list)
+    }
+    return out
+  }
+
+  /** Notes a subscription's outcome; answers since when it has been failing (undefined: healthy). */
+  async health(webhookId: string, success: boolean, now = Date.now()): Promise<number | undefined> {
+    const row = await this.#db
+      .selectFrom('webhook_health')
+      .selectAll()
+      .where('webhook_id', '=', webhookId)
+      .executeTakeFirst()
+    if (success) {
+      if (row === undefined) {
+        await this.#insertHealth(webhookId, null, now)
+      } else if (row.failing_since !== null || Number(row.last_success_at) < now - 1000) {
+        await this.#db
+          .updateTable('webhook_health')
+          .set({ failing_since: null, last_success_at: now })
+          .where('webhook_id', '=', webhookId)
+          .execute()
+      }
+      return undefined
+    }
+    if (row === undefined) {
+      await this.#insertHealth(webhookId, now, null)
+      return now
+    }
+    if (row.failing_since === null) {
+      await this.#db
+        .updateTable('webhook_health')
+        .set({ failing_since: now })
+        .where('webhook_id', '=', webhookId)
+        .execute()
+      return now
+    }
+    return Number(row.failing_since)
+  }
+
+  async #insertHealth(
+    webhookId: string,
+    failingSince: number | null,
+    lastSuccess: number | null,
+  ): Promise<void> {
+    try {
+      await this.#db
+        .insertInto('webhook_health')
+        .values({ webhook_id: webhookId, failing_since: failingSince, last_success_at: lastSuccess })
+        .execute()
+    } catch (e) {
+      if (!this.#isConflict(e)) throw e
+    }
+  }
+}
