@@ -18,6 +18,10 @@ import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
 import { newApiToken } from '../packages/cms/src/cms/secrets.js'
 import { type App, buildApp } from '../packages/cms/src/server/app.js'
 import { newRecordId } from '../packages/cms/src/server/resource.js'
+import type { DispatcherOptions } from '../packages/cms/src/webhooks/dispatcher.js'
+import { WebhookRuntime } from '../packages/cms/src/webhooks/runtime.js'
+import { STANDARD_SCHEDULE_MS } from '../packages/cms/src/webhooks/schedule.js'
+import { parseAllowHosts } from '../packages/cms/src/webhooks/ssrf.js'
 import { DIALECTS } from './setup.js'
 
 export const ADMIN = { email: 'admin@example.test', password: 'correct horse battery staple' }
@@ -29,6 +33,8 @@ export interface HttpFixture {
   app: App
   db: AuditedDatabase
   auditor: Auditor
+  /** Webhook delivery, started, when the suite asked for it (`options.webhooks`). */
+  webhooks: WebhookRuntime | undefined
   tenantId: string
   /** The platform admin's bearer token. */
   adminToken: string
@@ -44,7 +50,12 @@ export interface HttpFixture {
 export function forEachHttpDialect(
   title: string,
   body: (f: HttpFixture) => void,
-  options: { db?: OpenDatabaseOptions; auditorTimeoutMs?: number } = {},
+  options: {
+    db?: OpenDatabaseOptions
+    auditorTimeoutMs?: number
+    /** Delivery settings: the app gets a runtime with them, started. */
+    webhooks?: Partial<DispatcherOptions>
+  } = {},
 ): void {
   for (const d of DIALECTS) {
     describe(`${title} [${d.name}]`, { skip: d.skip }, () => {
@@ -62,7 +73,16 @@ export function forEachHttpDialect(
         })
         const boot = await bootstrap(f.db, f.auditor, ADMIN)
         f.tenantId = boot!.tenantId
-        f.app = buildApp({ db: f.db, auditor: f.auditor })
+        f.webhooks =
+          options.webhooks === undefined
+            ? undefined
+            : new WebhookRuntime(f.db, f.auditor, {
+                policy: parseAllowHosts(undefined),
+                schedule: STANDARD_SCHEDULE_MS,
+                ...options.webhooks,
+              })
+        f.webhooks?.start()
+        f.app = buildApp({ db: f.db, auditor: f.auditor, ...(f.webhooks ? { webhooks: f.webhooks } : {}) })
         await f.app.ready()
         f.call = async (method, url, options = {}) => {
           const token = options.token === undefined ? f.adminToken : options.token
@@ -88,6 +108,8 @@ export function forEachHttpDialect(
         f.adminToken = login.body.token
       })
       after(async () => {
+        await f.webhooks?.stop()
+        await f.auditor?.close()
         await f.app?.close()
         await f.db?.close()
         await drop?.()
