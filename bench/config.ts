@@ -42,7 +42,7 @@ export interface Sizes {
 
 export interface BenchConfig {
   readonly dialects: readonly DialectName[]
-  readonly cases: 'all' | 'durability'
+  readonly cases: 'all' | 'durability' | 'delivery'
   readonly scale: number
   sizes(dialect: DialectName): Sizes
 }
@@ -82,8 +82,8 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
   const dialects = parseDialects(env.BENCH_DIALECTS)
   const scale = parseScale(env.BENCH_SCALE)
   const cases = env.BENCH_CASES === undefined || env.BENCH_CASES === '' ? 'all' : env.BENCH_CASES
-  if (cases !== 'all' && cases !== 'durability')
-    throw new Error(`BENCH_CASES must be all or durability, got "${cases}"`)
+  if (cases !== 'all' && cases !== 'durability' && cases !== 'delivery')
+    throw new Error(`BENCH_CASES must be all, durability or delivery, got "${cases}"`)
   return {
     dialects,
     cases,

@@ -11,6 +11,7 @@ import { type DialectName, migrate, openDatabase } from '../packages/audited/src
 import { baselineSql } from './baseline-sql.js'
 import { type BenchConfig, MYSQL_URL, PG_URL, POOL_SIZE, readConfig } from './config.js'
 import { PendingDrops, readSettings, TARGETS } from './databases.js'
+import { benchDelivery, type DeliveryReport, deliveryMarkdown, deliverySizes } from './delivery.js'
 import { benchDurability, type DurabilityReport, durabilitySection, spliceDurability } from './durability.js'
 import { RssSampler } from './measure.js'
 import { type DialectReport, renderConsole, renderMarkdown } from './report.js'
@@ -131,11 +132,28 @@ async function main(): Promise<void> {
   const rss = new RssSampler()
   const reports: DialectReport[] = []
   const durability: DurabilityReport[] = []
+  const delivery: DeliveryReport[] = []
   for (const name of config.dialects) {
     if (config.cases === 'all') reports.push(await benchDialect(name, config, rss))
-    log(`\n${name}: durability cells (relaxed ÷ full)`)
-    durability.push(await benchDurability(TARGETS[name], config.sizes(name), rss, log, drops))
+    if (config.cases !== 'delivery') {
+      log(`\n${name}: durability cells (relaxed ÷ full)`)
+      durability.push(await benchDurability(TARGETS[name], config.sizes(name), rss, log, drops))
+    }
+    log(`\n${name}: feed visibility and webhook deliveries`)
+    delivery.push(await benchDelivery(TARGETS[name], drops, log, deliverySizes(config.scale)))
   }
+  const deliveryFile = new URL('./delivery-results.md', import.meta.url)
+  writeFileSync(
+    deliveryFile,
+    deliveryMarkdown(
+      delivery,
+      startedAt,
+      `${loadAtStart.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)} on ${cpus().length} CPUs`,
+    ),
+  )
+  log(`wrote ${deliveryFile.pathname}`)
+  if (delivery.some((r) => r.status === 'failed')) process.exitCode = 1
+  if (config.cases === 'delivery') return
   rss.stop()
   const section = durabilitySection(durability, startedAt, {
     start: loadAtStart,

@@ -26,7 +26,11 @@ export async function scriptedReceiver(
 ): Promise<Receiver & { setAnswer(a: typeof answer): void }> {
   let current = answer
   const r = await startReceiver((req, res) => current(req, res))
-  return Object.assign(r, { setAnswer: (a: typeof answer) => void (current = a) })
+  return Object.assign(r, {
+    setAnswer: (a: typeof answer) => {
+      current = a
+    },
+  })
 }
 
 /** Verifies a delivery with the Standard Webhooks reference verifier; returns its body. */

@@ -74,6 +74,8 @@ export class Consumer {
   readonly #reader: FeedReader
   readonly #store: ConsumerStore
   readonly #onCommit: (callback: () => void) => () => void
+  /** How many commits this process has signalled (to not miss one between a read and a wait). */
+  readonly #commits: () => number
   /** Resolves the current sleep early (stop, resume). */
   #kick: () => void = () => {}
   readonly #owner: string
@@ -102,6 +104,7 @@ export class Consumer {
       reader: FeedReader
       store: ConsumerStore
       onCommit: (callback: () => void) => () => void
+      commits: () => number
       nodeId: string
     },
   ) {
@@ -117,6 +120,7 @@ export class Consumer {
     this.#reader = deps.reader
     this.#store = deps.store
     this.#onCommit = deps.onCommit
+    this.#commits = deps.commits
     this.#owner = `${deps.nodeId}:${randomBytes(6).toString('hex')}`
     this.#o = {
       from: options.from === 'now' ? 'now' : 'start',
@@ -263,10 +267,12 @@ export class Consumer {
   /** Reads one batch and hands it over (retrying, then parking, on failure). */
   async #step(): Promise<void> {
     const from = this.#position!
+    const seen = this.#commits()
     const rows = await this.#reader.readAfter(from, this.#o.batchSize)
     if (rows.length === 0) {
       this.#state = 'idle'
-      await this.#sleep(this.#o.pollMs, true)
+      // A commit signalled while the read ran may not be in what it saw: read again at once.
+      if (this.#commits() === seen) await this.#sleep(this.#o.pollMs, true)
       return
     }
     const last = rows.at(-1)!.point

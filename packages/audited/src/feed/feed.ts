@@ -49,6 +49,7 @@ export class Feed {
   readonly #core: EngineCore
   readonly #consumers = new Map<string, Consumer>()
   readonly #waiting = new Set<() => void>()
+  #commits = 0
   #closed = false
 
   constructor(core: EngineCore) {
@@ -92,6 +93,7 @@ export class Feed {
       reader: this.#reader,
       store: this.#store,
       nodeId: this.#core.nodeId,
+      commits: () => this.#commits,
       onCommit: (callback) => {
         this.#waiting.add(callback)
         return () => this.#waiting.delete(callback)
@@ -129,6 +131,7 @@ export class Feed {
 
   /** This process committed events: wake its consumers. */
   notify(): void {
+    this.#commits += 1
     if (this.#waiting.size === 0) return
     const callbacks = [...this.#waiting]
     this.#waiting.clear()

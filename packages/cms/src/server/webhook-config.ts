@@ -23,12 +23,12 @@ function whole(env: NodeJS.ProcessEnv, name: string, fallback: number, min: numb
   return n
 }
 
-/** `WEBHOOK_ALLOW_HOSTS`, `WEBHOOK_SCHEDULE`, `WEBHOOK_CONCURRENCY`, `WEBHOOK_TIMEOUT_MS`,
+/** `WEBHOOK_ALLOW_HOSTS`, `WEBHOOK_RETRY_SCHEDULE`, `WEBHOOK_CONCURRENCY`, `WEBHOOK_TIMEOUT_MS`,
  * `WEBHOOK_DISABLE_AFTER_MS`. */
 export function webhookSettings(env: NodeJS.ProcessEnv): WebhookSettings {
   return {
     policy: parseAllowHosts(env.WEBHOOK_ALLOW_HOSTS),
-    schedule: env.WEBHOOK_SCHEDULE ? parseSchedule(env.WEBHOOK_SCHEDULE) : STANDARD_SCHEDULE_MS,
+    schedule: env.WEBHOOK_RETRY_SCHEDULE ? parseSchedule(env.WEBHOOK_RETRY_SCHEDULE) : STANDARD_SCHEDULE_MS,
     concurrency: whole(env, 'WEBHOOK_CONCURRENCY', 64, 1, 1024),
     timeoutMs: whole(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 120_000),
     disableAfterMs: whole(env, 'WEBHOOK_DISABLE_AFTER_MS', 5 * 86_400_000, 1000, 365 * 86_400_000),
