@@ -45,12 +45,19 @@ export function openStream(
   base: string,
   token: string,
   query = '',
-  options: { lastEventId?: string; onChange?: (r: Received, s: Stream) => void } = {},
+  options: {
+    lastEventId?: string
+    headers?: Record<string, string>
+    onChange?: (r: Received, s: Stream) => void
+  } = {},
 ): Stream {
   let first = true
   const source = new EventSource(`${base}/api/v1/audit/stream${query}`, {
     fetch: (url, init) => {
-      const headers: Record<string, string> = { ...(init.headers as Record<string, string>) }
+      const headers: Record<string, string> = {
+        ...(init.headers as Record<string, string>),
+        ...options.headers,
+      }
       headers.authorization = `Bearer ${token}`
       if (first && options.lastEventId !== undefined) headers['Last-Event-ID'] = options.lastEventId
       first = false

@@ -25,7 +25,7 @@ export const LIVE_DEFAULTS: Required<LiveOptions> = {
 }
 
 /** Events per feed read. */
-const PAGE = 500
+const PAGE = 100
 /** After a failed read (the database is failing) the next one waits this long. */
 const ERROR_PAUSE_MS = 1000
 /** On shutdown, a stream whose client does not take its end is cut after this. */
