@@ -164,6 +164,8 @@ forEachHttpDialect('live event stream under stress', (f) => {
       writes++
     }
     const { text } = await drain(res)
+    const metrics = await (await fetch(`${server.base}/metrics`)).text()
+    assert.match(metrics, /^audited_event_streams 0$/m, 'the cut stream holds nothing any more')
     const frames = changeFrames(text)
     const expected = (await eventsSince(f, before)).map((e) => e.eventId)
     assert.equal(expected.length, writes)

@@ -150,6 +150,23 @@ forEachHttpDialect('live event stream', (f) => {
     }
   })
 
+  it('is in the OpenAPI document as a text/event-stream with its resume header', async () => {
+    const doc = (await f.call('GET', '/openapi.json', { token: null })).body
+    const op = doc.paths['/api/v1/audit/stream'].get
+    assert.equal(op.operationId, 'streamEvents')
+    assert.ok(op.responses['200'].content['text/event-stream'])
+    const params = op.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`)
+    for (const p of [
+      'query:table',
+      'query:action',
+      'query:recordId',
+      'query:after',
+      'header:last-event-id',
+    ]) {
+      assert.ok(params.includes(p), p)
+    }
+  })
+
   it('sends a heartbeat comment at the configured interval', async () => {
     const text = await new Promise<string>((resolve, reject) => {
       const req = get(

@@ -32,12 +32,13 @@ const StreamHeaders = Type.Object({
 })
 
 const DESCRIPTION = [
-  "The tenant's change events as they commit, as Server-Sent Events: each message has",
-  '`id: <cursor>`, `event: change` and `data: <the event as GET /audit/events/{eventId} answers it>`.',
-  'Without `Last-Event-ID` or `after` it starts at the newest event (only later events are sent);',
-  'with one it resumes exactly after that event. A `: heartbeat` comment comes every 15 s. A client',
-  'that does not keep up (1 MiB unsent) is disconnected and resumes from its last id; on shutdown',
-  'every stream ends.',
+  "The tenant's change events as they commit, as Server-Sent Events: each change is a message",
+  'with `id: <cursor>`, `event: change` and `data: <the event as GET /audit/events/{eventId} answers it>`.',
+  'The first message, `event: ready` with `data: {}`, carries the id of the place the stream starts at',
+  '(so a reconnect before any change resumes there). Without `Last-Event-ID` or `after` it starts at',
+  'the newest event: only later events are sent. With one it resumes exactly after that event.',
+  'A `: heartbeat` comment comes every 15 s (SSE_HEARTBEAT_MS). A client that does not keep up',
+  '(more than 1 MiB unsent) is disconnected and resumes from its last id; on shutdown every stream ends.',
 ].join(' ')
 
 /**
