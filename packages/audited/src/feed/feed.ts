@@ -2,7 +2,7 @@ import type { EngineCore } from '../audit/engine-core.js'
 import { AuditedError } from '../core/errors.js'
 import { Consumer, type ConsumerStatus, type FeedHandler, type SubscribeOptions } from './consumer.js'
 import { type ConsumerRow, ConsumerStore } from './consumer-store.js'
-import { encodeFeedCursor } from './feed-cursor.js'
+import { decodeFeedCursor, encodeFeedCursor, isAfter } from './feed-cursor.js'
 import { type FeedPage, type FeedQuery, FeedReader } from './feed-reader.js'
 
 /** A running durable consumer of this process. */
@@ -72,6 +72,17 @@ export class Feed {
   /** The cursor of the newest committed event (read from here to get only later ones). */
   async head(): Promise<string> {
     return encodeFeedCursor(await this.#reader.head())
+  }
+
+  /**
+   * Orders two cursors in feed order: negative when `a` is before `b`, 0 when they are the
+   * same place, positive when `a` is after `b`. `validation` (details.field `field`) for a
+   * malformed one. For live followers that merge readers at different places (SSE).
+   */
+  compare(a: string, b: string, field = 'after'): number {
+    const pa = decodeFeedCursor(a, field)
+    const pb = decodeFeedCursor(b, field)
+    return isAfter(pa, pb) ? 1 : isAfter(pb, pa) ? -1 : 0
   }
 
   /**

@@ -25,6 +25,7 @@ import { queryIntegers } from './query-integers.js'
 import { adminRoutes } from './routes/admin.js'
 import { assetsRoutes } from './routes/assets.js'
 import { auditRoutes } from './routes/audit.js'
+import { auditStreamRoutes } from './routes/audit-stream.js'
 import { authRoutes } from './routes/auth.js'
 import { contentRoutes } from './routes/content.js'
 import { operationsRoutes } from './routes/operations.js'
@@ -32,6 +33,7 @@ import { webhookRoutes } from './routes/webhooks.js'
 import { optionalBodies } from './schemas/envelope.js'
 import { SHARED_SCHEMAS } from './schemas/records.js'
 import { sharedSerializers } from './serializer-cache.js'
+import { type LiveOptions, StreamHub } from './stream-hub.js'
 
 export type { App } from './app-type.js'
 
@@ -55,6 +57,8 @@ export interface AppOptions {
   /** Webhook delivery (the routes' replay, ping and SSRF policy). Default: a runtime with
    * no allowed private hosts and the standard schedule, not started (serve() starts one). */
   readonly webhooks?: WebhookRuntime
+  /** The live stream (`GET /audit/stream`): heartbeat, poll, buffer bound (default `LIVE_DEFAULTS`). */
+  readonly live?: LiveOptions
 }
 
 const API_TAGS = [
@@ -69,7 +73,10 @@ const API_TAGS = [
   { name: 'locales', description: 'Locales' },
   { name: 'media', description: 'Media metadata' },
   { name: 'webhooks', description: 'Webhooks' },
-  { name: 'audit', description: 'The change-event trail: events, history, state, restore, export' },
+  {
+    name: 'audit',
+    description: 'The change-event trail: events, live stream, history, state, restore, export',
+  },
 ]
 
 /** Routes that never touch the database and so bypass the circuit breaker. */
@@ -168,8 +175,12 @@ export function buildApp(options: AppOptions): App {
   app.decorateRequest('principal', null)
   app.decorateRequest('breakerProbe', null)
   let closing = false
+  const hub = new StreamHub(options.auditor.feed, app.log, options.live)
+  metrics.watchStreams(() => hub.stats())
   app.addHook('preClose', async () => {
     closing = true
+    // Open event streams would hold the server's close open for good: they end first.
+    await hub.close()
   })
   // Once shutdown begins, every response — in-flight ones included — ends its connection,
   // so no keep-alive connection outlives its last request.
@@ -243,6 +254,7 @@ export function buildApp(options: AppOptions): App {
     await contentRoutes(scoped as App, deps)
     await adminRoutes(scoped as App, deps)
     await auditRoutes(scoped as App, deps)
+    await auditStreamRoutes(scoped as App, { auditor: options.auditor, hub })
     await assetsRoutes(scoped as App, deps)
     await webhookRoutes(scoped as App, {
       ...deps,

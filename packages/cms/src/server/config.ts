@@ -31,6 +31,8 @@ export interface ServerConfig {
   readonly http?: HttpTimeouts
   /** Webhook delivery (absent: the defaults of `webhookSettings`). */
   readonly webhooks?: WebhookSettings
+  /** The live event stream's heartbeat interval (ms, SSE_HEARTBEAT_MS; absent: 15 000). */
+  readonly live?: { readonly heartbeatMs: number }
 }
 
 /** Every phase of a connection is bounded (ms). */
@@ -177,5 +179,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     },
     http: httpTimeouts(env),
     webhooks: webhookSettings(env),
+    live: { heartbeatMs: integer(env, 'SSE_HEARTBEAT_MS', 15_000, 10, 3_600_000) },
   }
 }

@@ -105,6 +105,33 @@ export class ServerMetrics {
     })
   }
 
+  #watchedStreams = false
+
+  /** Exposes the live event streams: open now, and clients cut for not keeping up. */
+  watchStreams(stats: () => { streams: number; slowDisconnects: number }): void {
+    if (this.#watchedStreams) return
+    this.#watchedStreams = true
+    new Gauge({
+      name: 'audited_event_streams',
+      help: 'Open live event streams (GET /audit/stream).',
+      registers: [this.registry],
+      collect() {
+        this.set(stats().streams)
+      },
+    })
+    let seen = 0
+    new Counter({
+      name: 'audited_event_stream_slow_disconnects_total',
+      help: 'Event stream clients disconnected for not keeping up.',
+      registers: [this.registry],
+      collect() {
+        const now = stats().slowDisconnects
+        if (now > seen) this.inc(now - seen)
+        seen = now
+      },
+    })
+  }
+
   /** Metrics over a database's pool (and its commit groups, where it has them). */
   static of(capabilities: Dialect): ServerMetrics {
     const { commitStats } = capabilities

@@ -65,6 +65,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
         ? { level: config.logLevel, stream: prettyStream(process.stdout) }
         : { level: config.logLevel },
     http: timeouts,
+    ...(config.live === undefined ? {} : { live: config.live }),
   })
   const first = await bootstrap(db, auditor, { email: config.adminEmail, password: config.adminPassword })
   let url: string

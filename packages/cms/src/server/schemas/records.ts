@@ -3,6 +3,7 @@
  * no secrets): one named schema each, shown in `/openapi.json` under `components.schemas`.
  * A field missing here is dropped from the answers, so these follow src/cms/entities.ts.
  */
+import type { ChangeEvent as ChangeEventData } from 'audited'
 import { type TSchema, Type } from 'typebox'
 import { FIELD_TYPES } from '../../cms/content-fields.js'
 import { ROLES } from '../../cms/entities.js'
@@ -164,6 +165,9 @@ const ChangeEvent = Type.Object(
     description: 'One change as stored: oldValues / newValues keep the columns’ names (the signed record)',
   },
 )
+
+/** The fields of an event as the API answers it, in the schema's order (the SSE data too). */
+export const CHANGE_EVENT_FIELDS = Object.keys(ChangeEvent.properties) as readonly (keyof ChangeEventData)[]
 
 const State = Type.Object(
   {
