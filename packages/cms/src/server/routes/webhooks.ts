@@ -225,7 +225,7 @@ export async function webhookRoutes(app: App, deps: RouteDeps & { webhooks: Webh
         ),
         params: IdParams,
         body: ReplayBody,
-        response: { 202: ref('WebhookReplay'), ...errors(...AUTHORIZED, 404, 413, 429) },
+        response: { 202: ref('WebhookReplay'), ...errors(...AUTHORIZED, 404, 409, 413, 429) },
       },
     },
     async (request, reply) => {
@@ -240,7 +240,7 @@ export async function webhookRoutes(app: App, deps: RouteDeps & { webhooks: Webh
       schema: {
         ...op('testWebhook', 'Send a signed webhook.ping now and show what came back'),
         params: IdParams,
-        response: { 200: ref('WebhookPing'), ...errors(...AUTHORIZED, 404, 413, 429) },
+        response: { 200: ref('WebhookPing'), ...errors(...AUTHORIZED, 404, 409, 413, 429) },
       },
     },
     async (request) => runtime.ping(request.params.id, requirePrincipal(request).tenantId),
