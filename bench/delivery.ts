@@ -157,7 +157,6 @@ async function webhookRate(url: string, deliveries: number) {
           tenant_id: tenantId,
           code: `c${id}`,
           name: 'x',
-          version: 1,
           created_at: new Date(),
           updated_at: new Date(),
         }

@@ -58,7 +58,7 @@ export const WEBHOOK_DELIVERY_MIGRATION: Migration = {
       .execute()
     const index = (table: string, name: string, cols: string[]) =>
       createIndexIfMissing(db, dialect, table, name, cols)
-    await index('webhook_deliveries', 'webhook_deliveries_due', ['status', 'next_attempt_at'])
+    await index('webhook_deliveries', 'webhook_deliveries_due', ['status', 'next_attempt_at', 'id'])
     await index('webhook_deliveries', 'webhook_deliveries_record', [
       'webhook_id',
       'record_key',

@@ -45,6 +45,7 @@ export interface AttemptRecord {
   readonly token: string
   readonly deliveryId: string
   readonly webhookId: string
+  readonly tenantId: string
   readonly at: number
   readonly outcome: 'success' | 'retry' | 'disable' | 'failure' | 'dead'
   readonly status: number | undefined
@@ -143,50 +144,56 @@ export class DeliveryStore {
   }
 
   /**
-   * Claims up to `limit` deliveries that are due, oldest in feed order first. With ordering
-   * `record`, a delivery waits while an earlier one of the same record for the same
-   * subscription is unfinished (pending, retrying or being delivered).
+   * Claims up to `limit` deliveries that are due, oldest due first (new deliveries are due
+   * when queued, in feed order). With ordering `record`, a delivery waits while an earlier
+   * one (in feed order) of the same record for the same subscription is unfinished
+   * (pending, retrying or being delivered). Each status is one index range scan
+   * (`webhook_deliveries_due`), stopped after `limit` rows.
    */
   async claim(
     limit: number,
     claimMs: number,
     now = Date.now(),
   ): Promise<{ token: string; rows: DeliveryRow[] }> {
-    const candidates = await this.#db
-      .selectFrom('webhook_deliveries as d')
-      .innerJoin('webhooks as w', 'w.id', 'd.webhook_id')
-      .select('d.id')
-      .where('d.status', 'in', ['pending', 'retrying'])
-      .where('d.next_attempt_at', '<=', now)
-      .where('w.active', '=', this.#true)
-      .where((eb) =>
-        eb.or([
-          eb('w.ordering', '=', 'none'),
-          eb.not(
-            eb.exists(
-              eb
-                .selectFrom('webhook_deliveries as p')
-                .select(sql<number>`1`.as('one'))
-                .whereRef('p.webhook_id', '=', 'd.webhook_id')
-                .whereRef('p.record_key', '=', 'd.record_key')
-                .where('p.status', 'in', ['pending', 'retrying', 'delivering'])
-                .where((e2) =>
-                  e2.or([
-                    e2('p.feed_pos', '<', e2.ref('d.feed_pos')),
-                    e2.and([
-                      e2('p.feed_pos', '=', e2.ref('d.feed_pos')),
-                      e2('p.event_id', '<', e2.ref('d.event_id')),
+    const due = (status: DeliveryStatus) =>
+      this.#db
+        .selectFrom('webhook_deliveries as d')
+        .innerJoin('webhooks as w', 'w.id', 'd.webhook_id')
+        .select(['d.id', 'd.next_attempt_at'])
+        .where('d.status', '=', status)
+        .where('d.next_attempt_at', '<=', now)
+        .where('w.active', '=', this.#true)
+        .where((eb) =>
+          eb.or([
+            eb('w.ordering', '=', 'none'),
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom('webhook_deliveries as p')
+                  .select(sql<number>`1`.as('one'))
+                  .whereRef('p.webhook_id', '=', 'd.webhook_id')
+                  .whereRef('p.record_key', '=', 'd.record_key')
+                  .where('p.status', 'in', ['pending', 'retrying', 'delivering'])
+                  .where((e2) =>
+                    e2.or([
+                      e2('p.feed_pos', '<', e2.ref('d.feed_pos')),
+                      e2.and([
+                        e2('p.feed_pos', '=', e2.ref('d.feed_pos')),
+                        e2('p.event_id', '<', e2.ref('d.event_id')),
+                      ]),
                     ]),
-                  ]),
-                ),
+                  ),
+              ),
             ),
-          ),
-        ]),
-      )
-      .orderBy('d.feed_pos')
-      .orderBy('d.event_id')
-      .limit(limit)
-      .execute()
+          ]),
+        )
+        .orderBy('d.next_attempt_at')
+        .orderBy('d.id')
+        .limit(limit)
+        .execute()
+    const candidates = [...(await due('pending')), ...(await due('retrying'))]
+      .sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at) || (a.id < b.id ? -1 : 1))
+      .slice(0, limit)
     const token = ulid()
     if (candidates.length === 0) return { token, rows: [] }
     await this.#db

@@ -53,6 +53,7 @@ export class Dispatcher {
   #wake: () => void = () => {}
   #finished: AttemptRecord[] = []
   #flushing: Promise<void> | undefined
+  #flushTimer: NodeJS.Timeout | undefined
   #loop: Promise<void> | undefined
   #sweptAt = 0
 
@@ -89,7 +90,7 @@ export class Dispatcher {
     this.#stopped = true
     this.#wake()
     await this.#loop
-    await this.#flush()
+    await this.#flushNow()
   }
 
   async #run(): Promise<void> {
@@ -100,8 +101,10 @@ export class Dispatcher {
           this.#sweptAt = now
           await this.#store.releaseExpired(now)
         }
+        // Claims go in batches: a quarter of the slots free (or all idle), not one per reply.
         const room = this.#o.concurrency - this.#inFlight
-        const claimed = room > 0 ? await this.#store.claim(room, this.#o.timeoutMs * 2 + 5000) : undefined
+        const worth = this.#inFlight === 0 || room >= Math.max(1, Math.floor(this.#o.concurrency / 4))
+        const claimed = worth ? await this.#store.claim(room, this.#o.timeoutMs * 2 + 5000) : undefined
         if (claimed !== undefined && claimed.rows.length > 0) {
           await this.#send(claimed.token, claimed.rows)
           continue
@@ -113,6 +116,7 @@ export class Dispatcher {
       }
     }
     while (this.#inFlight > 0) await this.#sleep(50)
+    await this.#flushNow()
   }
 
   #sleep(ms: number): Promise<void> {
@@ -153,7 +157,7 @@ export class Dispatcher {
     event: ChangeEvent | undefined,
   ): Promise<AttemptRecord> {
     const at = Date.now()
-    const base = { token, deliveryId: row.id, webhookId: row.webhookId, at }
+    const base = { token, deliveryId: row.id, webhookId: row.webhookId, tenantId: row.tenantId, at }
     if (target === undefined || event === undefined) {
       // The subscription was deleted, or the event is gone (purged): nothing to send.
       const error = target === undefined ? 'the webhook no longer exists' : 'the event no longer exists'
@@ -177,7 +181,6 @@ export class Dispatcher {
     const attempts = row.attempts + 1
     this.#o.onAttempt?.(result.outcome === 'success' ? 'success' : result.outcome)
     if (result.outcome === 'success') {
-      await this.#store.health(row.webhookId, true)
       return {
         ...base,
         outcome: 'success',
@@ -197,14 +200,6 @@ export class Dispatcher {
         error: result.error ?? 'gone',
         next: this.#dead(row),
       }
-    }
-    const failingSince = await this.#store.health(row.webhookId, false)
-    if (failingSince !== undefined && at - failingSince >= this.#o.disableAfterMs) {
-      await this.#disableNow(
-        row.webhookId,
-        target.tenantId,
-        `Every delivery failed since ${new Date(failingSince).toISOString()}.`,
-      )
     }
     const delay = nextDelayMs(attempts, this.#o.schedule, result.retryAfterMs)
     const next =
@@ -230,17 +225,26 @@ export class Dispatcher {
     this.#o.onDisabled?.(webhookId, tenantId, reason)
   }
 
-  /** Finished attempts are stored in batches (one transaction each). */
+  /** Finished attempts are stored in batches: one transaction per 10 ms or 100 attempts. */
   #done(record: AttemptRecord): void {
     this.#finished.push(record)
-    if (this.#flushing === undefined) this.#flushing = this.#flushSoon()
+    if (this.#finished.length >= 100) void this.#flushNow()
+    else if (this.#flushTimer === undefined) {
+      this.#flushTimer = setTimeout(() => void this.#flushNow(), 10)
+      this.#flushTimer.unref()
+    }
   }
 
-  async #flushSoon(): Promise<void> {
-    await new Promise((r) => setImmediate(r))
-    await this.#flush()
-    this.#flushing = undefined
-    if (this.#finished.length > 0) this.#flushing = this.#flushSoon()
+  async #flushNow(): Promise<void> {
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer)
+    this.#flushTimer = undefined
+    const previous = this.#flushing
+    const run = (async () => {
+      await previous
+      await this.#flush()
+    })()
+    this.#flushing = run
+    await run
   }
 
   async #flush(): Promise<void> {
@@ -248,9 +252,35 @@ export class Dispatcher {
     if (batch.length === 0) return
     try {
       await this.#store.finish(batch)
+      await this.#health(batch)
     } catch (e) {
       // Not stored: the claims expire and the deliveries are sent again (at least once).
       this.#o.onError?.(e)
+    }
+  }
+
+  /** A subscription with a success in the batch is healthy; one with only failures is
+   * failing since its first failure, and disabled once that is `disableAfterMs` ago. */
+  async #health(batch: readonly AttemptRecord[]): Promise<void> {
+    const byHook = new Map<string, { ok: boolean; tenantId: string; at: number }>()
+    for (const a of batch) {
+      if (a.outcome === 'disable' || a.error?.startsWith('the webhook no longer exists')) continue
+      const seen = byHook.get(a.webhookId)
+      byHook.set(a.webhookId, {
+        ok: (seen?.ok ?? false) || a.outcome === 'success',
+        tenantId: a.tenantId,
+        at: a.at,
+      })
+    }
+    for (const [webhookId, h] of byHook) {
+      const failingSince = await this.#store.health(webhookId, h.ok)
+      if (failingSince !== undefined && h.at - failingSince >= this.#o.disableAfterMs) {
+        await this.#disableNow(
+          webhookId,
+          h.tenantId,
+          `Every delivery failed since ${new Date(failingSince).toISOString()}.`,
+        )
+      }
     }
   }
 

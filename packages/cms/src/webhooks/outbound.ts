@@ -66,7 +66,7 @@ export async function sendWebhook(
       vetAddress(request.url.hostname, policy, options.lookup),
       controller.signal,
     )
-    agent = pinnedAgent(vetted.address, timeoutMs)
+    agent = pinnedAgent(request.url, vetted.address, timeoutMs)
     const res = await undiciRequest(request.url, {
       method: 'POST',
       headers: outgoingHeaders(request.headers),
@@ -76,13 +76,15 @@ export async function sendWebhook(
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     })
-    const responseBody = await readCapped(res.body, maxBytes)
+    const { text: responseBody } = await readCapped(res.body, maxBytes)
     return classify(res.statusCode, res.headers, latency(), responseBody)
   } catch (e) {
     return { outcome: 'retry', latencyMs: latency(), error: describe(e, controller.signal, timeoutMs) }
   } finally {
     clearTimeout(timer)
-    if (agent !== undefined) await agent.destroy().catch(() => undefined)
+    // Agents are shared by attempts to the same vetted address and kept: a connection whose
+    // answer was cut off (too long, timed out) is destroyed with its request; one read to
+    // the end goes back to the agent for the next attempt.
   }
 }
 
@@ -93,14 +95,30 @@ function permanentProblem(url: URL): string | undefined {
   return undefined
 }
 
+/** Agents by origin and vetted address: connections are reused only towards the address
+ * this attempt's own DNS answer vetted, so a changed answer gets a new connection. */
+const AGENTS = new Map<string, Agent>()
+const MAX_AGENTS = 256
+
 /** An agent whose every connection dials `address`, whatever host the request names. */
-function pinnedAgent(address: string, timeoutMs: number): Agent {
+function pinnedAgent(url: URL, address: string, timeoutMs: number): Agent {
+  const key = `${url.origin} ${address} ${timeoutMs}`
+  const known = AGENTS.get(key)
+  if (known !== undefined) return known
   const connector = buildConnector({ timeout: timeoutMs })
-  return new Agent({
-    connections: 1,
-    pipelining: 0,
+  const agent = new Agent({
+    connections: 16,
+    pipelining: 1,
+    keepAliveTimeout: 4000,
     connect: (opts, callback) => connector({ ...opts, hostname: address }, callback),
   })
+  if (AGENTS.size >= MAX_AGENTS) {
+    const [oldestKey, oldest] = AGENTS.entries().next().value as [string, Agent]
+    AGENTS.delete(oldestKey)
+    void oldest.close().catch(() => undefined)
+  }
+  AGENTS.set(key, agent)
+  return agent
 }
 
 function outgoingHeaders(given: Readonly<Record<string, string>>): Record<string, string> {
@@ -114,22 +132,28 @@ function outgoingHeaders(given: Readonly<Record<string, string>>): Record<string
   return headers
 }
 
-/** Up to `max` bytes of the body as text; then the stream is destroyed (the socket with it). */
-async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+/** Up to `max` bytes of the body as text. A body longer than that is cut off: the stream
+ * is destroyed (the socket with it) and `complete` is false. */
+async function readCapped(
+  body: Dispatcher.ResponseData['body'],
+  max: number,
+): Promise<{ text: string; complete: boolean }> {
   const chunks: Buffer[] = []
   let size = 0
+  let complete = true
   // Destroying an unfinished body emits an abort error; it is the intended end, not a failure.
   body.on('error', () => undefined)
-  if (max > 0) {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      const room = max - size
-      chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk)
-      size += Math.min(chunk.length, room)
-      if (size >= max) break
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    const room = max - size
+    chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk)
+    size += Math.min(chunk.length, room)
+    if (chunk.length > room) {
+      complete = false
+      break
     }
   }
-  body.destroy()
-  return Buffer.concat(chunks, size).toString('utf8')
+  if (!complete) body.destroy()
+  return { text: Buffer.concat(chunks, size).toString('utf8'), complete }
 }
 
 function classify(
