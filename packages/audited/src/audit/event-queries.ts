@@ -1,4 +1,4 @@
-import { type AliasedRawBuilder, type Compilable, CompiledQuery, sql } from 'kysely'
+import { type AliasedRawBuilder, sql } from 'kysely'
 import { AuditedError } from '../core/errors.js'
 import { hlcAtEndOf, hlcAtStartOf, parseHlc } from '../core/hlc.js'
 import { parseIsoDate } from '../core/iso-date.js'
@@ -14,7 +14,8 @@ import {
 } from './change-event.js'
 import type { EngineCore } from './engine-core.js'
 import type { Entity } from './entity.js'
-import { bind, compile, eventSelection, slot, type Template } from './statements.js'
+import { ReadTemplates } from './read-templates.js'
+import { eventSelection, slot } from './statements.js'
 
 /** A point in time: a Date, or an HLC (bigint or decimal string). */
 export type PointInTime = Date | bigint | string
@@ -107,30 +108,13 @@ const MAX_TEMPLATES = 500
  */
 export class EventQueries {
   readonly #core: EngineCore
-  /** Compiled reads by shape: building and compiling a Kysely query costs more than
-   * running it on SQLite, so each shape (which filters are present) is compiled once. */
-  readonly #templates = new Map<string, Template>()
+  readonly #reads: ReadTemplates
   readonly #decode: (row: Record<string, unknown>) => ChangeEvent
 
   constructor(core: EngineCore) {
     this.#core = core
+    this.#reads = new ReadTemplates(core.readKysely, MAX_TEMPLATES)
     this.#decode = core.dialect.packRowFunction === undefined ? eventFromRow : eventFromPackedRow
-  }
-
-  #template(key: string, build: () => Compilable): Template {
-    let t = this.#templates.get(key)
-    if (t === undefined) {
-      t = compile(build())
-      if (this.#templates.size >= MAX_TEMPLATES) this.#templates.clear()
-      this.#templates.set(key, t)
-    }
-    return t
-  }
-
-  async #run(t: Template, args: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>[]> {
-    const { sql: text, parameters } = bind(t, args)
-    const result = await this.#core.readKysely.executeQuery(CompiledQuery.raw(text, parameters as unknown[]))
-    return result.rows as Record<string, unknown>[]
   }
 
   /**
@@ -182,7 +166,7 @@ export class EventQueries {
     const tenant = query.tenantId === undefined ? 'any' : query.tenantId === null ? 'null' : 'one'
     const present = (key: string) => (args[key] === undefined ? 0 : 1)
     const shape = `list:${tenant}:${present('table')}${present('recordId')}${present('actorId')}${present('action')}${present('from')}${present('to')}${present('afterId')}`
-    const template = this.#template(shape, () => {
+    const template = this.#reads.template(shape, () => {
       const param = (name: string) => sql`${slot(name)}`
       let q = this.#core.readKysely.selectFrom('change_events').select(readSelection(d))
       if (tenant === 'null') q = q.where('tenant_id', 'is', null)
@@ -211,7 +195,7 @@ export class EventQueries {
         .orderBy('event_id')
         .limit(slot('limit') as unknown as number)
     })
-    const rows = await this.#run(template, args)
+    const rows = await this.#reads.run(template, args)
     const events = rows.slice(0, limit).map(this.#decode)
     const last = events.at(-1)
     return {
@@ -228,7 +212,7 @@ export class EventQueries {
     }
     const tenantId = options.tenantId
     const tenant = tenantId === undefined ? 'any' : tenantId === null ? 'null' : 'one'
-    const template = this.#template(`get:${tenant}`, () => {
+    const template = this.#reads.template(`get:${tenant}`, () => {
       let q = this.#core.readKysely
         .selectFrom('change_events')
         .select(readSelection(this.#core.dialect))
@@ -237,7 +221,7 @@ export class EventQueries {
       else if (tenant === 'one') q = q.where('tenant_id', '=', slot('tenant'))
       return q
     })
-    const row = (await this.#run(template, { eventId, tenant: tenantId }))[0]
+    const row = (await this.#reads.run(template, { eventId, tenant: tenantId }))[0]
     if (row === undefined)
       throw new AuditedError('not_found', 'No event with that id.', { details: { eventId } })
     return this.#decode(row)
@@ -260,7 +244,7 @@ export class EventQueries {
     const ids = [...new Set(eventIds)]
     const tenantId = options.tenantId
     const tenant = tenantId === undefined ? 'any' : tenantId === null ? 'null' : 'one'
-    const template = this.#template(`many:${tenant}:${ids.length}`, () => {
+    const template = this.#reads.template(`many:${tenant}:${ids.length}`, () => {
       let q = this.#core.readKysely
         .selectFrom('change_events')
         .select(readSelection(this.#core.dialect))
@@ -277,7 +261,7 @@ export class EventQueries {
     ids.forEach((id, i) => {
       args[`e${i}`] = id
     })
-    return (await this.#run(template, args)).map(this.#decode)
+    return (await this.#reads.run(template, args)).map(this.#decode)
   }
 
   /**
@@ -345,7 +329,7 @@ export class EventQueries {
     const newest = 'atOrBefore' in range
     const after = newest ? undefined : range.after
     const shape = `record:${tenant}:${newest ? 'at' : after === undefined ? 'first' : 'after'}`
-    const template = this.#template(shape, () => {
+    const template = this.#reads.template(shape, () => {
       const param = (name: string) => sql`${slot(name)}`
       let q = this.#core.readKysely
         .selectFrom('change_events')
@@ -371,7 +355,7 @@ export class EventQueries {
         .orderBy('event_id', direction)
         .limit(slot('limit') as unknown as number)
     })
-    const rows = await this.#run(template, {
+    const rows = await this.#reads.run(template, {
       table: entity.table,
       recordId: String(id),
       tenant: tenantId,

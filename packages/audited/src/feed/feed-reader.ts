@@ -1,8 +1,9 @@
-import { type Compilable, CompiledQuery, sql } from 'kysely'
+import { CompiledQuery, sql } from 'kysely'
 import { type ChangeEvent, eventFromPackedRow, eventFromRow } from '../audit/change-event.js'
 import type { EngineCore } from '../audit/engine-core.js'
 import { readSelection } from '../audit/event-queries.js'
-import { bind, compile, slot, type Template } from '../audit/statements.js'
+import { ReadTemplates } from '../audit/read-templates.js'
+import { slot } from '../audit/statements.js'
 import { AuditedError } from '../core/errors.js'
 import { textProblem } from '../core/text-rules.js'
 import { decodeFeedCursor, encodeFeedCursor, FEED_START, type FeedPoint } from './feed-cursor.js'
@@ -58,28 +59,13 @@ function names(value: unknown, field: string): readonly string[] | undefined {
  */
 export class FeedReader {
   readonly #core: EngineCore
-  readonly #templates = new Map<string, Template>()
+  readonly #reads: ReadTemplates
   readonly #decode: (row: Record<string, unknown>) => ChangeEvent
 
   constructor(core: EngineCore) {
     this.#core = core
+    this.#reads = new ReadTemplates(core.readKysely, MAX_TEMPLATES)
     this.#decode = core.dialect.packRowFunction === undefined ? eventFromRow : eventFromPackedRow
-  }
-
-  #template(key: string, build: () => Compilable): Template {
-    let t = this.#templates.get(key)
-    if (t === undefined) {
-      t = compile(build())
-      if (this.#templates.size >= MAX_TEMPLATES) this.#templates.clear()
-      this.#templates.set(key, t)
-    }
-    return t
-  }
-
-  async #run(t: Template, args: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>[]> {
-    const { sql: text, parameters } = bind(t, args)
-    const result = await this.#core.readKysely.executeQuery(CompiledQuery.raw(text, parameters as unknown[]))
-    return result.rows as Record<string, unknown>[]
   }
 
   /** The next events after `query.after`, in feed order. */
@@ -126,7 +112,7 @@ export class FeedReader {
     const tenant = filter.tenantId === undefined ? 'any' : filter.tenantId === null ? 'null' : 'one'
     const nt = filter.tables?.length ?? 0
     const na = filter.actions?.length ?? 0
-    const template = this.#template(`read:${tenant}:${nt}:${na}`, () => {
+    const template = this.#reads.template(`read:${tenant}:${nt}:${na}`, () => {
       let q = this.#core.readKysely
         .selectFrom('change_events')
         .select([...readSelection(d), sql.raw<string>(d.bigintAsText('feed_pos')).as('feed_position')])
@@ -168,7 +154,7 @@ export class FeedReader {
     filter.actions?.forEach((a, i) => {
       args[`a${i}`] = a
     })
-    const rows = await this.#run(template, args)
+    const rows = await this.#reads.run(template, args)
     return rows.map((row) => {
       const event = this.#decode(row)
       return { event, point: { position: BigInt(String(row.feed_position)), eventId: event.eventId } }
@@ -178,7 +164,7 @@ export class FeedReader {
   /** The newest final point (a consumer that starts "from now" starts here). */
   async head(): Promise<FeedPoint> {
     const d = this.#core.dialect
-    const template = this.#template('head', () => {
+    const template = this.#reads.template('head', () => {
       let q = this.#core.readKysely
         .selectFrom('change_events')
         .select([sql.raw<string>(d.bigintAsText('feed_pos')).as('feed_position'), 'event_id'])
@@ -186,7 +172,7 @@ export class FeedReader {
         q = q.where('change_events.feed_pos', '<', sql.raw<string>(d.feed.boundSql))
       return q.orderBy('change_events.feed_pos', 'desc').orderBy('event_id', 'desc').limit(sql<number>`1`)
     })
-    const [row] = await this.#run(template, {})
+    const [row] = await this.#reads.run(template, {})
     return row === undefined
       ? FEED_START
       : { position: BigInt(String(row.feed_position)), eventId: String(row.event_id) }
@@ -198,7 +184,7 @@ export class FeedReader {
     const rows = await this.readAfter(from, 1)
     if (rows.length === 0) return { events: 0, oldestWallTime: undefined }
     const d = this.#core.dialect
-    const template = this.#template('lag', () => {
+    const template = this.#reads.template('lag', () => {
       let inner = this.#core.readKysely
         .selectFrom('change_events')
         .select(sql<number>`1`.as('one'))
@@ -212,7 +198,11 @@ export class FeedReader {
         .selectFrom(inner.limit(slot('cap') as unknown as number).as('pending'))
         .select(sql<number>`COUNT(*)`.as('n'))
     })
-    const [row] = await this.#run(template, { pos: d.bigintParameter(from.position), id: from.eventId, cap })
+    const [row] = await this.#reads.run(template, {
+      pos: d.bigintParameter(from.position),
+      id: from.eventId,
+      cap,
+    })
     return { events: Number(row?.n ?? 0), oldestWallTime: rows[0]!.event.wallTime }
   }
 

@@ -4,6 +4,7 @@ import type { AttemptRecord, DeliveryRow, DeliveryStore } from './delivery-store
 import { type AttemptResult, sendWebhook } from './outbound.js'
 import { deliveryBody } from './payload.js'
 import { nextDelayMs } from './schedule.js'
+import { signingSecrets } from './secrets.js'
 import { webhookHeaders } from './signing.js'
 import type { HostPolicy } from './ssrf.js'
 
@@ -293,15 +294,14 @@ export class Dispatcher {
       .select(['id', 'tenant_id', 'url', 'secret', 'previous_secret', 'previous_secret_until'])
       .where('id', 'in', [...ids])
       .execute()
-    const now = Date.now()
     return new Map(
-      rows.map((r) => {
-        const secrets = [String(r.secret)]
-        const until =
-          r.previous_secret_until === null ? 0 : new Date(r.previous_secret_until as string).getTime()
-        if (r.previous_secret !== null && until > now) secrets.push(String(r.previous_secret))
-        return [String(r.id), { url: String(r.url), secrets, tenantId: String(r.tenant_id) }] as const
-      }),
+      rows.map(
+        (r) =>
+          [
+            String(r.id),
+            { url: String(r.url), secrets: signingSecrets(r), tenantId: String(r.tenant_id) },
+          ] as const,
+      ),
     )
   }
 }

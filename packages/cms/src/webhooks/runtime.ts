@@ -6,6 +6,7 @@ import { Dispatcher, type DispatcherOptions } from './dispatcher.js'
 import { deliveriesFor, startFanOut } from './fan-out.js'
 import { sendWebhook } from './outbound.js'
 import { pingBody } from './payload.js'
+import { signingSecrets } from './secrets.js'
 import { webhookHeaders } from './signing.js'
 
 /** Most events one replay may queue. */
@@ -143,9 +144,7 @@ export class WebhookRuntime {
       .executeTakeFirst()
     if (r === undefined) throw new AuditedError('not_found', 'No webhook with that id.')
     const events = typeof r.events === 'string' ? JSON.parse(r.events) : r.events
-    const secrets = [String(r.secret)]
-    const until = r.previous_secret_until === null ? 0 : new Date(r.previous_secret_until).getTime()
-    if (r.previous_secret !== null && until > Date.now()) secrets.push(String(r.previous_secret))
+    const secrets = signingSecrets(r as { secret: unknown })
     return {
       id: webhookId,
       tenantId,
