@@ -36,11 +36,7 @@ forEachHttpDialect(
         await sleep(500)
         const after = await shown()
         assert.equal(after.active, true, `disabled again at once: ${after.disabledReason}`)
-        await until(
-          () => rx.requests.slice(before).length >= 2,
-          10_000,
-          'the retry after the one failure',
-        )
+        await until(() => rx.requests.slice(before).length >= 2, 10_000, 'the retry after the one failure')
       } finally {
         await rx.close()
       }
