@@ -11,6 +11,8 @@ export interface FeedPoint {
 
 export const FEED_START: FeedPoint = { position: -1n, eventId: '' }
 
+const MAX_POSITION = 9223372036854775807n
+
 const FORMAT = /^f1\.(-1|0|[1-9]\d{0,18})\.([0-9A-HJKMNP-TV-Z]{26})?$/
 
 export function encodeFeedCursor(point: FeedPoint): string {
@@ -24,7 +26,8 @@ export function decodeFeedCursor(cursor: unknown, field = 'after'): FeedPoint {
       ? Buffer.from(cursor, 'base64url').toString('utf8')
       : ''
   const m = FORMAT.exec(text)
-  if (m === null || (m[1] === '-1') !== (m[2] === undefined)) {
+  // A position is a signed 64-bit integer in every database: a larger one is no place in the feed.
+  if (m === null || (m[1] === '-1') !== (m[2] === undefined) || BigInt(m[1]!) > MAX_POSITION) {
     throw new AuditedError('validation', 'The feed cursor is malformed.', { details: { field } })
   }
   return { position: BigInt(m[1]!), eventId: m[2] ?? '' }

@@ -67,9 +67,27 @@ export async function patchWebhook(
   policy: HostPolicy,
 ): Promise<WebhookRow> {
   checkChange(body, policy)
-  // Switching a subscription back on clears why it was switched off.
+  // Switching a subscription back on clears why it was switched off, and starts a new
+  // failure period: the failures before it was off do not count towards disabling it again.
   const extra = body.active === true ? { disabled_reason: null } : {}
-  return store.auditor.update(webhooks, id, touched({ ...body, ...extra }), caller.ctx)
+  const wasOff = body.active === true && (await isOff(store, caller.tenantId, id))
+  const row = await store.auditor.update(webhooks, id, touched({ ...body, ...extra }), caller.ctx)
+  if (wasOff)
+    await store.db.kysely
+      .deleteFrom('webhook_health' as never)
+      .where('webhook_id' as never, '=', id as never)
+      .execute()
+  return row
+}
+
+async function isOff(store: CmsStore, tenantId: string, id: string): Promise<boolean> {
+  const row = (await store.db.kysely
+    .selectFrom('webhooks' as never)
+    .select(['active'] as never[])
+    .where('id' as never, '=', id as never)
+    .where('tenant_id' as never, '=', tenantId as never)
+    .executeTakeFirst()) as { active?: unknown } | undefined
+  return row !== undefined && !(row.active === true || row.active === 1 || row.active === '1')
 }
 
 export async function deleteWebhook(store: CmsStore, caller: Caller, id: string): Promise<void> {

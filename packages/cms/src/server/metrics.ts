@@ -161,11 +161,16 @@ export class ServerMetrics {
   watchFeed(feed: Feed): void {
     if (this.#watchedFeed !== undefined) return
     this.#watchedFeed = feed
-    let last: Promise<Awaited<ReturnType<Feed['stats']>>> | undefined
+    // A database that does not answer must not fail the whole scrape: the feed gauges are
+    // then left out (no stale values), and every other metric is still served.
+    let last: Promise<Awaited<ReturnType<Feed['stats']>> | undefined> | undefined
     const stats = () => {
-      last ??= feed.stats().finally(() => {
-        last = undefined
-      })
+      last ??= feed
+        .stats()
+        .catch(() => undefined)
+        .finally(() => {
+          last = undefined
+        })
       return last
     }
     const perConsumer = (
@@ -180,7 +185,7 @@ export class ServerMetrics {
         registers: [this.registry],
         async collect() {
           this.reset()
-          for (const c of (await stats()).consumers) this.set({ consumer: c.name }, pick(c))
+          for (const c of (await stats())?.consumers ?? []) this.set({ consumer: c.name }, pick(c))
         },
       })
     perConsumer(
@@ -203,7 +208,9 @@ export class ServerMetrics {
       help: 'Age of the oldest open transaction holding the feed back (PostgreSQL; 0 elsewhere).',
       registers: [this.registry],
       async collect() {
-        this.set((await stats()).holdbackMs / 1000)
+        this.reset()
+        const s = await stats()
+        if (s !== undefined) this.set(s.holdbackMs / 1000)
       },
     })
   }

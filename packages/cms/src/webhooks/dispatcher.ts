@@ -26,6 +26,9 @@ export interface DispatcherOptions {
   readonly onError?: (error: unknown) => void
 }
 
+/** Most event ids one `events.getMany` takes. */
+const EVENTS_PER_READ = 500
+
 interface Target {
   readonly url: string
   readonly secrets: string[]
@@ -136,9 +139,13 @@ export class Dispatcher {
   /** Starts sending a claimed set (returns once they are under way). */
   async #send(token: string, rows: readonly DeliveryRow[]): Promise<void> {
     const targets = await this.#targets([...new Set(rows.map((r) => r.webhookId))])
-    const events = new Map(
-      (await this.#auditor.events.getMany(rows.map((r) => r.eventId))).map((e) => [e.eventId, e] as const),
-    )
+    // A claim may be wider than one `getMany` (500 ids): the events are read in chunks.
+    const ids = [...new Set(rows.map((r) => r.eventId))]
+    const events = new Map<string, ChangeEvent>()
+    for (let i = 0; i < ids.length; i += EVENTS_PER_READ) {
+      for (const e of await this.#auditor.events.getMany(ids.slice(i, i + EVENTS_PER_READ)))
+        events.set(e.eventId, e)
+    }
     for (const row of rows) {
       this.#inFlight += 1
       void this.#attempt(token, row, targets.get(row.webhookId), events.get(row.eventId))

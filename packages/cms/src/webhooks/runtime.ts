@@ -1,4 +1,4 @@
-import { type AuditedDatabase, AuditedError, type Auditor, type Subscription } from 'audited'
+import { type AuditedDatabase, AuditedError, type Auditor, type Subscription, toHlc } from 'audited'
 import type { Kysely } from 'kysely'
 import { disableWebhook } from '../cms/webhook-operations.js'
 import { DeliveryStore, type NewDelivery } from './delivery-store.js'
@@ -76,6 +76,10 @@ export class WebhookRuntime {
       const event = await this.#auditor.events.get(request.eventId, { tenantId })
       list = deliveriesFor(event, 0n, [one], tag)
     } else {
+      // An inverted range selects nothing by construction: a mistake to report, not "0 queued".
+      if (toHlc(request.from, 'start', 'from') > toHlc(request.to, 'end', 'to')) {
+        throw new AuditedError('validation', 'to must not be before from.', { details: { field: 'to' } })
+      }
       list = []
       let after: string | undefined
       for (;;) {
