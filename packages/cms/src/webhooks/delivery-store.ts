@@ -257,6 +257,23 @@ export class DeliveryStore {
     })
   }
 
+  /** Gives a claim back unsent (its deliveries are due again at once). */
+  async release(token: string, now = Date.now()): Promise<void> {
+    await this.#db
+      .updateTable('webhook_deliveries')
+      .set({ status: 'pending', claim: null, claimed_until: null, updated_at: now })
+      .where('claim', '=', token)
+      .where('status', '=', 'delivering')
+      .where('attempts', '=', 0)
+      .execute()
+    await this.#db
+      .updateTable('webhook_deliveries')
+      .set({ status: 'retrying', claim: null, claimed_until: null, updated_at: now })
+      .where('claim', '=', token)
+      .where('status', '=', 'delivering')
+      .execute()
+  }
+
   /** Claims whose worker died: back to `retrying`, due now. */
   async releaseExpired(now = Date.now()): Promise<number> {
     const r = await this.#db

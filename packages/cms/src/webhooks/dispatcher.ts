@@ -138,13 +138,20 @@ export class Dispatcher {
 
   /** Starts sending a claimed set (returns once they are under way). */
   async #send(token: string, rows: readonly DeliveryRow[]): Promise<void> {
-    const targets = await this.#targets([...new Set(rows.map((r) => r.webhookId))])
-    // A claim may be wider than one `getMany` (500 ids): the events are read in chunks.
-    const ids = [...new Set(rows.map((r) => r.eventId))]
+    let targets: Map<string, Target>
     const events = new Map<string, ChangeEvent>()
-    for (let i = 0; i < ids.length; i += EVENTS_PER_READ) {
-      for (const e of await this.#auditor.events.getMany(ids.slice(i, i + EVENTS_PER_READ)))
-        events.set(e.eventId, e)
+    try {
+      targets = await this.#targets([...new Set(rows.map((r) => r.webhookId))])
+      // A claim may be wider than one `getMany` (500 ids): the events are read in chunks.
+      const ids = [...new Set(rows.map((r) => r.eventId))]
+      for (let i = 0; i < ids.length; i += EVENTS_PER_READ) {
+        for (const e of await this.#auditor.events.getMany(ids.slice(i, i + EVENTS_PER_READ)))
+          events.set(e.eventId, e)
+      }
+    } catch (e) {
+      // Nothing was sent: give the claim back at once rather than when it expires.
+      await this.#store.release(token).catch(() => {})
+      throw e
     }
     for (const row of rows) {
       this.#inFlight += 1
