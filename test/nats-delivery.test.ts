@@ -8,11 +8,18 @@
  * Read back with `@nats-io/jetstream`, the client NATS publishes for this.
  */
 import assert from 'node:assert/strict'
-import { after, before, it } from 'node:test'
+import { after, before, describe, it } from 'node:test'
+import fc from 'fast-check'
 import type { ChangeEvent } from '../packages/audited/src/index.js'
 import { tenants } from '../packages/cms/src/cms/entities.js'
 import { newTenantValues } from '../packages/cms/src/cms/tenant-operations.js'
-import { decodeToken, tenantOfToken } from '../packages/cms/src/delivery/nats-subjects.js'
+import {
+  decodeToken,
+  encodeToken,
+  subjectOf,
+  tenantOfToken,
+  tenantToken,
+} from '../packages/cms/src/delivery/nats-subjects.js'
 import { loadConfig } from '../packages/cms/src/server/config.js'
 import { newRecordId } from '../packages/cms/src/server/resource.js'
 import { serve } from '../packages/cms/src/server/serve.js'
@@ -45,6 +52,24 @@ const plainSubject = (prefix: string, e: ChangeEvent) =>
   `${prefix}.${e.tenantId ?? '_'}.${e.table}.${e.action}`
 
 const WEIRD_TENANT = 'we.ird *tenant> \tname'
+
+describe('NATS subject tokens', () => {
+  it('are one non-empty token without . * > or whitespace, decode back, and never collide with no tenant', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 40, unit: 'binary' }), (name) => {
+        const token = encodeToken(name)
+        assert.match(token, /^[A-Za-z0-9_%-]+$/)
+        assert.equal(decodeToken(token), name)
+        assert.equal(tenantOfToken(tenantToken(name)), name)
+        assert.equal(subjectOf('p', { tenantId: name, table: name, action: 'create' }).split('.').length, 4)
+      }),
+    )
+    assert.equal(tenantToken(null), '_')
+    assert.notEqual(tenantToken('_'), tenantToken(null))
+    assert.equal(encodeToken('content_types'), 'content_types')
+    assert.throws(() => encodeToken(''), RangeError)
+  })
+})
 
 if (natsSkip !== undefined) it('NATS delivery', { skip: natsSkip }, () => {})
 else
