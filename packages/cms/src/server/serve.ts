@@ -3,8 +3,8 @@ import { type BootstrapResult, bootstrap } from '../cms/bootstrap.js'
 import { createLimiter, MemoryBucketStore, RedisBucketStore } from '../cms/limits.js'
 import { CMS_MIGRATIONS } from '../cms/schema.js'
 import { type SessionPurgeSchedule, scheduleSessionPurge } from '../cms/sessions.js'
-import { WebhookRuntime } from '../webhooks/runtime.js'
 import type { NatsPublisher } from '../delivery/nats-publisher.js'
+import { WebhookRuntime } from '../webhooks/runtime.js'
 import { buildApp } from './app.js'
 import {
   HTTP_TIMEOUTS_DEFAULT,
