@@ -54,9 +54,10 @@ export interface NatsPublisher {
   close(): Promise<void>
 }
 
-/** A change event's message body: the event as the API returns it (no feed cursor). */
+/** A change event's message body: the event as the API returns it (without the feed's
+ * `cursor` and `position`). */
 export function messageBody(event: FeedEvent): string {
-  const { cursor: _cursor, ...plain } = event
+  const { cursor: _cursor, position: _position, ...plain } = event
   return JSON.stringify(plain)
 }
 
