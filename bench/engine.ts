@@ -14,6 +14,7 @@ import { PendingDrops, readSettings, TARGETS } from './databases.js'
 import { benchDelivery, type DeliveryReport, deliveryMarkdown, deliverySizes } from './delivery.js'
 import { benchDurability, type DurabilityReport, durabilitySection, spliceDurability } from './durability.js'
 import { RssSampler } from './measure.js'
+import { runNats, spliceNats } from './nats-cells.js'
 import { type DialectReport, renderConsole, renderMarkdown } from './report.js'
 import { runSuite } from './suite.js'
 import { createItemsTable } from './workload.js'
@@ -133,6 +134,17 @@ async function main(): Promise<void> {
   const reports: DialectReport[] = []
   const durability: DurabilityReport[] = []
   const delivery: DeliveryReport[] = []
+  const file = new URL('./results.md', import.meta.url)
+  if (config.cases === 'nats') {
+    // Only the NATS publishes/s cells: their section of results.md is replaced.
+    const nats = await runNats(config, drops, log, loud)
+    process.stdout.write(nats.section)
+    const before = existsSync(file) ? readFileSync(file, 'utf8') : '# audited — engine benchmark\n'
+    writeFileSync(file, spliceNats(before, nats.section))
+    log(`wrote the NATS section of ${file.pathname}`)
+    if (nats.failed) process.exitCode = 1
+    return
+  }
   for (const name of config.dialects) {
     if (config.cases === 'all') reports.push(await benchDialect(name, config, rss))
     if (config.cases !== 'delivery') {
@@ -154,13 +166,13 @@ async function main(): Promise<void> {
   log(`wrote ${deliveryFile.pathname}`)
   if (delivery.some((r) => r.status === 'failed')) process.exitCode = 1
   if (config.cases === 'delivery') return
+  const nats = config.cases === 'all' ? await runNats(config, drops, log, loud) : undefined
   rss.stop()
   const section = durabilitySection(durability, startedAt, {
     start: loadAtStart,
     end: loadavg()[0] ?? 0,
     cpus: cpus().length,
   })
-  const file = new URL('./results.md', import.meta.url)
   if (config.cases === 'durability') {
     process.stdout.write(section)
     const before = existsSync(file) ? readFileSync(file, 'utf8') : '# audited — engine benchmark\n'
@@ -179,9 +191,14 @@ async function main(): Promise<void> {
   }
   process.stdout.write(renderConsole(reports, run))
   process.stdout.write(section)
-  writeFileSync(file, spliceDurability(renderMarkdown(reports, run), section))
+  process.stdout.write(nats!.section)
+  writeFileSync(file, spliceNats(spliceDurability(renderMarkdown(reports, run), section), nats!.section))
   log(`wrote ${file.pathname}`)
-  if (reports.some((r) => r.status === 'failed') || durability.some((r) => r.status === 'failed'))
+  if (
+    reports.some((r) => r.status === 'failed') ||
+    durability.some((r) => r.status === 'failed') ||
+    nats!.failed
+  )
     process.exitCode = 1
 }
 

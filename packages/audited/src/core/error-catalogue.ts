@@ -144,6 +144,10 @@ export const ERROR_CODES = {
       circuit_open: { meaning: 'The database has been failing; the server fails fast until it recovers.' },
       shutting_down: { meaning: 'The server is shutting down.' },
       rate_limiter_unreachable: { meaning: 'The shared rate limiter (Redis) cannot be reached.' },
+      nats_unavailable: {
+        meaning:
+          'Server start: NATS_URL is set but NATS (or its JetStream stream) could not be reached or set up.',
+      },
       output_failed: { meaning: 'CLI: the output file could not be written.' },
       dns_failure: { meaning: 'A webhook host name could not be resolved.' },
     },

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { AuditedError } from 'audited'
+import { isStreamName, isSubjectPrefix } from '../delivery/nats-subjects.js'
 import { LOGIN_LIMIT_DEFAULTS } from './login-limiter.js'
 import { type WebhookSettings, webhookSettings } from './webhook-config.js'
 
@@ -33,6 +34,15 @@ export interface ServerConfig {
   readonly webhooks?: WebhookSettings
   /** The live event stream's heartbeat interval (ms, SSE_HEARTBEAT_MS; absent: 15 000). */
   readonly live?: { readonly heartbeatMs: number }
+  /** Publishing every change event to NATS JetStream (NATS_URL); absent: off. */
+  readonly nats?: NatsConfig | undefined
+}
+
+/** NATS_URL, NATS_SUBJECT_PREFIX (default `audited`), NATS_STREAM (default `AUDITED`). */
+export interface NatsConfig {
+  readonly url: string
+  readonly subjectPrefix: string
+  readonly stream: string
 }
 
 /** Every phase of a connection is bounded (ms). */
@@ -141,6 +151,26 @@ function durability(raw: string | undefined): 'full' | 'relaxed' {
   })
 }
 
+function natsConfig(env: NodeJS.ProcessEnv): NatsConfig | undefined {
+  const url = env.NATS_URL?.trim()
+  if (!url) return undefined
+  const subjectPrefix = env.NATS_SUBJECT_PREFIX || 'audited'
+  if (!isSubjectPrefix(subjectPrefix)) {
+    throw new AuditedError(
+      'validation',
+      'NATS_SUBJECT_PREFIX must be tokens of letters, digits, - and _ separated by dots (e.g. audited or acme.audit).',
+      { details: { name: 'NATS_SUBJECT_PREFIX' } },
+    )
+  }
+  const stream = env.NATS_STREAM || 'AUDITED'
+  if (!isStreamName(stream)) {
+    throw new AuditedError('validation', 'NATS_STREAM must be 1 to 200 letters, digits, - and _.', {
+      details: { name: 'NATS_STREAM' },
+    })
+  }
+  return { url, subjectPrefix, stream }
+}
+
 /** Reads and checks the configuration; a bad value is a `validation` error naming it. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const logLevel = env.LOG_LEVEL ?? 'info'
@@ -180,5 +210,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     http: httpTimeouts(env),
     webhooks: webhookSettings(env),
     live: { heartbeatMs: integer(env, 'SSE_HEARTBEAT_MS', 15_000, 10, 3_600_000) },
+    nats: natsConfig(env),
   }
 }

@@ -37,6 +37,17 @@ export class ServerMetrics {
     help: 'Webhook subscriptions switched off by delivery (410, or failing for days).',
     registers: [this.registry],
   })
+  readonly natsPublished = new Counter({
+    name: 'audited_nats_published_total',
+    help: 'Change events JetStream acknowledged (NATS_URL); duplicate="true": it already had them (a retried batch).',
+    labelNames: ['duplicate'] as const,
+    registers: [this.registry],
+  })
+  readonly natsFailures = new Counter({
+    name: 'audited_nats_publish_failures_total',
+    help: 'Change event publishes to NATS JetStream that failed (their batch is retried).',
+    registers: [this.registry],
+  })
   readonly rateLimited = new Counter({
     name: 'audited_rate_limited_total',
     help: 'Requests rejected by a tenant limit or quota.',
@@ -139,6 +150,15 @@ export class ServerMetrics {
       () => capabilities.poolStats(),
       commitStats === undefined ? undefined : () => commitStats.call(capabilities),
     )
+  }
+
+  /** For the NATS publisher: what JetStream acknowledged, and what failed. */
+  readonly natsCounts = {
+    published: (events: number, duplicates: number): void => {
+      if (events > duplicates) this.natsPublished.inc({ duplicate: 'false' }, events - duplicates)
+      if (duplicates > 0) this.natsPublished.inc({ duplicate: 'true' }, duplicates)
+    },
+    failed: (events: number): void => this.natsFailures.inc(events),
   }
 
   /** For the auditor's `committed` hook: counts the events this process committed. */

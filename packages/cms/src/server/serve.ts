@@ -1,11 +1,17 @@
-import { createAuditor, migrate, openDatabase } from 'audited'
+import { AuditedError, createAuditor, migrate, openDatabase } from 'audited'
 import { type BootstrapResult, bootstrap } from '../cms/bootstrap.js'
 import { createLimiter, MemoryBucketStore, RedisBucketStore } from '../cms/limits.js'
 import { CMS_MIGRATIONS } from '../cms/schema.js'
 import { type SessionPurgeSchedule, scheduleSessionPurge } from '../cms/sessions.js'
+import type { NatsPublisher } from '../delivery/nats-publisher.js'
 import { WebhookRuntime } from '../webhooks/runtime.js'
 import { buildApp } from './app.js'
-import { HTTP_TIMEOUTS_DEFAULT, SESSION_PURGE_INTERVAL_MS_DEFAULT, type ServerConfig } from './config.js'
+import {
+  HTTP_TIMEOUTS_DEFAULT,
+  type NatsConfig,
+  SESSION_PURGE_INTERVAL_MS_DEFAULT,
+  type ServerConfig,
+} from './config.js'
 import { logFormatFor, loggedError, prettyStream } from './log-lines.js'
 import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
@@ -14,7 +20,9 @@ import { webhookSettings } from './webhook-config.js'
 
 /** Opens (and on SQLite creates) the database, migrates, bootstraps, listens, purges expired
  * sessions periodically; closes gracefully on SIGINT/SIGTERM: stops the purge (after its
- * current batch), stops accepting, finishes in-flight requests, closes the pool. */
+ * current batch), stops accepting, finishes in-flight requests, stops the feed consumers
+ * (NATS_URL: the publisher, after its batch in hand; then the connection drains), closes
+ * the pool. */
 export async function serve(config: ServerConfig): Promise<{ close(): Promise<void>; url: string }> {
   const db = await openDatabase(config.databaseUrl, {
     pool: { max: config.poolMax, acquireTimeoutMs: config.acquireTimeoutMs },
@@ -69,13 +77,17 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
   })
   const first = await bootstrap(db, auditor, { email: config.adminEmail, password: config.adminPassword })
   let url: string
+  let nats: NatsPublisher | undefined
   try {
+    if (config.nats !== undefined) nats = await startNats(config.nats, auditor, metrics, app.log)
     url = await app.listen({ host: config.host, port: config.port })
   } catch (error) {
     // The admin exists now: its generated password must not be lost with this start (the
     // next one, finding the admin, prints nothing).
     if (first !== undefined) process.stdout.write(firstStartNotice(undefined, first))
     await app.close()
+    await auditor.close()
+    await nats?.close()
     await buckets.close()
     await loginLimiter.close()
     await db.close()
@@ -110,6 +122,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
       await purge?.stop()
       await webhooks.stop()
       await auditor.close()
+      await nats?.close()
       await app.close()
       clearTimeout(deadline)
       await buckets.close()
@@ -128,6 +141,63 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     })
   }
   return { close, url }
+}
+
+/** host:port of a NATS URL list, never its credentials. */
+function natsServers(url: string): string {
+  return url
+    .split(',')
+    .map((part) => {
+      const s = part.trim()
+      try {
+        return new URL(s.includes('://') ? s : `nats://${s}`).host
+      } catch {
+        return '(unparsable)'
+      }
+    })
+    .join(',')
+}
+
+/** NATS_URL: loads the NATS client, makes sure the stream exists, starts publishing. */
+async function startNats(
+  config: NatsConfig,
+  auditor: ReturnType<typeof createAuditor>,
+  metrics: ServerMetrics,
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void },
+): Promise<NatsPublisher> {
+  const { startNatsPublisher } = await import('../delivery/nats-publisher.js')
+  let publisher: NatsPublisher
+  try {
+    publisher = await startNatsPublisher(auditor, {
+      url: config.url,
+      subjectPrefix: config.subjectPrefix,
+      stream: config.stream,
+      clientName: `audited ${auditor.nodeId}`,
+      counts: metrics.natsCounts,
+      onError: (err, info) =>
+        log.warn(
+          { err: loggedError(err), ...info },
+          info.parked ? 'NATS publishing parked' : 'NATS publish failed',
+        ),
+    })
+  } catch (e) {
+    throw new AuditedError(
+      'unavailable',
+      `NATS at ${natsServers(config.url)}: ${e instanceof Error ? e.message : String(e)} (NATS_URL is set: the server does not start without it).`,
+      { details: { reason: 'nats_unavailable' }, cause: e },
+    )
+  }
+  const { action, shortDuplicateWindowMs } = publisher.stream
+  log.info(
+    { stream: config.stream, subjects: `${config.subjectPrefix}.>`, action },
+    'publishing change events to NATS JetStream',
+  )
+  if (shortDuplicateWindowMs !== undefined)
+    log.warn(
+      { stream: config.stream, duplicateWindowMs: shortDuplicateWindowMs },
+      'the NATS stream keeps message ids shorter than 2 minutes: a batch retried later may be stored twice',
+    )
+  return publisher
 }
 
 /** What the first start prints once, apart from the log lines: where (unless it could not
