@@ -131,8 +131,13 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     })()
     return closing
   }
+  // A second signal during the shutdown (npm and a supervisor may both forward one) must not
+  // kill the process half-way: the first one starts the shutdown, later ones are logged.
+  let signalled = false
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      if (signalled) return void app.log.info({ signal }, 'already shutting down')
+      signalled = true
       app.log.info({ signal }, 'shutting down')
       close().then(
         () => process.exit(0),
