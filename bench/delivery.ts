@@ -22,6 +22,7 @@ import type { DialectTarget, PendingDrops } from './databases.js'
 import { CTX, createItemsTable, items } from './workload.js'
 
 const newId = monotonicFactory()
+let codes = 0
 
 /** Events and deliveries per dialect at a bench scale (1 = the stored run). */
 export const deliverySizes = (scale: number) => ({
@@ -155,7 +156,7 @@ async function webhookRate(url: string, deliveries: number) {
         return {
           id,
           tenant_id: tenantId,
-          code: `c${id}`,
+          code: `c${(codes++).toString(36)}`,
           name: 'x',
           created_at: new Date(),
           updated_at: new Date(),
@@ -202,24 +203,22 @@ export async function benchDelivery(
   const { name } = target
   const unreachable = await target.unreachable()
   if (unreachable !== undefined) return { name, status: 'skipped', reason: unreachable }
+  let feed: DeliveryReport['feed']
   try {
     const a = await target.create()
     drops.track(a)
-    const feed = await feedLatency(a.url, sizes.feedEvents)
+    feed = await feedLatency(a.url, sizes.feedEvents)
     await drops.drop(a)
-    log(
-      `  feed: ${feed.events} events, commit→handler p50 ${feed.p50.toFixed(1)} ms, p99 ${feed.p99.toFixed(1)} ms`,
-    )
+    log(`  feed: ${feed.events} events, commit→handler p50 ${feed.p50.toFixed(1)} ms, p99 ${feed.p99.toFixed(1)} ms`)
     const b = await target.create()
     drops.track(b)
     const webhooks = await webhookRate(b.url, sizes.deliveries)
     await drops.drop(b)
-    log(
-      `  webhooks: ${webhooks.perSecond.toFixed(0)} deliveries/s (direct ${webhooks.directPerSecond.toFixed(0)}/s)`,
-    )
+    log(`  webhooks: ${webhooks.perSecond.toFixed(0)} deliveries/s (direct ${webhooks.directPerSecond.toFixed(0)}/s)`)
     return { name, status: 'ran', feed, webhooks }
   } catch (e) {
-    return { name, status: 'failed', reason: e instanceof Error ? e.message : String(e) }
+    const reason = e instanceof Error ? e.message : String(e)
+    return { name, status: 'failed', reason, ...(feed === undefined ? {} : { feed }) }
   }
 }
 

@@ -147,53 +147,51 @@ export class DeliveryStore {
    * Claims up to `limit` deliveries that are due, oldest due first (new deliveries are due
    * when queued, in feed order). With ordering `record`, a delivery waits while an earlier
    * one (in feed order) of the same record for the same subscription is unfinished
-   * (pending, retrying or being delivered). Each status is one index range scan
-   * (`webhook_deliveries_due`), stopped after `limit` rows.
+   * (pending, retrying or being delivered). Due rows are read by index range
+   * (`webhook_deliveries_due`, a page at a time) and the record rule is checked on the
+   * page's records with one keyed read: a correlated subquery per row was planned as a scan
+   * of every pending delivery on MariaDB (over 5 s at 10,000 pending).
    */
   async claim(
     limit: number,
     claimMs: number,
     now = Date.now(),
   ): Promise<{ token: string; rows: DeliveryRow[] }> {
-    const due = (status: DeliveryStatus) =>
-      this.#db
-        .selectFrom('webhook_deliveries as d')
-        .innerJoin('webhooks as w', 'w.id', 'd.webhook_id')
-        .select(['d.id', 'd.next_attempt_at'])
-        .where('d.status', '=', status)
-        .where('d.next_attempt_at', '<=', now)
-        .where('w.active', '=', this.#true)
-        .where((eb) =>
-          eb.or([
-            eb('w.ordering', '=', 'none'),
-            eb.not(
-              eb.exists(
-                eb
-                  .selectFrom('webhook_deliveries as p')
-                  .select(sql<number>`1`.as('one'))
-                  .whereRef('p.webhook_id', '=', 'd.webhook_id')
-                  .whereRef('p.record_key', '=', 'd.record_key')
-                  .where('p.status', 'in', ['pending', 'retrying', 'delivering'])
-                  .where((e2) =>
-                    e2.or([
-                      e2('p.feed_pos', '<', e2.ref('d.feed_pos')),
-                      e2.and([
-                        e2('p.feed_pos', '=', e2.ref('d.feed_pos')),
-                        e2('p.event_id', '<', e2.ref('d.event_id')),
-                      ]),
-                    ]),
-                  ),
-              ),
-            ),
-          ]),
-        )
-        .orderBy('d.next_attempt_at')
-        .orderBy('d.id')
-        .limit(limit)
-        .execute()
-    const candidates = [...(await due('pending')), ...(await due('retrying'))]
-      .sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at) || (a.id < b.id ? -1 : 1))
-      .slice(0, limit)
+    const chosen: string[] = []
+    for (const status of ['pending', 'retrying'] as const) {
+      let after: { at: number; id: string } | undefined
+      for (let page = 0; page < 5 && chosen.length < limit; page++) {
+        let q = this.#db
+          .selectFrom('webhook_deliveries')
+          .select(['id', 'webhook_id', 'record_key', 'feed_pos', 'event_id', 'next_attempt_at'])
+          .where('status', '=', status)
+          .where('next_attempt_at', '<=', now)
+        if (after !== undefined) {
+          const at = after.at
+          const id = after.id
+          q = q.where((eb) =>
+            eb.or([
+              eb('next_attempt_at', '>', at),
+              eb.and([eb('next_attempt_at', '=', at), eb('id', '>', id)]),
+            ]),
+          )
+        }
+        const due = await q
+          .orderBy('next_attempt_at')
+          .orderBy('id')
+          .limit(limit * 4)
+          .execute()
+        if (due.length === 0) break
+        const last = due.at(-1)!
+        after = { at: Number(last.next_attempt_at), id: String(last.id) }
+        for (const id of await this.#eligible(due)) {
+          if (chosen.length >= limit) break
+          chosen.push(id)
+        }
+        if (due.length < limit * 4) break
+      }
+    }
+    const candidates = chosen.map((id) => ({ id }))
     const token = ulid()
     if (candidates.length === 0) return { token, rows: [] }
     await this.#db
@@ -215,6 +213,50 @@ export class DeliveryStore {
       .orderBy('event_id')
       .execute()
     return { token, rows: rows.map(deliveryOf) }
+  }
+
+  /** The due rows that may go now: their subscription is active, and (ordering `record`)
+   * no earlier delivery of their record is unfinished. */
+  async #eligible(due: readonly Record<string, unknown>[]): Promise<string[]> {
+    const hookIds = [...new Set(due.map((d) => String(d.webhook_id)))]
+    const hooks = await this.#db
+      .selectFrom('webhooks')
+      .select(['id', 'ordering'])
+      .where('id', 'in', hookIds)
+      .where('active', '=', this.#true)
+      .execute()
+    const ordering = new Map(hooks.map((h) => [String(h.id), String(h.ordering)]))
+    const keyed = due.filter((d) => ordering.get(String(d.webhook_id)) === 'record')
+    const first = new Map<string, { pos: bigint; eventId: string }>()
+    if (keyed.length > 0) {
+      const open = await this.#db
+        .selectFrom('webhook_deliveries')
+        .select(['webhook_id', 'record_key', 'feed_pos', 'event_id'])
+        .where('webhook_id', 'in', [...new Set(keyed.map((d) => String(d.webhook_id)))])
+        .where('record_key', 'in', [...new Set(keyed.map((d) => String(d.record_key)))])
+        .where('status', 'in', ['pending', 'retrying', 'delivering'])
+        .execute()
+      for (const o of open) {
+        const key = `${o.webhook_id} ${o.record_key}`
+        const pos = BigInt(String(o.feed_pos))
+        const seen = first.get(key)
+        const id = String(o.event_id)
+        if (seen === undefined || pos < seen.pos || (pos === seen.pos && id < seen.eventId))
+          first.set(key, { pos, eventId: id })
+      }
+    }
+    return due
+      .filter((d) => {
+        const mode = ordering.get(String(d.webhook_id))
+        if (mode === undefined) return false // deleted or switched off
+        if (mode !== 'record') return true
+        const earliest = first.get(`${d.webhook_id} ${d.record_key}`)
+        return (
+          earliest === undefined ||
+          (BigInt(String(d.feed_pos)) === earliest.pos && String(d.event_id) === earliest.eventId)
+        )
+      })
+      .map((d) => String(d.id))
   }
 
   /** Stores attempts and the deliveries' new states (only while the claim is still ours). */
