@@ -209,12 +209,16 @@ export async function benchDelivery(
     drops.track(a)
     feed = await feedLatency(a.url, sizes.feedEvents)
     await drops.drop(a)
-    log(`  feed: ${feed.events} events, commit→handler p50 ${feed.p50.toFixed(1)} ms, p99 ${feed.p99.toFixed(1)} ms`)
+    log(
+      `  feed: ${feed.events} events, commit→handler p50 ${feed.p50.toFixed(1)} ms, p99 ${feed.p99.toFixed(1)} ms`,
+    )
     const b = await target.create()
     drops.track(b)
     const webhooks = await webhookRate(b.url, sizes.deliveries)
     await drops.drop(b)
-    log(`  webhooks: ${webhooks.perSecond.toFixed(0)} deliveries/s (direct ${webhooks.directPerSecond.toFixed(0)}/s)`)
+    log(
+      `  webhooks: ${webhooks.perSecond.toFixed(0)} deliveries/s (direct ${webhooks.directPerSecond.toFixed(0)}/s)`,
+    )
     return { name, status: 'ran', feed, webhooks }
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e)

@@ -1,5 +1,5 @@
 import { type AuditedDatabase, createIdFactory } from 'audited'
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 
 const ulid = createIdFactory()
 
