@@ -231,6 +231,7 @@ forEachHttpDialect(
         'http://localhost/',
       ])
         await refuse(url)
+      assert.equal((await f.call('GET', '/api/v1/webhooks/public-key')).status, 404, 'no Ed25519 key set')
       const badPattern = await f.call('POST', '/api/v1/webhooks', {
         body: { url: 'https://hooks.example.test/', events: ['entry.published'] },
       })

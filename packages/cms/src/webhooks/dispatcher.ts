@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto'
 import type { AuditedDatabase, Auditor, ChangeEvent } from 'audited'
 import type { Kysely } from 'kysely'
 import type { AttemptRecord, DeliveryRow, DeliveryStore } from './delivery-store.js'
@@ -20,6 +21,8 @@ export interface DispatcherOptions {
   readonly timeoutMs?: number
   /** How often to look for due deliveries when nothing wakes the dispatcher (default 250 ms). */
   readonly pollMs?: number
+  /** Also sign with this Ed25519 key (`v1a`; receivers verify with its `whpk_` public key). */
+  readonly ed25519Key?: KeyObject
   readonly onAttempt?: (outcome: AttemptRecord['outcome']) => void
   /** A subscription was disabled (410, or failing for `disableAfterMs`). */
   readonly onDisabled?: (webhookId: string, tenantId: string, reason: string) => void
@@ -49,8 +52,8 @@ export class Dispatcher {
   readonly #db: AuditedDatabase
   readonly #auditor: Auditor
   readonly #store: DeliveryStore
-  readonly #o: Required<Omit<DispatcherOptions, 'onAttempt' | 'onDisabled' | 'onError'>> &
-    Pick<DispatcherOptions, 'onAttempt' | 'onDisabled' | 'onError'>
+  readonly #o: Required<Omit<DispatcherOptions, 'onAttempt' | 'onDisabled' | 'onError' | 'ed25519Key'>> &
+    Pick<DispatcherOptions, 'onAttempt' | 'onDisabled' | 'onError' | 'ed25519Key'>
   readonly #disable: Disable
   #inFlight = 0
   #stopped = false
@@ -179,7 +182,8 @@ export class Dispatcher {
       return { ...base, outcome: 'dead', status: undefined, latencyMs: 0, error, next: this.#dead(row) }
     }
     const body = deliveryBody(event)
-    const headers = webhookHeaders(event.eventId, Math.floor(at / 1000), body, target.secrets)
+    const keys = this.#o.ed25519Key === undefined ? undefined : [this.#o.ed25519Key]
+    const headers = webhookHeaders(event.eventId, Math.floor(at / 1000), body, target.secrets, keys)
     let result: AttemptResult
     try {
       result = await sendWebhook(

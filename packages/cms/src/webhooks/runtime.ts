@@ -114,11 +114,13 @@ export class WebhookRuntime {
     const hook = await this.#subscription(webhookId, tenantId)
     const at = new Date()
     const body = pingBody(webhookId, at)
+    const keys = this.options.ed25519Key === undefined ? undefined : [this.options.ed25519Key]
     const headers = webhookHeaders(
       `ping_${webhookId}_${at.getTime()}`,
       Math.floor(at.getTime() / 1000),
       body,
       hook.secrets,
+      keys,
     )
     const r = await sendWebhook(
       {

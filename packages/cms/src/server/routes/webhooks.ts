@@ -1,4 +1,5 @@
-import { decodeRow } from 'audited'
+import { createPublicKey } from 'node:crypto'
+import { AuditedError, decodeRow } from 'audited'
 import { type Static, Type } from 'typebox'
 import { CMS_ENTITIES } from '../../cms/entities.js'
 import {
@@ -9,6 +10,7 @@ import {
 } from '../../cms/webhook-operations.js'
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../../webhooks/delivery-store.js'
 import type { WebhookRuntime } from '../../webhooks/runtime.js'
+import { webhookPublicKey } from '../../webhooks/signing.js'
 import type { App } from '../app-type.js'
 import { allow, requirePrincipal } from '../principal.js'
 import { callerOf } from '../request-caller.js'
@@ -93,6 +95,24 @@ export async function webhookRoutes(app: App, deps: RouteDeps & { webhooks: Webh
         request.query as ListQuery,
       )
       return pageOf(page.rows.map(show), page.nextCursor)
+    },
+  )
+  app.get(
+    '/api/v1/webhooks/public-key',
+    {
+      preValidation: READERS,
+      schema: {
+        ...op(
+          'getWebhookPublicKey',
+          "The Ed25519 key that signs deliveries' v1a signatures (404 when none is set)",
+        ),
+        response: { 200: ref('WebhookPublicKey'), ...errors(...AUTHORIZED, 404) },
+      },
+    },
+    async () => {
+      const key = runtime.options.ed25519Key
+      if (key === undefined) throw new AuditedError('not_found', 'No Ed25519 signing key is configured.')
+      return { publicKey: webhookPublicKey(createPublicKey(key)) }
     },
   )
   app.get(

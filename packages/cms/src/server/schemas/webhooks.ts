@@ -59,4 +59,9 @@ const Secret = Type.Object(
   { $id: 'WebhookSecret', additionalProperties: false },
 )
 
-export const WEBHOOK_SCHEMAS: readonly TSchema[] = [Attempt, Delivery, Replay, Ping, Secret]
+const PublicKey = Type.Object(
+  { publicKey: Type.String({ description: 'whpk_ and the base64 raw Ed25519 public key' }) },
+  { $id: 'WebhookPublicKey', additionalProperties: false },
+)
+
+export const WEBHOOK_SCHEMAS: readonly TSchema[] = [Attempt, Delivery, Replay, Ping, Secret, PublicKey]
