@@ -66,7 +66,7 @@ export function toHlc(point: PointInTime, edge: 'start' | 'end', field: string):
 }
 
 /** A page size: 1 to 1000, default 100. */
-function checkLimit(value: number | undefined): number {
+export function checkLimit(value: number | undefined): number {
   const limit = value ?? 100
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
     throw new AuditedError('validation', 'limit must be an integer from 1 to 1000.', {

@@ -1,7 +1,7 @@
 import { CompiledQuery, sql } from 'kysely'
 import { type ChangeEvent, eventFromPackedRow, eventFromRow } from '../audit/change-event.js'
 import type { EngineCore } from '../audit/engine-core.js'
-import { readSelection } from '../audit/event-queries.js'
+import { checkLimit, readSelection } from '../audit/event-queries.js'
 import { ReadTemplates } from '../audit/read-templates.js'
 import { slot } from '../audit/statements.js'
 import { AuditedError } from '../core/errors.js'
@@ -70,12 +70,7 @@ export class FeedReader {
 
   /** The next events after `query.after`, in feed order. */
   async read(query: FeedQuery = {}): Promise<FeedPage> {
-    const limit = query.limit ?? 100
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new AuditedError('validation', 'limit must be an integer from 1 to 1000.', {
-        details: { field: 'limit' },
-      })
-    }
+    const limit = checkLimit(query.limit)
     const tenantId = query.tenantId
     if (
       tenantId !== undefined &&
