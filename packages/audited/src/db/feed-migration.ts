@@ -11,12 +11,20 @@ import { createIndexIfMissing, makeTextExact } from './schema-helpers.js'
  */
 // biome-ignore lint/suspicious/noExplicitAny: migrations address tables the typed schema does not know yet.
 export async function addChangeFeed(db: Kysely<any>, dialect: Dialect): Promise<void> {
-  const columns = await db.executeQuery<{ name?: unknown; NAME?: unknown }>(
-    CompiledQuery.raw(dialect.columnsSql, ['change_events']),
-  )
-  const names = new Set(columns.rows.map((r) => String(r.name ?? r.NAME)))
-  if (!names.has('feed_pos')) {
-    for (const statement of dialect.feed.addPositionSql) await db.executeQuery(CompiledQuery.raw(statement))
+  const hasPosition = async () => {
+    const columns = await db.executeQuery<{ name?: unknown; NAME?: unknown }>(
+      CompiledQuery.raw(dialect.columnsSql, ['change_events']),
+    )
+    return columns.rows.some((r) => String(r.name ?? r.NAME) === 'feed_pos')
+  }
+  if (!(await hasPosition())) {
+    try {
+      for (const statement of dialect.feed.addPositionSql) await db.executeQuery(CompiledQuery.raw(statement))
+    } catch (e) {
+      // SQLite has no migration lock: another process added the column between our look and
+      // our ALTER (its DDL is otherwise idempotent). Anything else is an error.
+      if (!(await hasPosition())) throw e
+    }
   }
   await createIndexIfMissing(db, dialect, 'change_events', 'change_events_feed', ['feed_pos', 'event_id'])
   await dropIndexIfPresent(db, dialect, 'change_events', 'change_events_undelivered')
@@ -30,7 +38,13 @@ export async function addChangeFeed(db: Kysely<any>, dialect: Dialect): Promise<
       .addColumn('last_pos', 'bigint', (c) => c.notNull())
       .execute()
     const row = await db.selectFrom(sequencer).select('id').where('id', '=', 1).executeTakeFirst()
-    if (row === undefined) await db.insertInto(sequencer).values({ id: 1, last_pos: 0 }).execute()
+    if (row === undefined) {
+      try {
+        await db.insertInto(sequencer).values({ id: 1, last_pos: 0 }).execute()
+      } catch (e) {
+        if (dialect.classify(e)?.code !== 'conflict') throw e // another process inserted it
+      }
+    }
   }
 
   await db.schema
