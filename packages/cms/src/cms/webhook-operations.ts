@@ -8,6 +8,7 @@ import { AuditedError } from 'audited'
 import { patternProblem } from '../webhooks/patterns.js'
 import { newWebhookSecret } from '../webhooks/signing.js'
 import { checkWebhookUrl, type HostPolicy } from '../webhooks/ssrf.js'
+import { WebhookHealth } from '../webhooks/webhook-health.js'
 import { type Caller, type CmsStore, systemCaller } from './caller.js'
 import { CMS_ENTITIES, type WebhookRow, webhooks } from './entities.js'
 import { created, newRecordId, touched } from './records.js'
@@ -72,11 +73,7 @@ export async function patchWebhook(
   const extra = body.active === true ? { disabled_reason: null } : {}
   const wasOff = body.active === true && (await isOff(store, caller.tenantId, id))
   const row = await store.auditor.update(webhooks, id, touched({ ...body, ...extra }), caller.ctx)
-  if (wasOff)
-    await store.db.kysely
-      .deleteFrom('webhook_health' as never)
-      .where('webhook_id' as never, '=', id as never)
-      .execute()
+  if (wasOff) await new WebhookHealth(store.db).forget(id)
   return row
 }
 

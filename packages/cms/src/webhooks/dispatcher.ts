@@ -8,6 +8,7 @@ import { nextDelayMs } from './schedule.js'
 import { signingSecrets } from './secrets.js'
 import { webhookHeaders } from './signing.js'
 import type { HostPolicy } from './ssrf.js'
+import { WebhookHealth } from './webhook-health.js'
 
 export interface DispatcherOptions {
   readonly policy: HostPolicy
@@ -52,6 +53,7 @@ export class Dispatcher {
   readonly #db: AuditedDatabase
   readonly #auditor: Auditor
   readonly #store: DeliveryStore
+  readonly #health: WebhookHealth
   readonly #o: Required<Omit<DispatcherOptions, 'onAttempt' | 'onDisabled' | 'onError' | 'ed25519Key'>> &
     Pick<DispatcherOptions, 'onAttempt' | 'onDisabled' | 'onError' | 'ed25519Key'>
   readonly #disable: Disable
@@ -74,6 +76,7 @@ export class Dispatcher {
     this.#db = db
     this.#auditor = auditor
     this.#store = store
+    this.#health = new WebhookHealth(db)
     this.#disable = disable
     this.#o = {
       concurrency: 64,
@@ -271,7 +274,7 @@ export class Dispatcher {
     if (batch.length === 0) return
     try {
       await this.#store.finish(batch)
-      await this.#health(batch)
+      await this.#noteHealth(batch)
     } catch (e) {
       // Not stored: the claims expire and the deliveries are sent again (at least once).
       this.#o.onError?.(e)
@@ -280,7 +283,7 @@ export class Dispatcher {
 
   /** A subscription with a success in the batch is healthy; one with only failures is
    * failing since its first failure, and disabled once that is `disableAfterMs` ago. */
-  async #health(batch: readonly AttemptRecord[]): Promise<void> {
+  async #noteHealth(batch: readonly AttemptRecord[]): Promise<void> {
     const byHook = new Map<string, { ok: boolean; tenantId: string; at: number }>()
     for (const a of batch) {
       if (a.outcome === 'disable' || a.error?.startsWith('the webhook no longer exists')) continue
@@ -292,7 +295,7 @@ export class Dispatcher {
       })
     }
     for (const [webhookId, h] of byHook) {
-      const failingSince = await this.#store.health(webhookId, h.ok)
+      const failingSince = await this.#health.note(webhookId, h.ok)
       if (failingSince !== undefined && h.at - failingSince >= this.#o.disableAfterMs) {
         await this.#disableNow(
           webhookId,
