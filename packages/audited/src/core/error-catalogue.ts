@@ -65,7 +65,12 @@ export const ERROR_CODES = {
     retryable: false,
     message: 'The record was not found.',
     reasonRequired: false,
-    reasons: {},
+    reasons: {
+      not_sealed: {
+        retryable: true,
+        meaning: 'The event is not in a signed checkpoint yet (sealing takes about a second): retry.',
+      },
+    },
   },
   conflict: {
     status: 409,

@@ -1,6 +1,7 @@
 import { CompiledQuery, type Kysely, sql } from 'kysely'
 import { CONTEXT_COLUMN_SIZES as CTX } from '../core/audit-context.js'
 import { AuditedError } from '../core/errors.js'
+import { addIntegrityLogs } from '../integrity/log-migration.js'
 import type { Dialect } from './dialect.js'
 import { addChangeFeed } from './feed-migration.js'
 import { createIndexIfMissing, makeTextExact } from './schema-helpers.js'
@@ -107,6 +108,7 @@ const MIGRATIONS: readonly Migration[] = [
     up: (db, dialect) => makeTextExact(db, dialect, ['change_events']),
   },
   { id: 4, name: 'change_feed', up: addChangeFeed },
+  { id: 5, name: 'integrity_logs', up: addIntegrityLogs },
 ]
 
 /**

@@ -1,0 +1,272 @@
+import { type Kysely, sql } from 'kysely'
+import type { Dialect } from '../db/dialect.js'
+import type { FeedPoint } from '../feed/feed-cursor.js'
+import { CompactRange, fromHex, type MerkleHasher, type PerfectHash, toHex } from './merkle.js'
+
+/** Subtrees of 2^STRIDE leaves (and of 2^(2·STRIDE), …) are stored; smaller ones are
+ * hashed up from at most 2^STRIDE stored hashes when a proof needs them. */
+export const NODE_STRIDE = 8
+
+/** One log's row in `audited_logs`. */
+export interface LogState {
+  readonly logKey: string
+  readonly tenantId: string | null
+  readonly size: number
+  readonly frontier: readonly Uint8Array[]
+  readonly last: FeedPoint
+  readonly checkpointSize: number
+  readonly checkpointAt: number
+}
+
+/** A stored checkpoint. */
+export interface StoredCheckpoint {
+  readonly logKey: string
+  readonly treeSize: number
+  readonly rootHash: string
+  readonly createdAt: string
+  /** The C2SP signed note. */
+  readonly note: string
+}
+
+export interface StoredLeaf {
+  readonly logKey: string
+  readonly leafIndex: number
+  readonly eventId: string
+  readonly leafHash: string
+}
+
+/** The log of a tenant (`''`: events without one). */
+export const logKeyOf = (tenantId: string | null): string => tenantId ?? ''
+export const tenantOfLogKey = (logKey: string): string | null => (logKey === '' ? null : logKey)
+
+// biome-ignore lint/suspicious/noExplicitAny: the store addresses its own tables by name.
+type Db = Kysely<any>
+
+const checkpointOf = (r: Record<string, unknown>): StoredCheckpoint => ({
+  logKey: String(r.log_key),
+  treeSize: Number(r.tree_size),
+  rootHash: String(r.root_hash),
+  createdAt: String(r.created_at),
+  note: String(r.note),
+})
+
+const leafOf = (r: Record<string, unknown>): StoredLeaf => ({
+  logKey: String(r.log_key),
+  leafIndex: Number(r.leaf_index),
+  eventId: String(r.event_id),
+  leafHash: String(r.leaf_hash),
+})
+
+/** Reads and writes of the Merkle logs' tables (see log-migration.ts). */
+export class LogStore {
+  readonly #db: Db
+  readonly #dialect: Dialect
+
+  constructor(db: Db, dialect: Dialect) {
+    this.#db = db
+    this.#dialect = dialect
+  }
+
+  get db(): Db {
+    return this.#db
+  }
+
+  /** The log's state, locked for the transaction `tx` where the database has row locks. */
+  async state(tx: Db, logKey: string, lock: boolean): Promise<LogState | undefined> {
+    let q = tx.selectFrom('audited_logs').selectAll().where('log_key', '=', logKey)
+    if (lock && this.#dialect.supportsRowLocks) q = q.forUpdate()
+    const r = await q.executeTakeFirst()
+    if (r === undefined) return undefined
+    const frontier = String(r.frontier)
+    return {
+      logKey,
+      tenantId: r.tenant_id === null || r.tenant_id === undefined ? null : String(r.tenant_id),
+      size: Number(r.size),
+      frontier: frontier === '' ? [] : frontier.split(',').map(fromHex),
+      last: { position: BigInt(String(r.last_position)), eventId: String(r.last_event_id) },
+      checkpointSize: Number(r.checkpoint_size),
+      checkpointAt: Number(r.checkpoint_at),
+    }
+  }
+
+  /** Every log's state (unlocked). */
+  async states(): Promise<LogState[]> {
+    const rows = await this.#db.selectFrom('audited_logs').select('log_key').orderBy('log_key').execute()
+    const out: LogState[] = []
+    for (const r of rows) {
+      const s = await this.state(this.#db, String(r.log_key), false)
+      if (s !== undefined) out.push(s)
+    }
+    return out
+  }
+
+  async saveState(tx: Db, s: LogState, isNew: boolean): Promise<void> {
+    const values = {
+      tenant_id: s.tenantId,
+      size: s.size,
+      frontier: s.frontier.map(toHex).join(','),
+      last_position: s.last.position.toString(),
+      last_event_id: s.last.eventId,
+      checkpoint_size: s.checkpointSize,
+      checkpoint_at: s.checkpointAt,
+    }
+    if (isNew)
+      await tx
+        .insertInto('audited_logs')
+        .values({ log_key: s.logKey, ...values })
+        .execute()
+    else await tx.updateTable('audited_logs').set(values).where('log_key', '=', s.logKey).execute()
+  }
+
+  async insertLeaves(tx: Db, leaves: readonly StoredLeaf[]): Promise<void> {
+    for (let i = 0; i < leaves.length; i += 500) {
+      await tx
+        .insertInto('audited_log_leaves')
+        .values(
+          leaves.slice(i, i + 500).map((l) => ({
+            log_key: l.logKey,
+            leaf_index: l.leafIndex,
+            event_id: l.eventId,
+            leaf_hash: l.leafHash,
+          })),
+        )
+        .execute()
+    }
+  }
+
+  async insertNodes(
+    tx: Db,
+    nodes: readonly { logKey: string; height: number; index: number; hash: string }[],
+  ): Promise<void> {
+    for (let i = 0; i < nodes.length; i += 500) {
+      await tx
+        .insertInto('audited_log_nodes')
+        .values(
+          nodes
+            .slice(i, i + 500)
+            .map((n) => ({ log_key: n.logKey, height: n.height, node_index: n.index, hash: n.hash })),
+        )
+        .execute()
+    }
+  }
+
+  async insertCheckpoint(tx: Db, c: StoredCheckpoint): Promise<void> {
+    await tx
+      .insertInto('audited_checkpoints')
+      .values({
+        log_key: c.logKey,
+        tree_size: c.treeSize,
+        root_hash: c.rootHash,
+        created_at: c.createdAt,
+        note: c.note,
+      })
+      .execute()
+  }
+
+  /** The leaf of an event, if it has been sealed. */
+  async leafOfEvent(eventId: string): Promise<StoredLeaf | undefined> {
+    const r = await this.#db
+      .selectFrom('audited_log_leaves')
+      .selectAll()
+      .where('event_id', '=', eventId)
+      .executeTakeFirst()
+    return r === undefined ? undefined : leafOf(r)
+  }
+
+  /** Leaves `from` … `from + limit − 1` of a log, in order. */
+  async leaves(logKey: string, from: number, limit: number): Promise<StoredLeaf[]> {
+    const rows = await this.#db
+      .selectFrom('audited_log_leaves')
+      .selectAll()
+      .where('log_key', '=', logKey)
+      .where('leaf_index', '>=', from)
+      .orderBy('leaf_index')
+      .limit(limit)
+      .execute()
+    return rows.map(leafOf)
+  }
+
+  /** Checkpoints of a log with a tree size above `after`, oldest first. */
+  async checkpoints(logKey: string, after: number, limit: number): Promise<StoredCheckpoint[]> {
+    const rows = await this.#db
+      .selectFrom('audited_checkpoints')
+      .selectAll()
+      .where('log_key', '=', logKey)
+      .where('tree_size', '>', after)
+      .orderBy('tree_size')
+      .limit(limit)
+      .execute()
+    return rows.map(checkpointOf)
+  }
+
+  /** The newest checkpoint of a log. */
+  async latestCheckpoint(logKey: string): Promise<StoredCheckpoint | undefined> {
+    const r = await this.#db
+      .selectFrom('audited_checkpoints')
+      .selectAll()
+      .where('log_key', '=', logKey)
+      .orderBy('tree_size', 'desc')
+      .limit(1)
+      .executeTakeFirst()
+    return r === undefined ? undefined : checkpointOf(r)
+  }
+
+  /** Each log's newest checkpoint size. */
+  async latestSizes(): Promise<Map<string, number>> {
+    const rows = await this.#db
+      .selectFrom('audited_checkpoints')
+      .select(['log_key', (eb) => eb.fn.max('tree_size').as('size')])
+      .groupBy('log_key')
+      .execute()
+    return new Map(rows.map((r: { log_key: unknown; size: unknown }) => [String(r.log_key), Number(r.size)]))
+  }
+
+  /** The checkpoint of a log at exactly `size` leaves. */
+  async checkpointAt(logKey: string, size: number): Promise<StoredCheckpoint | undefined> {
+    const r = await this.#db
+      .selectFrom('audited_checkpoints')
+      .selectAll()
+      .where('log_key', '=', logKey)
+      .where('tree_size', '=', size)
+      .executeTakeFirst()
+    return r === undefined ? undefined : checkpointOf(r)
+  }
+
+  /** Stored hashes at `height` (0: leaves; else a multiple of NODE_STRIDE), indexes
+   * `from` … `to − 1`. */
+  async #stored(logKey: string, height: number, from: number, to: number): Promise<Uint8Array[]> {
+    const rows =
+      height === 0
+        ? await this.#db
+            .selectFrom('audited_log_leaves')
+            .select(sql<string>`leaf_hash`.as('hash'))
+            .where('log_key', '=', logKey)
+            .where('leaf_index', '>=', from)
+            .where('leaf_index', '<', to)
+            .orderBy('leaf_index')
+            .execute()
+        : await this.#db
+            .selectFrom('audited_log_nodes')
+            .select('hash')
+            .where('log_key', '=', logKey)
+            .where('height', '=', height)
+            .where('node_index', '>=', from)
+            .where('node_index', '<', to)
+            .orderBy('node_index')
+            .execute()
+    if (rows.length !== to - from) throw new Error(`the log "${logKey}" is missing stored hashes`)
+    return rows.map((r: { hash: unknown }) => fromHex(String(r.hash)))
+  }
+
+  /** Perfect subtree hashes of a log, for proofs: one query each. */
+  perfect(logKey: string, h: MerkleHasher): PerfectHash {
+    return async (height, index) => {
+      const base = height - (height % NODE_STRIDE)
+      const span = 2 ** (height - base)
+      const hashes = await this.#stored(logKey, base, index * span, (index + 1) * span)
+      const range = new CompactRange(h)
+      for (const x of hashes) range.append(x)
+      return range.root()
+    }
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Node.js implementations for the server side: a faster Merkle hasher (node:crypto) for the
+ * sealer and the verifier, and checkpoint signing keys in the Go `sumdb/note` text form
+ * (`PRIVATE+KEY+<name>+<id>+<base64(0x01 ‖ seed)>`), so keys move between tools.
+ */
+import { createHash, createPrivateKey, createPublicKey, randomBytes, sign } from 'node:crypto'
+import type { MerkleHasher } from './merkle.js'
+import { fromBase64, keyId, toBase64, verifierKey } from './note.js'
+
+const ONE = Buffer.from([1])
+const ZERO = Buffer.from([0])
+
+export const nodeHasher: MerkleHasher = {
+  leaf: (bytes) => createHash('sha256').update(ZERO).update(bytes).digest(),
+  node: (left, right) => createHash('sha256').update(ONE).update(left).update(right).digest(),
+}
+
+/** A checkpoint signer: its key name, public key and verifier key text, and `sign`. */
+export interface NoteSigner {
+  readonly name: string
+  readonly publicKey: Uint8Array
+  /** `<name>+<hex id>+<base64 key>`: what verifiers are given. */
+  readonly verifierKey: string
+  sign(message: Uint8Array): Uint8Array
+}
+
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex')
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+
+/** A signer from a private key text (`PRIVATE+KEY+…`). Throws on a malformed key. */
+export function signerFromKey(text: string): NoteSigner {
+  // The key material is base64, which may itself hold `+`.
+  const m = /^PRIVATE\+KEY\+([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(text.trim())
+  if (m === null) throw new Error('a signing key is PRIVATE+KEY+<name>+<id>+<key>')
+  const [, name, idHex, b64] = m as unknown as [string, string, string, string]
+  let material: Uint8Array
+  try {
+    material = fromBase64(b64)
+  } catch {
+    throw new Error('the signing key material is not base64')
+  }
+  if (material.length !== 33 || material[0] !== 1) throw new Error('not an Ed25519 signing key')
+  const key = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519, material.slice(1)]),
+    format: 'der',
+    type: 'pkcs8',
+  })
+  const spki = createPublicKey(key).export({ format: 'der', type: 'spki' })
+  const publicKey = new Uint8Array(spki.subarray(spki.length - 32))
+  if (hex(keyId(name, publicKey)) !== idHex) throw new Error('the signing key id does not match its key')
+  return {
+    name,
+    publicKey,
+    verifierKey: verifierKey(name, publicKey),
+    sign: (message) => new Uint8Array(sign(null, message, key)),
+  }
+}
+
+/** A new signing key text for `name`. */
+export function generateSigningKey(name: string): string {
+  const seed = randomBytes(32)
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' })
+  const spki = createPublicKey(key).export({ format: 'der', type: 'spki' })
+  const publicKey = new Uint8Array(spki.subarray(spki.length - 32))
+  verifierKey(name, publicKey) // checks the name
+  return `PRIVATE+KEY+${name}+${hex(keyId(name, publicKey))}+${toBase64(Buffer.concat([ONE, seed]))}`
+}

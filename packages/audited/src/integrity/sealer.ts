@@ -1,0 +1,210 @@
+import type { Kysely } from 'kysely'
+import type { Auditor } from '../audit/auditor.js'
+import type { AuditedDatabase } from '../db/open-database.js'
+import type { ConsumerInfo } from '../feed/consumer.js'
+import type { Subscription } from '../feed/feed.js'
+import { decodeFeedCursor, FEED_START, type FeedPoint, isAfter } from '../feed/feed-cursor.js'
+import type { FeedEvent } from '../feed/feed-reader.js'
+import { type CheckpointSigner, signCheckpoint } from './checkpoints.js'
+import { eventLeafHash } from './leaf.js'
+import {
+  type LogState,
+  LogStore,
+  logKeyOf,
+  NODE_STRIDE,
+  type StoredCheckpoint,
+  type StoredLeaf,
+} from './log-store.js'
+import { CompactRange, toHex } from './merkle.js'
+import { nodeHasher } from './node-crypto.js'
+
+export interface SealerOptions {
+  readonly db: AuditedDatabase
+  readonly auditor: Auditor
+  /** Signs the checkpoints (see `signerFromKey`). */
+  readonly signer: CheckpointSigner
+  /** A log gets a checkpoint once this long has passed since its last one (ms, default
+   * 1000) or once `checkpointEvents` leaves are unsigned, whichever comes first. */
+  readonly checkpointMs?: number
+  readonly checkpointEvents?: number
+  /** The durable consumer's name (default `audited.sealer`). */
+  readonly consumer?: string
+  /** Each new checkpoint, after it committed: publish it to witnesses (a file, a
+   * webhook, NATS). A failure is reported to `onError` and does not stop sealing. */
+  readonly onCheckpoint?: (checkpoint: SealedCheckpoint) => void | Promise<void>
+  readonly onError?: (error: unknown) => void
+}
+
+export interface SealedCheckpoint extends StoredCheckpoint {
+  readonly tenantId: string | null
+}
+
+export interface Sealer {
+  readonly subscription: Subscription
+  /** Waits until every event committed before the call is sealed, then checkpoints every
+   * log with unsigned leaves. */
+  flush(timeoutMs?: number): Promise<void>
+  stop(): Promise<void>
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the sealer addresses its own tables by name.
+type Db = Kysely<any>
+
+const pointOf = (e: FeedEvent): FeedPoint => ({ position: BigInt(e.position), eventId: e.eventId })
+
+/**
+ * Starts the sealer: a durable feed consumer (one process at a time, off the write path)
+ * that appends every event to its tenant's Merkle log in feed order and signs checkpoints.
+ * Each batch is one transaction, fenced by the consumer's lease token, and skips events a
+ * previous holder already sealed, so a crash or a lost lease never seals twice.
+ */
+export function startSealer(options: SealerOptions): Sealer {
+  const { db, auditor, signer } = options
+  const everyMs = options.checkpointMs ?? 1000
+  const everyEvents = options.checkpointEvents ?? 1000
+  const name = options.consumer ?? 'audited.sealer'
+  const store = new LogStore(db.kysely, db.capabilities)
+  const report = options.onError ?? ((e: unknown) => process.emitWarning(`audited sealer: ${String(e)}`))
+  /** Logs with leaves not yet in a checkpoint. */
+  const dirty = new Set<string>()
+
+  const fence = async (tx: Db, token: number) => {
+    let q = tx.selectFrom('audited_consumers').select('lease_token').where('name', '=', name)
+    if (db.capabilities.supportsRowLocks) q = q.forUpdate()
+    const row = await q.executeTakeFirst()
+    if (row === undefined || Number(row.lease_token) !== token) throw new Error('the sealer lost its lease')
+  }
+
+  const checkpoint = async (
+    tx: Db,
+    s: LogState,
+    root: Uint8Array,
+    now: number,
+  ): Promise<SealedCheckpoint> => {
+    const createdAt = new Date(now).toISOString()
+    const rootHash = toHex(root)
+    const note = signCheckpoint(signer, {
+      tenantId: s.tenantId,
+      treeSize: s.size,
+      rootHash,
+      time: createdAt,
+      previousSize: s.checkpointSize,
+    })
+    const c = { logKey: s.logKey, tenantId: s.tenantId, treeSize: s.size, rootHash, createdAt, note }
+    await store.insertCheckpoint(tx, c)
+    return c
+  }
+
+  const publish = async (made: readonly SealedCheckpoint[]) => {
+    for (const c of made) {
+      try {
+        await options.onCheckpoint?.(c)
+      } catch (e) {
+        report(e)
+      }
+    }
+  }
+
+  const seal = async (events: readonly FeedEvent[], info: ConsumerInfo) => {
+    const byLog = new Map<string, FeedEvent[]>()
+    for (const e of events) {
+      const key = logKeyOf(e.tenantId)
+      const list = byLog.get(key)
+      if (list === undefined) byLog.set(key, [e])
+      else list.push(e)
+    }
+    const made: SealedCheckpoint[] = []
+    await db.kysely.transaction().execute(async (tx) => {
+      await fence(tx, info.token)
+      const now = Date.now()
+      for (const [logKey, list] of byLog) {
+        const found = await store.state(tx, logKey, true)
+        let s: LogState = found ?? {
+          logKey,
+          tenantId: list[0]!.tenantId,
+          size: 0,
+          frontier: [],
+          last: FEED_START,
+          checkpointSize: 0,
+          checkpointAt: 0,
+        }
+        const fresh = list.filter((e) => isAfter(pointOf(e), s.last))
+        if (fresh.length === 0) continue
+        const range = new CompactRange(nodeHasher, s.size, s.frontier)
+        const leaves: StoredLeaf[] = []
+        const nodes: { logKey: string; height: number; index: number; hash: string }[] = []
+        for (const e of fresh) {
+          const hash = eventLeafHash(e, nodeHasher)
+          leaves.push({ logKey, leafIndex: range.size, eventId: e.eventId, leafHash: toHex(hash) })
+          range.append(hash, (height, index, h) => {
+            if (height % NODE_STRIDE === 0) nodes.push({ logKey, height, index, hash: toHex(h) })
+          })
+        }
+        await store.insertLeaves(tx, leaves)
+        await store.insertNodes(tx, nodes)
+        s = { ...s, size: range.size, frontier: range.hashes, last: pointOf(fresh.at(-1)!) }
+        if (s.size - s.checkpointSize >= everyEvents || now - s.checkpointAt >= everyMs) {
+          made.push(await checkpoint(tx, s, range.root(), now))
+          s = { ...s, checkpointSize: s.size, checkpointAt: now }
+          dirty.delete(logKey)
+        } else dirty.add(logKey)
+        await store.saveState(tx, s, found === undefined)
+      }
+    })
+    await publish(made)
+  }
+
+  const subscription = auditor.feed.subscribe(name, seal, { from: 'start', batchSize: 1000 })
+
+  /** Checkpoints the dirty logs whose interval has passed (all of them when `force`). */
+  const tick = async (force: boolean) => {
+    const token = subscription.status().token
+    if (token === undefined || dirty.size === 0) return
+    const made: SealedCheckpoint[] = []
+    await db.kysely.transaction().execute(async (tx) => {
+      await fence(tx, token)
+      const now = Date.now()
+      for (const logKey of [...dirty]) {
+        const s = await store.state(tx, logKey, true)
+        if (s === undefined || s.size === s.checkpointSize) {
+          dirty.delete(logKey)
+          continue
+        }
+        if (!force && now - s.checkpointAt < everyMs) continue
+        made.push(await checkpoint(tx, s, new CompactRange(nodeHasher, s.size, s.frontier).root(), now))
+        await store.saveState(tx, { ...s, checkpointSize: s.size, checkpointAt: now }, false)
+        dirty.delete(logKey)
+      }
+    })
+    await publish(made)
+  }
+
+  let ticking: Promise<void> = Promise.resolve()
+  const runTick = (force: boolean) => {
+    ticking = ticking.then(() => tick(force)).catch(report)
+    return ticking
+  }
+  const timer = setInterval(() => void runTick(false), Math.max(50, Math.floor(everyMs / 4)))
+  timer.unref()
+
+  return {
+    subscription,
+    async flush(timeoutMs = 30_000) {
+      await subscription.ready
+      const head = decodeFeedCursor(await auditor.feed.head())
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const at = subscription.status().position
+        if (at !== undefined && !isAfter(head, decodeFeedCursor(at))) break
+        if (Date.now() > deadline) throw new Error('the sealer did not catch up in time')
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      await runTick(true)
+    },
+    async stop() {
+      clearInterval(timer)
+      await subscription.stop()
+      await ticking
+    },
+  }
+}

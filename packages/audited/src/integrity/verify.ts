@@ -1,0 +1,370 @@
+import type { Auditor } from '../audit/auditor.js'
+import type { AuditedDatabase } from '../db/open-database.js'
+import { decodeFeedCursor, FEED_START, type FeedPoint, isAfter } from '../feed/feed-cursor.js'
+import { type CheckpointFacts, openCheckpoint } from './checkpoints.js'
+import { eventLeafHash } from './leaf.js'
+import {
+  type LogState,
+  LogStore,
+  logKeyOf,
+  type StoredCheckpoint,
+  type StoredLeaf,
+  tenantOfLogKey,
+} from './log-store.js'
+import { CompactRange, fromHex, toHex } from './merkle.js'
+import { nodeHasher } from './node-crypto.js'
+import type { Verifier } from './note.js'
+
+export type FindingKind =
+  | 'modified'
+  | 'deleted'
+  | 'inserted'
+  | 'reordered'
+  | 'truncated'
+  | 'bad_signature'
+  | 'root_mismatch'
+  | 'checkpoint_missing'
+  | 'witness_mismatch'
+
+export interface Finding {
+  readonly kind: FindingKind
+  readonly tenantId: string | null
+  readonly eventId?: string
+  readonly leafIndex?: number
+  readonly treeSize?: number
+  readonly detail: string
+}
+
+export interface VerifyOptions {
+  readonly db: AuditedDatabase
+  readonly auditor: Auditor
+  /** The log's public key: every checkpoint must carry its valid signature. */
+  readonly verifier: Verifier
+  /** Only this tenant's log (`null`: events without a tenant); omitted: every log. */
+  readonly tenantId?: string | null
+  /** Checkpoint notes seen by witnesses (e.g. the lines of `CHECKPOINT_LOG`). */
+  readonly witnessed?: readonly string[]
+  /** Events checked so far and the total, after each page. */
+  readonly onProgress?: (done: number, total: number) => void
+}
+
+export interface VerifyReport {
+  readonly clean: boolean
+  readonly events: number
+  readonly logs: { tenantId: string | null; leaves: number; checkpoints: number; unsealed: number }[]
+  readonly findings: Finding[]
+}
+
+const PAGE = 1000
+/** Unmatched leaves or events kept per log before they are reported as they are. */
+const WINDOW = 100_000
+
+/** One log being checked: its stored leaves and checkpoints are streamed beside its events. */
+class LogCheck {
+  readonly tenantId: string | null
+  readonly stored = new CompactRange(nodeHasher)
+  readonly pendingLeaves = new Map<string, { index: number; hash: string }>()
+  readonly pendingEvents = new Map<string, { f: number; hash: string }>()
+  feedIndex = 0
+  unsealed = 0
+  checkpoints = 0
+  lastMatch: { f: number; l: number } | undefined
+  #leafBuf: StoredLeaf[] = []
+  #leafNext = 0
+  #leavesDone = false
+  #cpBuf: StoredCheckpoint[] = []
+  #cpAfter = 0
+  #cpDone = false
+  previousCheckpoint = 0
+  readonly witnessed: CheckpointFacts[]
+
+  constructor(
+    readonly logKey: string,
+    readonly state: LogState | undefined,
+    /** The newest checkpoint's size when the run began (later ones are not judged). */
+    readonly checkpointLimit: number,
+    readonly store: LogStore,
+    witnessed: CheckpointFacts[],
+    readonly findings: Finding[],
+    readonly verifier: Verifier,
+  ) {
+    this.tenantId = tenantOfLogKey(logKey)
+    this.witnessed = witnessed.sort((a, b) => a.treeSize - b.treeSize)
+  }
+
+  get sealedUpTo(): FeedPoint {
+    return this.state?.last ?? FEED_START
+  }
+
+  find(f: Omit<Finding, 'tenantId'>): void {
+    this.findings.push({ tenantId: this.tenantId, ...f })
+  }
+
+  async nextLeaf(): Promise<StoredLeaf | undefined> {
+    // Leaves sealed after the run began are not judged (their events count as unsealed).
+    if (this.#leafNext >= (this.state?.size ?? 0)) return undefined
+    if (this.#leafBuf.length === 0 && !this.#leavesDone) {
+      this.#leafBuf = await this.store.leaves(this.logKey, this.#leafNext, PAGE)
+      if (this.#leafBuf.length < PAGE) this.#leavesDone = true
+    }
+    const leaf = this.#leafBuf.shift()
+    if (leaf === undefined) return undefined
+    if (leaf.leafIndex !== this.#leafNext)
+      this.find({
+        kind: 'deleted',
+        leafIndex: this.#leafNext,
+        detail: `leaves ${this.#leafNext}…${leaf.leafIndex - 1} are missing from the log`,
+      })
+    this.#leafNext = leaf.leafIndex + 1
+    this.stored.append(fromHex(leaf.leafHash))
+    await this.#checkpointsAt(this.stored.size)
+    return leaf
+  }
+
+  async #nextCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    if (this.#cpBuf.length === 0 && !this.#cpDone) {
+      this.#cpBuf = await this.store.checkpoints(this.logKey, this.#cpAfter, PAGE)
+      if (this.#cpBuf.length < PAGE) this.#cpDone = true
+      if (this.#cpBuf.length > 0) this.#cpAfter = this.#cpBuf.at(-1)!.treeSize
+    }
+    const c = this.#cpBuf[0]
+    return c === undefined || c.treeSize > this.checkpointLimit ? undefined : c
+  }
+
+  /** Checks every checkpoint and witnessed checkpoint at `size` against the stored tree. */
+  async #checkpointsAt(size: number): Promise<void> {
+    let root: string | undefined
+    const rootNow = () => {
+      root ??= toHex(this.stored.root())
+      return root
+    }
+    for (
+      let c = await this.#nextCheckpoint();
+      c !== undefined && c.treeSize <= size;
+      c = await this.#nextCheckpoint()
+    ) {
+      this.#cpBuf.shift()
+      if (c.treeSize < size) continue // reported as missing leaves
+      this.checkpoints += 1
+      let facts: CheckpointFacts
+      try {
+        facts = openCheckpoint(c.note, this.verifier)
+      } catch (e) {
+        this.find({
+          kind: 'bad_signature',
+          treeSize: c.treeSize,
+          detail: `checkpoint ${c.treeSize}: ${(e as Error).message}`,
+        })
+        continue
+      }
+      if (facts.treeSize !== c.treeSize || facts.rootHash !== c.rootHash || facts.tenantId !== this.tenantId)
+        this.find({
+          kind: 'bad_signature',
+          treeSize: c.treeSize,
+          detail: `checkpoint ${c.treeSize}: its row differs from its signed note`,
+        })
+      if (facts.rootHash !== rootNow())
+        this.find({
+          kind: 'root_mismatch',
+          treeSize: c.treeSize,
+          detail: `the log's first ${size} leaves do not hash to checkpoint ${c.treeSize}'s root`,
+        })
+      if (facts.previousSize !== this.previousCheckpoint)
+        this.find({
+          kind: 'checkpoint_missing',
+          treeSize: c.treeSize,
+          detail: `checkpoint ${c.treeSize} follows checkpoint ${facts.previousSize}, which is not in the database`,
+        })
+      this.previousCheckpoint = c.treeSize
+    }
+    while (this.witnessed.length > 0 && this.witnessed[0]!.treeSize <= size) {
+      const w = this.witnessed.shift()!
+      if (w.treeSize < size) continue
+      if (w.rootHash !== rootNow())
+        this.find({
+          kind: 'witness_mismatch',
+          treeSize: w.treeSize,
+          detail: `the log differs from witnessed checkpoint ${w.treeSize}: it was rewritten`,
+        })
+      if (!(await this.store.checkpointAt(this.logKey, w.treeSize)))
+        this.find({
+          kind: 'checkpoint_missing',
+          treeSize: w.treeSize,
+          detail: `witnessed checkpoint ${w.treeSize} is not in the database`,
+        })
+    }
+  }
+
+  match(f: number, l: number, eventId: string, expected: string, actual: string): void {
+    if (expected !== actual)
+      this.find({
+        kind: 'modified',
+        eventId,
+        leafIndex: l,
+        detail: `event ${eventId} (leaf ${l}) changed after it was sealed`,
+      })
+    if (this.lastMatch !== undefined && (f - this.lastMatch.f) * (l - this.lastMatch.l) < 0)
+      this.find({
+        kind: 'reordered',
+        eventId,
+        leafIndex: l,
+        detail: `event ${eventId} (leaf ${l}) moved in the feed order`,
+      })
+    this.lastMatch = { f, l }
+  }
+
+  leafSeen(leaf: StoredLeaf): void {
+    const e = this.pendingEvents.get(leaf.eventId)
+    if (e !== undefined) {
+      this.pendingEvents.delete(leaf.eventId)
+      this.match(e.f, leaf.leafIndex, leaf.eventId, leaf.leafHash, e.hash)
+    } else this.pendingLeaves.set(leaf.eventId, { index: leaf.leafIndex, hash: leaf.leafHash })
+  }
+
+  eventSeen(eventId: string, f: number, hash: string): void {
+    const l = this.pendingLeaves.get(eventId)
+    if (l !== undefined) {
+      this.pendingLeaves.delete(eventId)
+      this.match(f, l.index, eventId, l.hash, hash)
+    } else this.pendingEvents.set(eventId, { f, hash })
+  }
+
+  async event(eventId: string, point: FeedPoint, hash: string): Promise<void> {
+    if (isAfter(point, this.sealedUpTo)) {
+      this.unsealed += 1
+      return
+    }
+    const f = this.feedIndex++
+    const leaf = await this.nextLeaf()
+    if (leaf !== undefined && leaf.eventId === eventId) {
+      this.match(f, leaf.leafIndex, eventId, leaf.leafHash, hash)
+    } else {
+      this.eventSeen(eventId, f, hash)
+      if (leaf !== undefined) this.leafSeen(leaf)
+    }
+    if (this.pendingLeaves.size + this.pendingEvents.size > WINDOW) this.settle()
+  }
+
+  /** Reports what is left unmatched. */
+  settle(): void {
+    for (const [eventId, l] of this.pendingLeaves)
+      this.find({
+        kind: 'deleted',
+        eventId,
+        leafIndex: l.index,
+        detail: `event ${eventId} (leaf ${l.index}) was deleted`,
+      })
+    for (const [eventId] of this.pendingEvents)
+      this.find({
+        kind: 'inserted',
+        eventId,
+        detail: `event ${eventId} is in the sealed part of the feed but in no leaf: it was inserted`,
+      })
+    this.pendingLeaves.clear()
+    this.pendingEvents.clear()
+  }
+
+  async finish(): Promise<void> {
+    for (let leaf = await this.nextLeaf(); leaf !== undefined; leaf = await this.nextLeaf())
+      this.leafSeen(leaf)
+    this.settle()
+    const size = this.stored.size
+    const latest = await this.store.latestCheckpoint(this.logKey)
+    const claimed = Math.max(
+      latest?.treeSize ?? 0,
+      this.state?.size ?? 0,
+      ...this.witnessed.map((w) => w.treeSize),
+    )
+    if (claimed > size)
+      this.find({
+        kind: 'truncated',
+        treeSize: claimed,
+        detail: `the log holds ${size} leaves, but ${claimed} were sealed: its tail was cut`,
+      })
+  }
+}
+
+/**
+ * Recomputes every leaf from the stored events, rebuilds each tenant's tree, and checks it
+ * against every checkpoint (root, signature, chain) and every witnessed checkpoint. Reads
+ * the feed once, in pages; memory stays bounded by the number of logs.
+ */
+export async function verifyLogs(o: VerifyOptions): Promise<VerifyReport> {
+  const store = new LogStore(o.db.readKysely, o.db.capabilities)
+  const findings: Finding[] = []
+  const witnessedByLog = new Map<string, CheckpointFacts[]>()
+  for (const note of o.witnessed ?? []) {
+    try {
+      const facts = openCheckpoint(note, o.verifier)
+      const key = logKeyOf(facts.tenantId)
+      witnessedByLog.set(key, [...(witnessedByLog.get(key) ?? []), facts])
+    } catch (e) {
+      findings.push({
+        kind: 'bad_signature',
+        tenantId: null,
+        detail: `a witnessed checkpoint: ${(e as Error).message}`,
+      })
+    }
+  }
+  // Checkpoints first, then the logs' states: every checkpoint seen is covered by a state.
+  const limits = await store.latestSizes()
+  const states = new Map((await store.states()).map((s) => [s.logKey, s]))
+  const logs = new Map<string, LogCheck>()
+  const logOf = (key: string) => {
+    let l = logs.get(key)
+    if (l === undefined) {
+      l = new LogCheck(
+        key,
+        states.get(key),
+        limits.get(key) ?? 0,
+        store,
+        witnessedByLog.get(key) ?? [],
+        findings,
+        o.verifier,
+      )
+      logs.set(key, l)
+    }
+    return l
+  }
+  const only = o.tenantId === undefined ? undefined : logKeyOf(o.tenantId)
+  for (const key of new Set([...states.keys(), ...witnessedByLog.keys()]))
+    if (only === undefined || key === only) logOf(key)
+  if (only !== undefined) logOf(only)
+
+  let total = 0
+  {
+    let q = o.db.readKysely.selectFrom('change_events').select((eb) => eb.fn.countAll().as('n'))
+    if (o.tenantId !== undefined)
+      q = o.tenantId === null ? q.where('tenant_id', 'is', null) : q.where('tenant_id', '=', o.tenantId)
+    total = Number((await q.executeTakeFirst())?.n ?? 0)
+  }
+  let done = 0
+  let after: string | undefined
+  for (;;) {
+    const page = await o.auditor.feed.read({
+      limit: PAGE,
+      ...(after === undefined ? {} : { after }),
+      ...(o.tenantId === undefined ? {} : { tenantId: o.tenantId }),
+    })
+    for (const e of page.events) {
+      const log = logOf(logKeyOf(e.tenantId))
+      await log.event(e.eventId, decodeFeedCursor(e.cursor), toHex(eventLeafHash(e, nodeHasher)))
+    }
+    done += page.events.length
+    o.onProgress?.(done, Math.max(total, done))
+    if (page.events.length < PAGE) break
+    after = page.cursor
+  }
+  for (const log of logs.values()) await log.finish()
+  return {
+    clean: findings.length === 0,
+    events: done,
+    logs: [...logs.values()].map((l) => ({
+      tenantId: l.tenantId,
+      leaves: l.stored.size,
+      checkpoints: l.checkpoints,
+      unsealed: l.unsealed,
+    })),
+    findings,
+  }
+}
