@@ -5,7 +5,13 @@
  * import { openDatabase, migrate, defineEntity, createAuditor } from 'audited'
  */
 export { type Auditor, createAuditor } from './audit/auditor.js'
-export type { Action, ChangeEvent, JsonObject, Operation } from './audit/change-event.js'
+export {
+  ACTIONS,
+  type Action,
+  type ChangeEvent,
+  type JsonObject,
+  type Operation,
+} from './audit/change-event.js'
 export type { AuditorHooks, AuditorOptions, BeforeChange, Durability } from './audit/engine-core.js'
 export { type ColumnKind, defineEntity, type Entity, type EntityConfig } from './audit/entity.js'
 export { type ExportFormat, exportChunks, ndjsonEvent } from './audit/event-export.js'

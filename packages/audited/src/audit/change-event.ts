@@ -3,7 +3,20 @@ import { canonicalizeParsed, type JsonValue } from '../core/canonical-json.js'
 import { AuditedError } from '../core/errors.js'
 
 export type Operation = 'INSERT' | 'UPDATE' | 'DELETE'
-export type Action = 'create' | 'update' | 'delete' | 'publish' | 'unpublish' | 'restore'
+/** Every action an event can record: the writes, status changes, restores, and the
+ * operations of retention (`purge`: a run that purged events, naming its manifest) and of
+ * erasure (`erase`: a subject's personal fields blanked). */
+export const ACTIONS = [
+  'create',
+  'update',
+  'delete',
+  'publish',
+  'unpublish',
+  'restore',
+  'purge',
+  'erase',
+] as const
+export type Action = (typeof ACTIONS)[number]
 export type JsonObject = { [key: string]: JsonValue }
 
 /**

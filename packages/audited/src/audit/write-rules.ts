@@ -16,8 +16,14 @@ export interface CreateOptions {
    * event records action `restore` instead of `create` / `update`. An update that changes
    * the status column still records `publish` / `unpublish`, so their consumers see it.
    */
-  readonly action?: 'restore'
+  readonly action?: OperationAction
 }
+
+/** The actions a caller may ask a write to record instead of the one it implies:
+ * `restore` (see above), `purge` (a retention run's record) and `erase` (personal data
+ * blanked for a subject). */
+export type OperationAction = 'restore' | 'purge' | 'erase'
+const OPERATION_ACTIONS: readonly string[] = ['restore', 'purge', 'erase']
 
 /** Options of `update` and `delete` (`action` only applies to `update`). */
 export interface WriteOptions extends CreateOptions {
@@ -25,11 +31,11 @@ export interface WriteOptions extends CreateOptions {
   readonly expectedVersion?: number
 }
 
-/** The action option, checked: `'restore'` or absent. */
-export function checkAction(options: CreateOptions | undefined): 'restore' | undefined {
+/** The action option, checked: an operation action or absent. */
+export function checkAction(options: CreateOptions | undefined): OperationAction | undefined {
   const action = options?.action
-  if (action !== undefined && action !== 'restore') {
-    throw new AuditedError('validation', 'The action write option can only be "restore".', {
+  if (action !== undefined && !OPERATION_ACTIONS.includes(action)) {
+    throw new AuditedError('validation', 'The action write option is "restore", "purge" or "erase".', {
       details: { fields: ['action'] },
     })
   }
@@ -88,7 +94,7 @@ export function statusAction(
   entity: Entity<object>,
   before: Row,
   after: Row,
-  otherwise: 'update' | 'restore' = 'update',
+  otherwise: 'update' | OperationAction = 'update',
 ): Action {
   const column = entity.statusColumn
   if (column === undefined) return otherwise

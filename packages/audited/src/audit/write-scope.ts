@@ -15,6 +15,7 @@ import {
   checkId,
   checkVersion,
   notFound,
+  type OperationAction,
   type RecordId,
   statusAction,
   unchanged,
@@ -350,7 +351,7 @@ export class WriteScope implements AuditedWriter {
     expected: number | undefined,
     /** `update` / `restore`: recorded unless the status changed (publish / unpublish);
      * `{ always }`: recorded whatever changed. */
-    action: 'update' | 'restore' | { always: Action },
+    action: 'update' | OperationAction | { always: Action },
     /** The before-state, when the caller already read it under the row lock. */
     locked?: Row,
   ): Promise<Row> {

@@ -3,9 +3,9 @@
  * `<table>.<action>` (`entries.publish`, `users.create`); a pattern is `*`, `<table>.*`,
  * `*.<action>` or an exact type.
  */
-import type { ChangeEvent } from 'audited'
+import { ACTIONS, type ChangeEvent } from 'audited'
 
-export const ACTIONS = ['create', 'update', 'delete', 'publish', 'unpublish', 'restore'] as const
+export { ACTIONS }
 
 /** The type of an event as webhooks name it. */
 export const eventType = (e: Pick<ChangeEvent, 'table' | 'action'>): string => `${e.table}.${e.action}`

@@ -1,13 +1,11 @@
 import type { Auditor } from 'audited'
-import { AuditedError } from 'audited'
+import { ACTIONS, AuditedError } from 'audited'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import type { App } from '../app-type.js'
 import { allow, requirePrincipal } from '../principal.js'
 import { AUTHORIZED, errors } from '../schemas/envelope.js'
 import type { StreamHub } from '../stream-hub.js'
-
-const ACTIONS = ['create', 'update', 'delete', 'publish', 'unpublish', 'restore']
 
 const StreamQuery = Type.Object(
   {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import type { Auditor, Entity, EventPage, ListEventsQuery } from 'audited'
-import { AuditedError, type ExportFormat, exportChunks } from 'audited'
+import { ACTIONS, AuditedError, type ExportFormat, exportChunks } from 'audited'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { type Static, Type } from 'typebox'
 import { CMS_ENTITIES } from '../../cms/entities.js'
@@ -32,11 +32,7 @@ const ListQuery = Type.Object(
     table: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     recordId: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     actorId: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-    action: Type.Optional(
-      Type.Union(
-        ['create', 'update', 'delete', 'publish', 'unpublish', 'restore'].map((a) => Type.Literal(a)),
-      ),
-    ),
+    action: Type.Optional(Type.Union(ACTIONS.map((a) => Type.Literal(a)))),
     from: Type.Optional(PointInTime),
     to: Type.Optional(PointInTime),
     after: Type.Optional(Cursor),

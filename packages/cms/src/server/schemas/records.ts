@@ -3,7 +3,7 @@
  * no secrets): one named schema each, shown in `/openapi.json` under `components.schemas`.
  * A field missing here is dropped from the answers, so these follow src/cms/entities.ts.
  */
-import type { ChangeEvent as ChangeEventData } from 'audited'
+import { ACTIONS, type ChangeEvent as ChangeEventData } from 'audited'
 import { type TSchema, Type } from 'typebox'
 import { FIELD_TYPES } from '../../cms/content-fields.js'
 import { ROLES } from '../../cms/entities.js'
@@ -145,9 +145,7 @@ const ChangeEvent = Type.Object(
     table: Type.String(),
     recordId: Type.String(),
     operation: Type.Union(['INSERT', 'UPDATE', 'DELETE'].map((o) => Type.Literal(o))),
-    action: Type.Union(
-      ['create', 'update', 'delete', 'publish', 'unpublish', 'restore'].map((a) => Type.Literal(a)),
-    ),
+    action: Type.Union(ACTIONS.map((a) => Type.Literal(a))),
     actorId: Type.String(),
     actorType: Type.Union(['user', 'api_token', 'system'].map((a) => Type.Literal(a))),
     oldValues: Nullable(OpenObject),
