@@ -56,4 +56,6 @@ export {
   type VerifyReport,
   verifyLogs,
 } from './integrity/verify.js'
+export { ERASED } from './privacy/field-crypto.js'
+export type { EraseResult, PersonalData } from './privacy/personal-data.js'
 export * from './proofs.js'

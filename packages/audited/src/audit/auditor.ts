@@ -3,6 +3,7 @@ import { AuditedError } from '../core/errors.js'
 import type { HlcClock } from '../core/hlc.js'
 import { runTransaction } from '../db/transaction.js'
 import { Feed } from '../feed/feed.js'
+import { PersonalData } from '../privacy/personal-data.js'
 import { publicEvent } from './change-event.js'
 import { type AuditorOptions, EngineCore } from './engine-core.js'
 import type { Entity } from './entity.js'
@@ -51,6 +52,8 @@ export interface Auditor {
   readonly events: EventQueries
   /** The commit-ordered change feed: the never-skip reader and durable consumers. */
   readonly feed: Feed
+  /** Personal data: erasure and access requests (needs `personalData`). */
+  readonly privacy: PersonalData
   readonly nodeId: string
   readonly clock: HlcClock
   /** Stops this auditor's feed consumers (after their batch in hand); the database stays open. */
@@ -156,6 +159,7 @@ export function createAuditor(options: AuditorOptions): Auditor {
     },
     events: new EventQueries(core),
     feed,
+    privacy: new PersonalData(core, feed, (ctx, fn) => inTransaction(ctx, (scope) => fn(scope))),
     nodeId: core.nodeId,
     clock: core.clock,
     close: () => feed.close(),

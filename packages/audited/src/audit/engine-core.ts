@@ -7,6 +7,7 @@ import { createIdFactory } from '../core/ids.js'
 import type { Dialect, Statement } from '../db/dialect.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import type { Transaction } from '../db/transaction.js'
+import { masterKeyOf, SubjectKeys } from '../privacy/subject-keys.js'
 import type { Action, ChangeEvent, Operation } from './change-event.js'
 import type { Entity } from './entity.js'
 import type { Row } from './row-codec.js'
@@ -93,6 +94,9 @@ export interface AuditorOptions {
    * `innodb_flush_log_at_trx_commit = 2`). See README "Durability".
    */
   readonly durability?: Durability
+  /** Encrypts entities' `personal` columns in events under a key per data subject,
+   * wrapped by `masterKey` (32 bytes or their base64); see README "Personal data". */
+  readonly personalData?: { readonly masterKey: string | Uint8Array }
 }
 
 export type Durability = 'full' | 'relaxed'
@@ -145,6 +149,8 @@ export class EngineCore {
    * not; different version columns) compile different SQL (issue 7 S1). */
   readonly #statements = new WeakMap<Entity<object>, EntityStatements>()
   readonly #columns = new Map<string, Set<string>>()
+  /** Where `personalData` is configured: the subjects' data keys. */
+  readonly subjectKeys: SubjectKeys | undefined
 
   constructor(options: AuditorOptions) {
     if (typeof options?.db?.capabilities !== 'object') {
@@ -170,6 +176,15 @@ export class EngineCore {
     this.nodeId = nodeId
     this.timeoutMs = timeoutMs
     this.eventStatements = new EventStatements(this.kysely, this.dialect)
+    this.subjectKeys =
+      options.personalData === undefined
+        ? undefined
+        : new SubjectKeys(
+            masterKeyOf(options.personalData.masterKey),
+            this.kysely,
+            this.dialect,
+            this.newEventId,
+          )
     this.#hooksBefore = asList(options.hooks?.before)
     this.hooksAfter = asList(options.hooks?.after)
     this.onHookError =

@@ -22,6 +22,12 @@ export interface EntityConfig {
   readonly redact?: readonly string[]
   /** Kinds of the columns that need normalising (see `ColumnKind`). */
   readonly columns?: Readonly<Record<string, ColumnKind>>
+  /** Columns holding personal data: their values in events are stored encrypted under the
+   * subject's own key (see `AuditorOptions.personalData`), so erasing the subject makes
+   * them read `"[erased]"` everywhere in history. */
+  readonly personal?: readonly string[]
+  /** The column naming whose data the personal columns are (default: the primary key). */
+  readonly subject?: string
 }
 
 /** An entity definition: the whole per-table cost of auditing. `Row` types the values. */
@@ -33,6 +39,9 @@ export interface Entity<Row extends object = Record<string, unknown>> {
   readonly statusColumn: string | undefined
   readonly redact: ReadonlySet<string>
   readonly columns: Readonly<Record<string, ColumnKind>>
+  readonly personal: ReadonlySet<string>
+  /** Set when `personal` is: the column naming the data subject. */
+  readonly subject: string | undefined
   /** Phantom field carrying the row type; never set. */
   readonly __row?: Row
 }
@@ -81,7 +90,19 @@ export function defineEntity<Row extends object = Record<string, unknown>>(
     if (!KINDS.includes(kind)) problem(`columns.${name}: kind must be one of ${KINDS.join(', ')}`)
   }
   if (config.versionColumn !== undefined) columns[config.versionColumn] = 'number'
+  const personal = new Set(config.personal ?? [])
+  for (const name of personal) {
+    if (!isIdentifier(name)) problem(`personal: "${name}" is not a valid column name`)
+    if (name === primaryKey || name === config.tenantColumn || name === config.versionColumn)
+      problem(`personal: "${name}" identifies the record`)
+    if (redact.has(name)) problem(`personal: "${name}" is also redacted (choose one)`)
+  }
+  const subject = personal.size === 0 ? undefined : (config.subject ?? primaryKey)
+  if (subject !== undefined && (!isIdentifier(subject) || personal.has(subject)))
+    problem(`subject: "${subject}" must be a column that is not personal`)
   return Object.freeze({
+    personal,
+    subject,
     table: config.table,
     primaryKey,
     tenantColumn: config.tenantColumn,

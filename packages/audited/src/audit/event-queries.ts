@@ -4,6 +4,7 @@ import { hlcAtEndOf, hlcAtStartOf, parseHlc } from '../core/hlc.js'
 import { parseIsoDate } from '../core/iso-date.js'
 import { textProblem } from '../core/text-rules.js'
 import type { Dialect } from '../db/dialect.js'
+import { openEvents } from '../privacy/open-events.js'
 import {
   type ChangeEvent,
   eventFromPackedRow,
@@ -196,7 +197,7 @@ export class EventQueries {
         .limit(slot('limit') as unknown as number)
     })
     const rows = await this.#reads.run(template, args)
-    const events = rows.slice(0, limit).map(this.#decode)
+    const events = await openEvents(this.#core.subjectKeys, rows.slice(0, limit).map(this.#decode))
     const last = events.at(-1)
     return {
       events,
@@ -224,7 +225,7 @@ export class EventQueries {
     const row = (await this.#reads.run(template, { eventId, tenant: tenantId }))[0]
     if (row === undefined)
       throw new AuditedError('not_found', 'No event with that id.', { details: { eventId } })
-    return this.#decode(row)
+    return (await openEvents(this.#core.subjectKeys, [this.#decode(row)]))[0]!
   }
 
   /** Events by id (at most 500; within the tenant when given), in no particular order;
@@ -261,7 +262,7 @@ export class EventQueries {
     ids.forEach((id, i) => {
       args[`e${i}`] = id
     })
-    return (await this.#reads.run(template, args)).map(this.#decode)
+    return openEvents(this.#core.subjectKeys, (await this.#reads.run(template, args)).map(this.#decode))
   }
 
   /**
@@ -282,7 +283,7 @@ export class EventQueries {
     const limit = checkLimit(options.limit)
     const after = options.after === undefined ? undefined : decodeCursor(options.after)
     const rows = await this.#recordEvents(entity, id, options.tenantId, { after, limit: limit + 1 })
-    const events = rows.slice(0, limit)
+    const events = await openEvents(this.#core.subjectKeys, rows.slice(0, limit))
     const last = events.at(-1)
     return {
       events,
@@ -303,7 +304,10 @@ export class EventQueries {
     options: { tenantId?: string | null } = {},
   ): Promise<JsonObject | null> {
     const atOrBefore = toHlc(at, 'end', 'at')
-    const events = await this.#recordEvents(entity, id, options.tenantId, { atOrBefore, limit: 1 })
+    const events = await openEvents(
+      this.#core.subjectKeys,
+      await this.#recordEvents(entity, id, options.tenantId, { atOrBefore, limit: 1 }),
+    )
     return events[0]?.newValues ?? null
   }
 

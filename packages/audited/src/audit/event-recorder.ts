@@ -1,8 +1,11 @@
 import type { Compilable } from 'kysely'
 import type { AuditContext } from '../core/audit-context.js'
 import { canonicalize, canonicalizeStored } from '../core/canonical-json.js'
+import { AuditedError } from '../core/errors.js'
 import type { Statement } from '../db/dialect.js'
 import type { Transaction } from '../db/transaction.js'
+import { encryptValue } from '../privacy/field-crypto.js'
+import type { SubjectKey } from '../privacy/subject-keys.js'
 import {
   type Action,
   eventValues,
@@ -33,6 +36,8 @@ export class EventRecorder {
   /** Stable across the attempts of one logical transaction (see `BeforeChange.transaction`). */
   readonly #logical: object
   #writes = 0
+  /** Subject keys this transaction created (stored with its COMMIT). */
+  readonly #newKeys = new Map<string, SubjectKey>()
 
   constructor(core: EngineCore, tx: Transaction, ctx: AuditContext, clock: ScopeClock, logical: object) {
     this.#core = core
@@ -72,8 +77,8 @@ export class EventRecorder {
       action,
       actorId: ctx.actorId,
       actorType: ctx.actorType,
-      oldValues: eventState(entity, oldCanonical),
-      newValues: eventState(entity, newCanonical),
+      oldValues: await this.#personal(entity, before, after, eventState(entity, oldCanonical)),
+      newValues: await this.#personal(entity, before, after, eventState(entity, newCanonical)),
       changedFields,
       requestId: ctx.requestId ?? null,
       ip: ctx.ip ?? null,
@@ -103,6 +108,31 @@ export class EventRecorder {
       writeIndex: this.#writes++,
     })
     this.events.push(event)
+  }
+
+  /** `state` with the entity's personal columns encrypted under the subject's key. */
+  async #personal(entity: Entity<object>, before: Row | null, after: Row | null, state: JsonObject | null) {
+    if (state === null || entity.personal.size === 0) return state
+    const keys = this.#core.subjectKeys
+    if (keys === undefined)
+      throw new AuditedError(
+        'validation',
+        `${entity.table} has personal columns: createAuditor needs personalData.masterKey.`,
+      )
+    const subject = (after ?? before)![entity.subject!]
+    if (subject === null || subject === undefined) return state
+    const key = await keys.forWrite(
+      this.#tx,
+      this.deferred,
+      this.#newKeys,
+      this.#ctx.tenantId,
+      String(subject),
+    )
+    const out = { ...state }
+    for (const column of entity.personal)
+      if (Object.hasOwn(out, column) && out[column] !== null)
+        out[column] = encryptValue(key.keyId, key.key, column, out[column])
+    return out
   }
 
   /** The statements that store the events; sent with COMMIT. */

@@ -1,6 +1,7 @@
 import type { AuditContext } from '../core/audit-context.js'
 import { AuditedError, type ErrorDetails, isAuditedError } from '../core/errors.js'
 import type { Transaction } from '../db/transaction.js'
+import { openEvents } from '../privacy/open-events.js'
 import { type Action, type ChangeEvent, eventFromRow, type JsonObject } from './change-event.js'
 import type { EngineCore } from './engine-core.js'
 import type { Entity } from './entity.js'
@@ -193,7 +194,8 @@ export class WriteScope implements AuditedWriter {
     const events = this.#core.eventStatements
     const [byId] = await this.#tx.run([bind(events.byId(), { eventId })])
     const raw = byId!.rows[0]
-    const event = raw === undefined ? undefined : eventFromRow(raw)
+    const event =
+      raw === undefined ? undefined : (await openEvents(this.#core.subjectKeys, [eventFromRow(raw)]))[0]
     if (
       event === undefined ||
       event.table !== entity.table ||

@@ -143,6 +143,10 @@ export interface Dialect {
   }
   /** Feed positions (the commit-ordered change feed). */
   readonly feed: FeedCapability
+  /** Run after an erasure so no copy of the erased values stays in the database's files
+   * (SQLite: the WAL is checkpointed and truncated; freed cells are zeroed by
+   * `secure_delete`). */
+  readonly afterEraseSql?: readonly string[]
   /** Largest number of bound parameters one statement may carry. */
   readonly maxParameters: number
   /** SQL expression reading a BIGINT column as its exact decimal text. */

@@ -90,6 +90,9 @@ export function createSqlite(
   raw.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
   raw.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`)
   raw.pragma('foreign_keys = ON')
+  // Deleted and overwritten content is zeroed, so an erased value leaves no copy in free
+  // space of the file (personal data, see privacy/personal-data.ts).
+  raw.pragma('secure_delete = ON')
   const statements = new StatementCache(raw)
   const lock = new WriterLock()
   const kysely = new Kysely<unknown>({
@@ -110,6 +113,7 @@ export function createSqlite(
     indexExistsSql: undefined,
     columnsSql: 'SELECT name FROM pragma_table_info(?)',
     feed: SQLITE_FEED,
+    afterEraseSql: ['PRAGMA wal_checkpoint(TRUNCATE)'],
     maxParameters: 32_000,
     packRowFunction: 'json_array',
     bigintAsText: (column) => `CAST(${column} AS TEXT)`,

@@ -1,0 +1,35 @@
+import type { ChangeEvent, JsonObject } from '../audit/change-event.js'
+import { decryptValue, envelopeKeyId } from './field-crypto.js'
+import type { SubjectKeys } from './subject-keys.js'
+
+async function openState(keys: SubjectKeys, state: JsonObject | null): Promise<JsonObject | null> {
+  if (state === null) return null
+  let out: JsonObject | undefined
+  for (const [column, value] of Object.entries(state)) {
+    const keyId = envelopeKeyId(value)
+    if (keyId === undefined) continue
+    out ??= { ...state }
+    out[column] = decryptValue(value as string, await keys.byId(keyId), column) as JsonObject[string]
+  }
+  return out ?? state
+}
+
+/**
+ * Events as readers see them: personal values decrypted, or `"[erased]"` once their
+ * subject's key is destroyed. The stored form (what the feed, the sealer and the verifier
+ * read, and what webhooks, SSE and NATS carry) keeps the ciphertext.
+ */
+export async function openEvents<E extends ChangeEvent>(
+  keys: SubjectKeys | undefined,
+  events: E[],
+): Promise<E[]> {
+  if (keys === undefined) return events
+  return Promise.all(
+    events.map(async (e) => {
+      if (e.oldValues === null && e.newValues === null) return e
+      const oldValues = await openState(keys, e.oldValues)
+      const newValues = await openState(keys, e.newValues)
+      return oldValues === e.oldValues && newValues === e.newValues ? e : { ...e, oldValues, newValues }
+    }),
+  )
+}

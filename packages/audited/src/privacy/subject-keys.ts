@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import { AuditedError } from '../core/errors.js'
+import type { Dialect, Statement } from '../db/dialect.js'
+import type { Transaction } from '../db/transaction.js'
+import { open, seal } from './field-crypto.js'
+
+/** How long a process keeps a subject's key after reading it (ms): another process's erase
+ * is seen within this. */
+const CACHE_MS = 30_000
+const TABLE = 'audited_subject_keys'
+
+export interface SubjectKey {
+  readonly keyId: string
+  readonly key: Uint8Array
+}
+
+const subjectKey = (tenantId: string | null, subjectId: string) => `${tenantId ?? ''}\u0000${subjectId}`
+
+/** The master key from configuration: 32 bytes, or their base64. */
+export function masterKeyOf(value: string | Uint8Array): Uint8Array {
+  const key = typeof value === 'string' ? Buffer.from(value, 'base64') : value
+  if (
+    key.length !== 32 ||
+    (typeof value === 'string' && Buffer.from(key).toString('base64') !== value.trim())
+  )
+    throw new AuditedError('validation', 'personalData.masterKey must be 32 bytes (or their base64).')
+  return key
+}
+
+/**
+ * Data keys of data subjects: created inside the first write that needs one (stored with
+ * its COMMIT), read through a short cache, destroyed by `erase`. Several keys of one
+ * subject may exist (two first writes at once); erasing destroys them all.
+ */
+export class SubjectKeys {
+  readonly #master: Uint8Array
+  // biome-ignore lint/suspicious/noExplicitAny: the store addresses its own table by name.
+  readonly #db: Kysely<any>
+  readonly #dialect: Dialect
+  readonly #newId: () => string
+  readonly #bySubject = new Map<string, { key: SubjectKey; at: number }>()
+  readonly #byId = new Map<string, { key: Uint8Array | undefined; at: number }>()
+
+  // biome-ignore lint/suspicious/noExplicitAny: as above.
+  constructor(master: Uint8Array, db: Kysely<any>, dialect: Dialect, newId: () => string) {
+    this.#master = master
+    this.#db = db
+    this.#dialect = dialect
+    this.#newId = newId
+  }
+
+  #unwrap(keyId: string, wrapped: string): Uint8Array {
+    const key = open(this.#master, Buffer.from(wrapped, 'base64'), keyId)
+    if (key === undefined)
+      throw new AuditedError(
+        'internal',
+        'A subject key does not open with the master key (wrong AUDIT_MASTER_KEY?).',
+      )
+    return key
+  }
+
+  /**
+   * The subject's key for a write in `tx`: cached, else read in the transaction, else a new
+   * one whose INSERT is queued in `deferred` (it commits with the events or not at all).
+   * `created` holds keys this transaction made, so it reuses them.
+   */
+  async forWrite(
+    tx: Transaction,
+    deferred: Statement[],
+    created: Map<string, SubjectKey>,
+    tenantId: string | null,
+    subjectId: string,
+  ): Promise<SubjectKey> {
+    const sk = subjectKey(tenantId, subjectId)
+    const cached = this.#bySubject.get(sk)
+    if (cached !== undefined && Date.now() - cached.at < CACHE_MS) return cached.key
+    const mine = created.get(sk)
+    if (mine !== undefined) return mine
+    let q = this.#db
+      .selectFrom(TABLE)
+      .select(['key_id', 'wrapped_key'])
+      .where('tenant_key', '=', tenantId ?? '')
+      .where('subject_id', '=', subjectId)
+      .orderBy('key_id')
+      .limit(1)
+    // A locking read sees keys committed since this transaction's snapshot (MySQL).
+    if (this.#dialect.supportsRowLocks) q = q.forUpdate()
+    const { sql, parameters } = q.compile()
+    const [r] = await tx.run([{ sql, parameters }], { readOnly: true })
+    const row = r?.rows[0]
+    if (row !== undefined) {
+      const key = {
+        keyId: String(row.key_id),
+        key: this.#unwrap(String(row.key_id), String(row.wrapped_key)),
+      }
+      this.#remember(sk, key)
+      return key
+    }
+    const key = { keyId: this.#newId(), key: randomBytes(32) }
+    const insert = this.#db
+      .insertInto(TABLE)
+      .values({
+        key_id: key.keyId,
+        tenant_key: tenantId ?? '',
+        subject_id: subjectId,
+        wrapped_key: seal(this.#master, key.key, key.keyId).toString('base64'),
+        created_at: new Date().toISOString(),
+      })
+      .compile()
+    deferred.push({ sql: insert.sql, parameters: insert.parameters })
+    created.set(sk, key)
+    return key
+  }
+
+  #remember(sk: string, key: SubjectKey): void {
+    const at = Date.now()
+    this.#bySubject.set(sk, { key, at })
+    this.#byId.set(key.keyId, { key: key.key, at })
+  }
+
+  /** A key by id for reading (undefined: destroyed, i.e. erased). */
+  async byId(keyId: string): Promise<Uint8Array | undefined> {
+    const cached = this.#byId.get(keyId)
+    if (cached !== undefined && Date.now() - cached.at < CACHE_MS) return cached.key
+    const row = await this.#db
+      .selectFrom(TABLE)
+      .select(['key_id', 'wrapped_key'])
+      .where('key_id', '=', keyId)
+      .executeTakeFirst()
+    const key = row === undefined ? undefined : this.#unwrap(keyId, String(row.wrapped_key))
+    this.#byId.set(keyId, { key, at: Date.now() })
+    if (this.#byId.size > 10_000) this.#byId.delete(this.#byId.keys().next().value!)
+    return key
+  }
+
+  /** The ids of a subject's keys. */
+  async idsOf(tenantId: string | null, subjectId: string): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom(TABLE)
+      .select('key_id')
+      .where('tenant_key', '=', tenantId ?? '')
+      .where('subject_id', '=', subjectId)
+      .execute()
+    return rows.map((r: { key_id: unknown }) => String(r.key_id))
+  }
+
+  /** The statement destroying a subject's keys (run it in the erasing transaction). */
+  destroyStatement(tenantId: string | null, subjectId: string): Statement {
+    const q = this.#db
+      .deleteFrom(TABLE)
+      .where('tenant_key', '=', tenantId ?? '')
+      .where('subject_id', '=', subjectId)
+      .compile()
+    return { sql: q.sql, parameters: q.parameters }
+  }
+
+  /** Forgets a subject's keys in this process (after its erase committed). */
+  forget(tenantId: string | null, subjectId: string, keyIds: readonly string[]): void {
+    this.#bySubject.delete(subjectKey(tenantId, subjectId))
+    for (const id of keyIds) this.#byId.set(id, { key: undefined, at: Date.now() })
+  }
+}
