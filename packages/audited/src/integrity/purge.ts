@@ -70,7 +70,7 @@ export interface PurgeReport {
   readonly tenantId: string | null
   readonly dryRun: boolean
   /** The size of the checkpoint that covered the run (0: none, nothing is purged). */
-  readonly checkpointSize: number
+  checkpointSize: number
   /** Events read with a wall time before `before`. */
   scanned: number
   /** Due, sealed, covered by the checkpoint and not held: purged (or, dry, would be). */
@@ -85,6 +85,10 @@ export interface PurgeReport {
   readonly refused: RefusedEvent[]
   refusedCount: number
   readonly segments: SegmentSummary[]
+  /** Set when the run stopped on an error after it had purged something (what it purged
+   * is above; its caller should record it, then report the error). An error before any
+   * purge is thrown instead. */
+  stopped?: unknown
 }
 
 const PAGE = 1000
@@ -107,14 +111,21 @@ interface Candidate {
  * segment), so the tree, every checkpoint and every proof stay valid.
  */
 export async function purgeExpired(o: PurgeOptions): Promise<PurgeReport> {
-  const logKey = logKeyOf(o.tenantId)
-  const logs = new LogStore(o.db.kysely, o.db.capabilities)
-  const archive = new ArchiveStore(o.db.kysely, o.db.capabilities)
-  const checkpoint = await logs.latestCheckpoint(logKey)
-  const report: PurgeReport = {
+  const report = emptyReport(o)
+  try {
+    await run(o, report)
+  } catch (e) {
+    if (report.purged === 0) throw e
+    report.stopped = e
+  }
+  return report
+}
+
+function emptyReport(o: PurgeOptions): PurgeReport {
+  return {
     tenantId: o.tenantId,
     dryRun: o.dryRun === true,
-    checkpointSize: checkpoint?.treeSize ?? 0,
+    checkpointSize: 0,
     scanned: 0,
     due: 0,
     purged: 0,
@@ -124,6 +135,14 @@ export async function purgeExpired(o: PurgeOptions): Promise<PurgeReport> {
     refusedCount: 0,
     segments: [],
   }
+}
+
+async function run(o: PurgeOptions, report: PurgeReport): Promise<void> {
+  const logKey = logKeyOf(o.tenantId)
+  const logs = new LogStore(o.db.kysely, o.db.capabilities)
+  const archive = new ArchiveStore(o.db.kysely, o.db.capabilities)
+  const checkpoint = await logs.latestCheckpoint(logKey)
+  report.checkpointSize = checkpoint?.treeSize ?? 0
   const batchSize = o.batchSize ?? 500
   const segmentEvents = o.segmentEvents ?? 10_000
   const readHolds = async () => (o.holds === undefined ? () => false : await o.holds())
@@ -249,7 +268,7 @@ export async function purgeExpired(o: PurgeOptions): Promise<PurgeReport> {
     if (chunk.length > 0) await take(chunk)
   }
 
-  if (checkpoint === undefined) return report
+  if (checkpoint === undefined) return
   let holds = await readHolds()
   let buffer: Candidate[] = []
   let after: string | undefined
@@ -298,5 +317,4 @@ export async function purgeExpired(o: PurgeOptions): Promise<PurgeReport> {
     after = page.nextCursor
   }
   if (!o.signal?.aborted) await flush(buffer)
-  return report
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `audited <command>`: serve, migrate, token create, events, history, export, sessions purge,
- * admin reset-password.
+ * retention run, admin reset-password.
  * `--help` on any command. Settings come from the environment (DATABASE_URL, …).
  */
 import { parseArgs } from 'node:util'
@@ -21,6 +21,8 @@ Commands:
   export --format ndjson|csv --out FILE [--from ISO] [--to ISO] [--tenant T]
                                 write events to a file, with a progress bar
   sessions purge                delete expired login sessions now (each delete audited)
+  retention run [--dry-run] [--tenant T]
+                                archive, then purge, events older than each tenant's retention policy
   admin reset-password --email E [--password-stdin]
                                 set a user's password (generated and printed once), revoke its sessions
 `,
@@ -36,6 +38,14 @@ Commands:
     'audited export --format ndjson|csv --out FILE [--from ISO] [--to ISO] [--tenant T] — progress on stderr.',
   admin:
     'audited admin reset-password --email E [--password-stdin] — sets the password of the user with that e-mail (generated and printed once, or read from stdin), revokes its login sessions; audited as actor system.',
+  retention: `audited retention run [--dry-run] [--tenant T] — for each tenant with a retention policy
+(PUT /api/v1/retention), archive to ARCHIVE_DIR (default ./data/archive) and then purge the events
+older than its keepDays: only sealed events a signed checkpoint covers, never one under a legal hold.
+Manifests are signed with the checkpoint key (CHECKPOINT_SIGNING_KEY or DATA_DIR/checkpoint-signing.key).
+  --dry-run     count what would be purged; write nothing (needs no key)
+  --tenant T    only that tenant (an id or a name)
+One JSON line per tenant on stdout, progress on stderr. Exit code 1 when an event no longer hashes to
+its sealed leaf (it is kept and reported: run audited verify).`,
   sessions:
     'audited sessions purge — delete every expired login session now, in batches, each delete an audited event (actor system, reason "session expired"); prints the count. The server also does this every SESSION_PURGE_INTERVAL_MS.',
 }
@@ -56,10 +66,16 @@ const OPTIONS = {
   to: { type: 'string' },
   email: { type: 'string' },
   'password-stdin': { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
 } as const
 
 /** The one subcommand of each command that has one. */
-const SUBCOMMANDS: Record<string, string> = { token: 'create', sessions: 'purge', admin: 'reset-password' }
+const SUBCOMMANDS: Record<string, string> = {
+  token: 'create',
+  sessions: 'purge',
+  admin: 'reset-password',
+  retention: 'run',
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
