@@ -46,4 +46,16 @@ export class PurgeMarks {
       return `segment ${id}'s signed manifest does not list leaf ${leaf.leafIndex}`
     return undefined
   }
+
+  /** The verifier's finding for a purge marking no signed manifest covers (else undefined). */
+  forged(leaf: StoredLeaf) {
+    const problem = this.problem(leaf)
+    if (problem === undefined) return undefined
+    return {
+      kind: 'forged_purge' as const,
+      eventId: leaf.eventId,
+      leafIndex: leaf.leafIndex,
+      detail: `leaf ${leaf.leafIndex} (event ${leaf.eventId}) is marked purged, but ${problem}`,
+    }
+  }
 }

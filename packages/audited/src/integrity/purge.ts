@@ -1,3 +1,4 @@
+import { relative as relativePath } from 'node:path'
 import type { Auditor } from '../audit/auditor.js'
 import type { ChangeEvent } from '../audit/change-event.js'
 import { createIdFactory } from '../core/ids.js'
@@ -208,7 +209,7 @@ async function run(o: PurgeOptions, report: PurgeReport): Promise<void> {
       note,
     })
     const relative = (path: string | undefined) =>
-      path === undefined ? null : path.slice(o.archiveDir!.length).replace(/^[/\\]+/, '')
+      path === undefined ? null : relativePath(o.archiveDir!, path)
     return { segmentId, facts, file: relative(file?.path), manifest: relative(manifest) }
   }
 

@@ -73,8 +73,6 @@ class LogCheck {
   unsealed = 0
   checkpoints = 0
   lastMatch: { f: number; l: number } | undefined
-  /** Leaves of purged events, each covered by a signed archive manifest. */
-  purged = 0
   #marks: PurgeMarks | undefined
   #leafBuf: StoredLeaf[] = []
   #leafNext = 0
@@ -115,17 +113,9 @@ class LogCheck {
       const leaf = await this.#nextStoredLeaf()
       if (leaf?.segmentId === null || leaf?.segmentId === undefined) return leaf
       this.#marks ??= await PurgeMarks.load(this.archive, this.logKey, this.tenantId, this.verifier)
-      const problem = this.#marks.problem(leaf)
-      if (problem === undefined) {
-        this.purged += 1
-        continue
-      }
-      this.find({
-        kind: 'forged_purge',
-        eventId: leaf.eventId,
-        leafIndex: leaf.leafIndex,
-        detail: `leaf ${leaf.leafIndex} (event ${leaf.eventId}) is marked purged, but ${problem}`,
-      })
+      const forged = this.#marks.forged(leaf)
+      if (forged === undefined) continue // a signed purge
+      this.find(forged)
       return leaf
     }
   }
