@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `audited <command>`: serve, migrate, token create, events, history, export, sessions purge,
- * retention run, admin reset-password.
+ * admin reset-password.
  * `--help` on any command. Settings come from the environment (DATABASE_URL, …).
  */
 import { parseArgs } from 'node:util'
@@ -60,13 +60,13 @@ const OPTIONS = {
   actor: { type: 'string' },
   since: { type: 'string' },
   follow: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
   format: { type: 'string' },
   out: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
   email: { type: 'string' },
   'password-stdin': { type: 'boolean' },
-  'dry-run': { type: 'boolean' },
 } as const
 
 /** The one subcommand of each command that has one. */

@@ -33,12 +33,12 @@ export interface ServerConfig {
   readonly http?: HttpTimeouts
   /** Webhook delivery (absent: the defaults of `webhookSettings`). */
   readonly webhooks?: WebhookSettings
+  /** RETENTION_INTERVAL_MS (0, the default: off) and ARCHIVE_DIR (absent: `retentionSettings({})`). */
+  readonly retention?: RetentionSettings
   /** The live event stream's heartbeat interval (ms, SSE_HEARTBEAT_MS; absent: 15 000). */
   readonly live?: { readonly heartbeatMs: number }
   /** Publishing every change event to NATS JetStream (NATS_URL); absent: off. */
   readonly nats?: NatsConfig | undefined
-  /** RETENTION_INTERVAL_MS (0, the default: off) and ARCHIVE_DIR (absent: `retentionSettings({})`). */
-  readonly retention?: RetentionSettings
 }
 
 /** NATS_URL, NATS_SUBJECT_PREFIX (default `audited`), NATS_STREAM (default `AUDITED`). */
@@ -212,8 +212,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     },
     http: httpTimeouts(env),
     webhooks: webhookSettings(env),
+    retention: retentionSettings(env),
     live: { heartbeatMs: integer(env, 'SSE_HEARTBEAT_MS', 15_000, 10, 3_600_000) },
     nats: natsConfig(env),
-    retention: retentionSettings(env),
   }
 }

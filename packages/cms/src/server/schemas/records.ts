@@ -207,10 +207,10 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   ChangeEvent,
   State,
   RestoredRecord,
+  ...RETENTION_SCHEMAS,
   Status('ok', 'Health'),
   Status('ready', 'Readiness'),
   ...WEBHOOK_SCHEMAS,
-  ...RETENTION_SCHEMAS,
   ...[
     'User',
     'Token',
