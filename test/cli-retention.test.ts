@@ -29,6 +29,7 @@ import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
 import { operatorCaller } from '../packages/cms/src/cms/caller.js'
 import { putPolicy } from '../packages/cms/src/cms/retention-operations.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
+import { sealAll } from './seal-all.js'
 import { DIALECTS } from './setup.js'
 
 const exec = promisify(execFile)
@@ -76,7 +77,7 @@ for (const d of DIALECTS) {
         .tenantId
       await putPolicy({ db, auditor }, operatorCaller(tenantId, 'cli', 'test'), { keepDays: 0 })
       const sealer = startSealer({ db, auditor, signer })
-      await sealer.flush()
+      await sealAll(sealer, db, tenantId)
       await sealer.stop()
     })
     after(async () => {

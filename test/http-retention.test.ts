@@ -25,6 +25,7 @@ import { runRetention, type TenantRetention } from '../packages/cms/src/cms/rete
 import { loadConfig } from '../packages/cms/src/server/config.js'
 import { retentionSettings, startRetention } from '../packages/cms/src/server/retention-settings.js'
 import { apiToken, forEachHttpDialect } from './http-setup.js'
+import { sealAll } from './seal-all.js'
 
 forEachHttpDialect('retention routes and runs', (f) => {
   const signer = signerFromKey(generateSigningKey('audited.http'))
@@ -41,10 +42,13 @@ forEachHttpDialect('retention routes and runs', (f) => {
     })
     return { status: res.statusCode, body: res.json() }
   }
-  const all = async (): Promise<ChangeEvent[]> =>
-    (await f.auditor.feed.read({ tenantId: f.tenantId, limit: 1000 })).events
+  /** Every event of the tenant, once all are sealed (so the feed shows each of them). */
+  const all = async (): Promise<ChangeEvent[]> => {
+    await sealAll(sealer, f.db, f.tenantId)
+    return (await f.auditor.feed.read({ tenantId: f.tenantId, limit: 1000 })).events
+  }
   const run = async (dryRun = false) => {
-    await sealer.flush()
+    await sealAll(sealer, f.db, f.tenantId)
     const [result] = await runRetention({ store: f, signer, archiveDir: dir, tenantId: f.tenantId, dryRun })
     return result!
   }
