@@ -26,6 +26,7 @@ it('help and usage need no database', async () => {
     ['token', /token create --tenant/],
     ['sessions', /sessions purge/],
     ['admin', /admin reset-password --email/],
+    ['retention', /retention run \[--dry-run\]/],
   ] as const) {
     const r = await cli(command)
     assert.equal(r.code, 2, command)

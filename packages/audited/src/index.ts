@@ -45,9 +45,30 @@ export { type AuditedDatabase, type OpenDatabaseOptions, openDatabase } from './
 export type { ConsumerInfo, ConsumerStatus, FeedHandler, SubscribeOptions } from './feed/consumer.js'
 export type { ConsumerStats, Feed, FeedStats, Subscription } from './feed/feed.js'
 export type { FeedEvent, FeedPage, FeedQuery } from './feed/feed-reader.js'
+export {
+  type LeafRanges,
+  type ManifestFacts,
+  openManifest,
+  signManifest,
+} from './integrity/archive-manifest.js'
+export {
+  type ArchiveFinding,
+  type ArchiveFindingKind,
+  type ArchiveReport,
+  type VerifyArchiveOptions,
+  verifyArchive,
+} from './integrity/archive-verify.js'
 export { type LogState, logKeyOf, type StoredCheckpoint } from './integrity/log-store.js'
 export { generateSigningKey, type NoteSigner, nodeHasher, signerFromKey } from './integrity/node-crypto.js'
 export { type EventProof, LogProofs } from './integrity/proofs.js'
+export {
+  type PurgeOptions,
+  type PurgeProgress,
+  type PurgeReport,
+  purgeExpired,
+  type RefusedEvent,
+  type SegmentSummary,
+} from './integrity/purge.js'
 export { type SealedCheckpoint, type Sealer, type SealerOptions, startSealer } from './integrity/sealer.js'
 export {
   type Finding,

@@ -155,6 +155,10 @@ export const ERROR_CODES = {
       },
       output_failed: { meaning: 'CLI: the output file could not be written.' },
       dns_failure: { meaning: 'A webhook host name could not be resolved.' },
+      archive_failed: {
+        meaning:
+          'Retention: an archive segment could not be written, synced or read back as written; nothing of it was purged.',
+      },
     },
   },
   internal: {

@@ -1,6 +1,7 @@
 import { CompiledQuery, type Kysely, sql } from 'kysely'
 import { CONTEXT_COLUMN_SIZES as CTX } from '../core/audit-context.js'
 import { AuditedError } from '../core/errors.js'
+import { addArchiveSegments } from '../integrity/archive-migration.js'
 import { addIntegrityLogs } from '../integrity/log-migration.js'
 import { addSubjectKeys } from '../privacy/subject-keys-migration.js'
 import type { Dialect } from './dialect.js'
@@ -110,6 +111,7 @@ const MIGRATIONS: readonly Migration[] = [
   },
   { id: 4, name: 'change_feed', up: addChangeFeed },
   { id: 5, name: 'integrity_logs', up: addIntegrityLogs },
+  { id: 6, name: 'archive_segments', up: addArchiveSegments },
   { id: 7, name: 'subject_keys', up: addSubjectKeys },
 ]
 

@@ -33,6 +33,8 @@ export interface StoredLeaf {
   readonly leafIndex: number
   readonly eventId: string
   readonly leafHash: string
+  /** The archive segment of a purged event (see archive-migration.ts); null: not purged. */
+  readonly segmentId?: string | null
 }
 
 /** The log of a tenant (`''`: events without one). */
@@ -55,6 +57,7 @@ const leafOf = (r: Record<string, unknown>): StoredLeaf => ({
   leafIndex: Number(r.leaf_index),
   eventId: String(r.event_id),
   leafHash: String(r.leaf_hash),
+  segmentId: r.segment_id === null || r.segment_id === undefined ? null : String(r.segment_id),
 })
 
 /** Reads and writes of the Merkle logs' tables (see log-migration.ts). */

@@ -1,6 +1,8 @@
 import type { Auditor } from '../audit/auditor.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import { decodeFeedCursor, FEED_START, type FeedPoint, isAfter } from '../feed/feed-cursor.js'
+import { PurgeMarks } from './archive-marks.js'
+import { ArchiveStore } from './archive-store.js'
 import { type CheckpointFacts, openCheckpoint } from './checkpoints.js'
 import { eventLeafHash } from './leaf.js'
 import {
@@ -25,6 +27,8 @@ export type FindingKind =
   | 'root_mismatch'
   | 'checkpoint_missing'
   | 'witness_mismatch'
+  /** A leaf marked purged that no validly signed archive manifest covers. */
+  | 'forged_purge'
 
 export interface Finding {
   readonly kind: FindingKind
@@ -69,6 +73,7 @@ class LogCheck {
   unsealed = 0
   checkpoints = 0
   lastMatch: { f: number; l: number } | undefined
+  #marks: PurgeMarks | undefined
   #leafBuf: StoredLeaf[] = []
   #leafNext = 0
   #leavesDone = false
@@ -87,6 +92,7 @@ class LogCheck {
     witnessed: CheckpointFacts[],
     readonly findings: Finding[],
     readonly verifier: Verifier,
+    readonly archive: ArchiveStore,
   ) {
     this.tenantId = tenantOfLogKey(logKey)
     this.witnessed = witnessed.sort((a, b) => a.treeSize - b.treeSize)
@@ -100,7 +106,21 @@ class LogCheck {
     this.findings.push({ tenantId: this.tenantId, ...f })
   }
 
+  /** The next leaf to match with an event: a purged event's leaf is not one (its marking
+   * is checked against the signed manifests instead). */
   async nextLeaf(): Promise<StoredLeaf | undefined> {
+    for (;;) {
+      const leaf = await this.#nextStoredLeaf()
+      if (leaf?.segmentId === null || leaf?.segmentId === undefined) return leaf
+      this.#marks ??= await PurgeMarks.load(this.archive, this.logKey, this.tenantId, this.verifier)
+      const forged = this.#marks.forged(leaf)
+      if (forged === undefined) continue // a signed purge
+      this.find(forged)
+      return leaf
+    }
+  }
+
+  async #nextStoredLeaf(): Promise<StoredLeaf | undefined> {
     // Leaves sealed after the run began are not judged (their events count as unsealed).
     if (this.#leafNext >= (this.state?.size ?? 0)) return undefined
     if (this.#leafBuf.length === 0 && !this.#leavesDone) {
@@ -291,6 +311,7 @@ class LogCheck {
  */
 export async function verifyLogs(o: VerifyOptions): Promise<VerifyReport> {
   const store = new LogStore(o.db.readKysely, o.db.capabilities)
+  const archive = new ArchiveStore(o.db.readKysely, o.db.capabilities)
   const findings: Finding[] = []
   const witnessedByLog = new Map<string, CheckpointFacts[]>()
   for (const note of o.witnessed ?? []) {
@@ -321,6 +342,7 @@ export async function verifyLogs(o: VerifyOptions): Promise<VerifyReport> {
         witnessedByLog.get(key) ?? [],
         findings,
         o.verifier,
+        archive,
       )
       logs.set(key, l)
     }

@@ -21,6 +21,8 @@ Commands:
   export --format ndjson|csv --out FILE [--from ISO] [--to ISO] [--tenant T]
                                 write events to a file, with a progress bar
   sessions purge                delete expired login sessions now (each delete audited)
+  retention run [--dry-run] [--tenant T]
+                                archive, then purge, events older than each tenant's retention policy
   admin reset-password --email E [--password-stdin]
                                 set a user's password (generated and printed once), revoke its sessions
 `,
@@ -36,6 +38,14 @@ Commands:
     'audited export --format ndjson|csv --out FILE [--from ISO] [--to ISO] [--tenant T] — progress on stderr.',
   admin:
     'audited admin reset-password --email E [--password-stdin] — sets the password of the user with that e-mail (generated and printed once, or read from stdin), revokes its login sessions; audited as actor system.',
+  retention: `audited retention run [--dry-run] [--tenant T] — for each tenant with a retention policy
+(PUT /api/v1/retention), archive to ARCHIVE_DIR (default ./data/archive) and then purge the events
+older than its keepDays: only sealed events a signed checkpoint covers, never one under a legal hold.
+Manifests are signed with the checkpoint key (CHECKPOINT_SIGNING_KEY or DATA_DIR/checkpoint-signing.key).
+  --dry-run     count what would be purged; write nothing (needs no key)
+  --tenant T    only that tenant (an id or a name)
+One JSON line per tenant on stdout, progress on stderr. Exit code 1 when an event no longer hashes to
+its sealed leaf (it is kept and reported: run audited verify).`,
   sessions:
     'audited sessions purge — delete every expired login session now, in batches, each delete an audited event (actor system, reason "session expired"); prints the count. The server also does this every SESSION_PURGE_INTERVAL_MS.',
 }
@@ -50,6 +60,7 @@ const OPTIONS = {
   actor: { type: 'string' },
   since: { type: 'string' },
   follow: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
   format: { type: 'string' },
   out: { type: 'string' },
   from: { type: 'string' },
@@ -59,7 +70,12 @@ const OPTIONS = {
 } as const
 
 /** The one subcommand of each command that has one. */
-const SUBCOMMANDS: Record<string, string> = { token: 'create', sessions: 'purge', admin: 'reset-password' }
+const SUBCOMMANDS: Record<string, string> = {
+  token: 'create',
+  sessions: 'purge',
+  admin: 'reset-password',
+  retention: 'run',
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

@@ -5,9 +5,11 @@
 import { createAuditor, migrate, openDatabase } from 'audited'
 import { CMS_MIGRATIONS } from '../cms/schema.js'
 import { loadConfig } from '../server/config.js'
+import { retentionSettings, retentionSigner } from '../server/retention-settings.js'
 import { serve } from '../server/serve.js'
 import { readStdin, resetPassword } from './admin-commands.js'
 import { type CommandContext, events, exportEvents, history, sessionsPurge, tokenCreate } from './commands.js'
+import { retentionRun } from './retention-command.js'
 
 /** The exit code (-1: keeps running until a signal), or `usage` for a bad subcommand. */
 export async function runCommand(
@@ -53,6 +55,11 @@ export async function runCommand(
     } else if (command === 'sessions') {
       if (rest[0] !== 'purge') return 'usage'
       await sessionsPurge(c)
+    } else if (command === 'retention') {
+      if (rest[0] !== 'run') return 'usage'
+      return await retentionRun(c, opts, config.retention ?? retentionSettings({}), () =>
+        retentionSigner(process.env),
+      )
     }
     return 0
   } finally {

@@ -1,4 +1,5 @@
 import { defineEntity } from 'audited'
+import { RETENTION_ENTITIES } from './retention-entities.js'
 
 /** Every CMS table, audited. Secrets (password and token hashes, webhook secrets) are redacted. */
 const stamped = {
@@ -196,4 +197,5 @@ export const CMS_ENTITIES = {
   locales,
   media,
   webhooks,
+  ...RETENTION_ENTITIES,
 }

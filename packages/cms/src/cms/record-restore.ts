@@ -4,6 +4,7 @@ import type { Caller, CmsStore } from './caller.js'
 import { restoreContentType } from './content-type-operations.js'
 import { CMS_ENTITIES } from './entities.js'
 import { restoreEntry } from './entry-restore.js'
+import { restoreRetentionRecord } from './retention-operations.js'
 import { restoreTenant } from './tenant-operations.js'
 import { restoreToken } from './token-operations.js'
 import { restoreUser } from './user-operations.js'
@@ -48,5 +49,9 @@ export async function restoreRecord(
     case 'media':
     case 'webhooks':
       return restoreAsset(store, caller, CMS_ENTITIES[table], id, body.eventId)
+    case 'retention_policies':
+    case 'legal_holds':
+    case 'retention_runs':
+      return restoreRetentionRecord(store, caller, table, id, body.eventId)
   }
 }

@@ -1,6 +1,7 @@
 import { createIndexIfMissing, type Migration, makeTextExact } from 'audited'
 import { type CreateTableBuilder, sql } from 'kysely'
 import { ENTRY_COUNTS, initialiseEntryCounts } from './entry-counts.js'
+import { RETENTION_MIGRATION } from './retention-schema.js'
 import { WEBHOOK_DELIVERY_MIGRATION } from './webhook-schema.js'
 
 type Table = CreateTableBuilder<string, string>
@@ -171,4 +172,5 @@ export const CMS_MIGRATIONS: readonly Migration[] = [
       ]),
   },
   WEBHOOK_DELIVERY_MIGRATION,
+  RETENTION_MIGRATION,
 ]

@@ -29,6 +29,7 @@ import { auditStreamRoutes } from './routes/audit-stream.js'
 import { authRoutes } from './routes/auth.js'
 import { contentRoutes } from './routes/content.js'
 import { operationsRoutes } from './routes/operations.js'
+import { retentionRoutes } from './routes/retention.js'
 import { webhookRoutes } from './routes/webhooks.js'
 import { optionalBodies } from './schemas/envelope.js'
 import { SHARED_SCHEMAS } from './schemas/records.js'
@@ -73,6 +74,7 @@ const API_TAGS = [
   { name: 'locales', description: 'Locales' },
   { name: 'media', description: 'Media metadata' },
   { name: 'webhooks', description: 'Webhooks' },
+  { name: 'retention', description: 'Retention policy and legal holds' },
   {
     name: 'audit',
     description: 'The change-event trail: events, live stream, history, state, restore, export',
@@ -256,6 +258,7 @@ export function buildApp(options: AppOptions): App {
     await auditRoutes(scoped as App, deps)
     await auditStreamRoutes(scoped as App, { auditor: options.auditor, hub })
     await assetsRoutes(scoped as App, deps)
+    await retentionRoutes(scoped as App, deps)
     await webhookRoutes(scoped as App, {
       ...deps,
       webhooks:

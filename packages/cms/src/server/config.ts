@@ -2,6 +2,7 @@ import { isIP } from 'node:net'
 import { AuditedError } from 'audited'
 import { isStreamName, isSubjectPrefix } from '../delivery/nats-subjects.js'
 import { LOGIN_LIMIT_DEFAULTS } from './login-limiter.js'
+import { type RetentionSettings, retentionSettings } from './retention-settings.js'
 import { type WebhookSettings, webhookSettings } from './webhook-config.js'
 
 /** Server settings, from the environment (see README "Configuration"). */
@@ -32,6 +33,8 @@ export interface ServerConfig {
   readonly http?: HttpTimeouts
   /** Webhook delivery (absent: the defaults of `webhookSettings`). */
   readonly webhooks?: WebhookSettings
+  /** RETENTION_INTERVAL_MS (0, the default: off) and ARCHIVE_DIR (absent: `retentionSettings({})`). */
+  readonly retention?: RetentionSettings
   /** The live event stream's heartbeat interval (ms, SSE_HEARTBEAT_MS; absent: 15 000). */
   readonly live?: { readonly heartbeatMs: number }
   /** Publishing every change event to NATS JetStream (NATS_URL); absent: off. */
@@ -209,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     },
     http: httpTimeouts(env),
     webhooks: webhookSettings(env),
+    retention: retentionSettings(env),
     live: { heartbeatMs: integer(env, 'SSE_HEARTBEAT_MS', 15_000, 10, 3_600_000) },
     nats: natsConfig(env),
   }

@@ -31,7 +31,13 @@ export function present(row: object, omit: readonly string[] = []): Record<strin
 export function presentRecord(table: keyof typeof CMS_ENTITIES, values: object): Record<string, unknown> {
   const shown = present(values, [...CMS_ENTITIES[table].redact])
   // A BIGINT travels as a decimal string; the media resource shows the number it accepted.
-  return table === 'media' && shown.size !== undefined ? { ...shown, size: Number(shown.size) } : shown
+  if (table === 'media' && shown.size !== undefined) return { ...shown, size: Number(shown.size) }
+  // A legal hold names the `table` it covers (the column is `table_name`).
+  if (table === 'legal_holds' && 'tableName' in shown) {
+    const { tableName, ...rest } = shown
+    return { ...rest, table: tableName }
+  }
+  return shown
 }
 
 /** Query string of every record list: an integer `limit` (src/server/query-integers.ts

@@ -16,6 +16,7 @@ import { logFormatFor, loggedError, prettyStream } from './log-lines.js'
 import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
 import { newRedis } from './redis-client.js'
+import { retentionSettings, retentionSigner, startRetention } from './retention-settings.js'
 import { webhookSettings } from './webhook-config.js'
 
 /** Opens (and on SQLite creates) the database, migrates, bootstraps, listens, purges expired
@@ -24,6 +25,9 @@ import { webhookSettings } from './webhook-config.js'
  * (NATS_URL: the publisher, after its batch in hand; then the connection drains), closes
  * the pool. */
 export async function serve(config: ServerConfig): Promise<{ close(): Promise<void>; url: string }> {
+  // Retention signs with the checkpoint key: a missing key stops the start before anything opens.
+  const retention = config.retention ?? retentionSettings({})
+  const retentionKey = retention.intervalMs > 0 ? retentionSigner(process.env) : undefined
   const db = await openDatabase(config.databaseUrl, {
     pool: { max: config.poolMax, acquireTimeoutMs: config.acquireTimeoutMs },
     sqlite: { createDirectory: true },
@@ -95,6 +99,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
   }
   if (first !== undefined) process.stdout.write(firstStartNotice(url, first))
   webhooks.start()
+  const retentionRuns = startRetention(retention, retentionKey, { db, auditor }, app.log)
   // Expired login sessions: deleted (audited) at start and every interval; 0 turns it off.
   const purgeIntervalMs = config.sessionPurgeIntervalMs ?? SESSION_PURGE_INTERVAL_MS_DEFAULT
   const purge: SessionPurgeSchedule | undefined =
@@ -120,6 +125,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
       }, timeouts.shutdownTimeoutMs)
       deadline.unref()
       await purge?.stop()
+      await retentionRuns?.stop()
       await webhooks.stop()
       await auditor.close()
       await nats?.close()

@@ -8,6 +8,7 @@ import { type TSchema, Type } from 'typebox'
 import { FIELD_TYPES } from '../../cms/content-fields.js'
 import { ROLES } from '../../cms/entities.js'
 import { ErrorEnvelope, Page, ref } from './envelope.js'
+import { RETENTION_SCHEMAS } from './retention.js'
 import { WEBHOOK_SCHEMAS } from './webhooks.js'
 
 const Id = Type.String({ description: 'ULID' })
@@ -206,6 +207,7 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   ChangeEvent,
   State,
   RestoredRecord,
+  ...RETENTION_SCHEMAS,
   Status('ok', 'Health'),
   Status('ready', 'Readiness'),
   ...WEBHOOK_SCHEMAS,
