@@ -191,13 +191,37 @@ export function startSealer(options: SealerOptions): Sealer {
     subscription,
     async flush(timeoutMs = 30_000) {
       await subscription.ready
-      const head = decodeFeedCursor(await auditor.feed.head())
       const deadline = Date.now() + timeoutMs
+      const wait = () => {
+        if (Date.now() > deadline) throw new Error('the sealer did not catch up in time')
+        return new Promise((r) => setTimeout(r, 10))
+      }
+      // Every event visible now must be final (on PostgreSQL an open transaction elsewhere
+      // can hold the feed back) and then sealed.
+      let head = decodeFeedCursor(await auditor.feed.head())
+      for (;;) {
+        const beyond = await db.readKysely
+          .selectFrom('change_events')
+          .select('event_id')
+          .where((eb) =>
+            eb.or([
+              eb('feed_pos', '>', db.capabilities.bigintParameter(head.position) as never),
+              eb.and([
+                eb('feed_pos', '=', db.capabilities.bigintParameter(head.position) as never),
+                eb('event_id', '>', head.eventId),
+              ]),
+            ]),
+          )
+          .limit(1)
+          .executeTakeFirst()
+        if (beyond === undefined) break
+        await wait()
+        head = decodeFeedCursor(await auditor.feed.head())
+      }
       for (;;) {
         const at = subscription.status().position
         if (at !== undefined && !isAfter(head, decodeFeedCursor(at))) break
-        if (Date.now() > deadline) throw new Error('the sealer did not catch up in time')
-        await new Promise((r) => setTimeout(r, 10))
+        await wait()
       }
       await runTick(true)
     },
