@@ -19,7 +19,7 @@ export interface CommandContext {
   readonly signal: AbortSignal
 }
 
-async function tenantIdOf(db: AuditedDatabase, tenant: string | undefined): Promise<string> {
+export async function tenantIdOf(db: AuditedDatabase, tenant: string | undefined): Promise<string> {
   if (tenant === undefined) throw new AuditedError('validation', '--tenant is required (an id or a name).')
   let row: { id: unknown } | undefined
   try {

@@ -4,10 +4,12 @@
  */
 import { createAuditor, migrate, openDatabase } from 'audited'
 import { CMS_MIGRATIONS } from '../cms/schema.js'
+import { checkpointSettings } from '../server/checkpoint-key.js'
 import { loadConfig } from '../server/config.js'
 import { serve } from '../server/serve.js'
 import { readStdin, resetPassword } from './admin-commands.js'
 import { type CommandContext, events, exportEvents, history, sessionsPurge, tokenCreate } from './commands.js'
+import { prepareVerify, verify } from './verify-command.js'
 
 /** The exit code (-1: keeps running until a signal), or `usage` for a bad subcommand. */
 export async function runCommand(
@@ -20,6 +22,10 @@ export async function runCommand(
     await serve(config)
     return -1 // keeps running until a signal
   }
+  const opts = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
+  // verify: the key and the witness file are checked before any database is opened.
+  const verifying =
+    command === 'verify' ? prepareVerify(opts, config.checkpoints ?? checkpointSettings({})) : undefined
   const db = await openDatabase(config.databaseUrl)
   const controller = new AbortController()
   process.once('SIGINT', () => controller.abort())
@@ -40,7 +46,7 @@ export async function runCommand(
       err: process.stderr,
       signal: controller.signal,
     }
-    const opts = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
+    if (verifying !== undefined) return await verify(c, verifying, opts)
     if (command === 'token') {
       if (rest[0] !== 'create') return 'usage'
       await tokenCreate(c, opts)
