@@ -12,6 +12,14 @@ import {
   type OpenDatabaseOptions,
   openDatabase,
 } from '../packages/audited/src/db/open-database.js'
+import {
+  generateSigningKey,
+  type NoteSigner,
+  type SealedCheckpoint,
+  type Sealer,
+  signerFromKey,
+  startSealer,
+} from '../packages/audited/src/index.js'
 import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
 import { type Role, tokens } from '../packages/cms/src/cms/entities.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
@@ -36,6 +44,8 @@ export interface HttpFixture {
   /** Webhook delivery, started, when the suite asked for it (`options.webhooks`). */
   webhooks: WebhookRuntime | undefined
   tenantId: string
+  /** The sealer and its key, when the suite asked for it (`options.sealer`). */
+  integrity: { sealer: Sealer; signer: NoteSigner; published: SealedCheckpoint[] } | undefined
   /** The platform admin's bearer token. */
   adminToken: string
   /** `app.inject` with JSON and an optional bearer token. */
@@ -55,6 +65,8 @@ export function forEachHttpDialect(
     auditorTimeoutMs?: number
     /** Delivery settings: the app gets a runtime with them, started. */
     webhooks?: Partial<DispatcherOptions>
+    /** A sealer runs (every 5 events or 100 ms a checkpoint), its key published by the app. */
+    sealer?: boolean
   } = {},
 ): void {
   for (const d of DIALECTS) {
@@ -82,7 +94,27 @@ export function forEachHttpDialect(
                 ...options.webhooks,
               })
         f.webhooks?.start()
-        f.app = buildApp({ db: f.db, auditor: f.auditor, ...(f.webhooks ? { webhooks: f.webhooks } : {}) })
+        if (options.sealer === true) {
+          const signer = signerFromKey(generateSigningKey('audited.test'))
+          const published: SealedCheckpoint[] = []
+          const sealer = startSealer({
+            db: f.db,
+            auditor: f.auditor,
+            signer,
+            checkpointEvents: 5,
+            checkpointMs: 100,
+            onCheckpoint: (c) => {
+              published.push(c)
+            },
+          })
+          f.integrity = { sealer, signer, published }
+        }
+        f.app = buildApp({
+          db: f.db,
+          auditor: f.auditor,
+          ...(f.webhooks ? { webhooks: f.webhooks } : {}),
+          ...(f.integrity ? { checkpointKey: f.integrity.signer.verifierKey } : {}),
+        })
         await f.app.ready()
         f.call = async (method, url, options = {}) => {
           const token = options.token === undefined ? f.adminToken : options.token
@@ -109,6 +141,7 @@ export function forEachHttpDialect(
       })
       after(async () => {
         await f.webhooks?.stop()
+        await f.integrity?.sealer.stop()
         await f.auditor?.close()
         await f.app?.close()
         await f.db?.close()

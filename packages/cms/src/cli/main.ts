@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `audited <command>`: serve, migrate, token create, events, history, export, sessions purge,
- * admin reset-password.
+ * `audited <command>`: serve, migrate, token create, events, history, export, verify,
+ * sessions purge, admin reset-password.
  * `--help` on any command. Settings come from the environment (DATABASE_URL, …).
  */
 import { parseArgs } from 'node:util'
@@ -20,6 +20,8 @@ Commands:
                                 print one record's events, oldest first
   export --format ndjson|csv --out FILE [--from ISO] [--to ISO] [--tenant T]
                                 write events to a file, with a progress bar
+  verify [--tenant T] [--against FILE] [--json] [--key VERIFIER_KEY]
+                                check the tenant logs against their signed checkpoints (exit 1: tampered)
   sessions purge                delete expired login sessions now (each delete audited)
   retention run [--dry-run] [--tenant T]
                                 archive, then purge, events older than each tenant's retention policy
@@ -36,6 +38,14 @@ Commands:
   history: 'audited history <table> <id> [--tenant T] — the record’s events, oldest first, as NDJSON.',
   export:
     'audited export --format ndjson|csv --out FILE [--from ISO] [--to ISO] [--tenant T] — progress on stderr.',
+  verify: `audited verify [--tenant T] [--against FILE] [--json] [--key VERIFIER_KEY] — recompute every
+sealed event's leaf, rebuild each tenant's Merkle log and check it against every signed checkpoint.
+  --tenant T    only that tenant's log (an id or a name)
+  --against F   also against the checkpoints of a witness file (CHECKPOINT_LOG, one JSON line each)
+  --json        the report as JSON on stdout
+  --key K       the verifier key (<name>+<id>+<base64>); default: derived from CHECKPOINT_SIGNING_KEY
+                or DATA_DIR/checkpoint-signing.key
+Exit code 0 when clean, 1 with findings (one line each), 2 on a usage or configuration error.`,
   admin:
     'audited admin reset-password --email E [--password-stdin] — sets the password of the user with that e-mail (generated and printed once, or read from stdin), revokes its login sessions; audited as actor system.',
   retention: `audited retention run [--dry-run] [--tenant T] — for each tenant with a retention policy
@@ -67,6 +77,9 @@ const OPTIONS = {
   to: { type: 'string' },
   email: { type: 'string' },
   'password-stdin': { type: 'boolean' },
+  against: { type: 'string' },
+  json: { type: 'boolean' },
+  key: { type: 'string' },
 } as const
 
 /** The one subcommand of each command that has one. */

@@ -4,12 +4,14 @@
  */
 import { createAuditor, migrate, openDatabase } from 'audited'
 import { CMS_MIGRATIONS } from '../cms/schema.js'
+import { checkpointSettings, loadSigningKey } from '../server/checkpoint-key.js'
 import { loadConfig } from '../server/config.js'
-import { retentionSettings, retentionSigner } from '../server/retention-settings.js'
+import { retentionSettings } from '../server/retention-settings.js'
 import { serve } from '../server/serve.js'
 import { readStdin, resetPassword } from './admin-commands.js'
 import { type CommandContext, events, exportEvents, history, sessionsPurge, tokenCreate } from './commands.js'
 import { retentionRun } from './retention-command.js'
+import { prepareVerify, verify } from './verify-command.js'
 
 /** The exit code (-1: keeps running until a signal), or `usage` for a bad subcommand. */
 export async function runCommand(
@@ -22,6 +24,10 @@ export async function runCommand(
     await serve(config)
     return -1 // keeps running until a signal
   }
+  const opts = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
+  // verify: the key and the witness file are checked before any database is opened.
+  const verifying =
+    command === 'verify' ? prepareVerify(opts, config.checkpoints ?? checkpointSettings({})) : undefined
   const db = await openDatabase(config.databaseUrl)
   const controller = new AbortController()
   process.once('SIGINT', () => controller.abort())
@@ -42,7 +48,7 @@ export async function runCommand(
       err: process.stderr,
       signal: controller.signal,
     }
-    const opts = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
+    if (verifying !== undefined) return await verify(c, verifying, opts)
     if (command === 'token') {
       if (rest[0] !== 'create') return 'usage'
       await tokenCreate(c, opts)
@@ -57,8 +63,11 @@ export async function runCommand(
       await sessionsPurge(c)
     } else if (command === 'retention') {
       if (rest[0] !== 'run') return 'usage'
-      return await retentionRun(c, opts, config.retention ?? retentionSettings({}), () =>
-        retentionSigner(process.env),
+      return await retentionRun(
+        c,
+        opts,
+        config.retention ?? retentionSettings({}),
+        () => loadSigningKey(config.checkpoints ?? checkpointSettings({}), false).signer,
       )
     }
     return 0

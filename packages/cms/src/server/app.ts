@@ -25,6 +25,7 @@ import { queryIntegers } from './query-integers.js'
 import { adminRoutes } from './routes/admin.js'
 import { assetsRoutes } from './routes/assets.js'
 import { auditRoutes } from './routes/audit.js'
+import { auditProofRoutes } from './routes/audit-proofs.js'
 import { auditStreamRoutes } from './routes/audit-stream.js'
 import { authRoutes } from './routes/auth.js'
 import { contentRoutes } from './routes/content.js'
@@ -60,6 +61,9 @@ export interface AppOptions {
   readonly webhooks?: WebhookRuntime
   /** The live stream (`GET /audit/stream`): heartbeat, poll, buffer bound (default `LIVE_DEFAULTS`). */
   readonly live?: LiveOptions
+  /** The verifier key (`<name>+<id>+<base64>`) of the checkpoint signing key, published by
+   * `GET /audit/checkpoints/key` (absent: that route answers 404). serve() passes its own. */
+  readonly checkpointKey?: string
 }
 
 const API_TAGS = [
@@ -77,7 +81,8 @@ const API_TAGS = [
   { name: 'retention', description: 'Retention policy and legal holds' },
   {
     name: 'audit',
-    description: 'The change-event trail: events, live stream, history, state, restore, export',
+    description:
+      'The change-event trail: events, live stream, history, state, restore, export; signed checkpoints and proofs',
   },
 ]
 
@@ -256,6 +261,7 @@ export function buildApp(options: AppOptions): App {
     await contentRoutes(scoped as App, deps)
     await adminRoutes(scoped as App, deps)
     await auditRoutes(scoped as App, deps)
+    await auditProofRoutes(scoped as App, { ...deps, checkpointKey: options.checkpointKey })
     await auditStreamRoutes(scoped as App, { auditor: options.auditor, hub })
     await assetsRoutes(scoped as App, deps)
     await retentionRoutes(scoped as App, deps)

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import { AuditedError } from 'audited'
 import { isStreamName, isSubjectPrefix } from '../delivery/nats-subjects.js'
+import { type CheckpointSettings, checkpointSettings } from './checkpoint-key.js'
 import { LOGIN_LIMIT_DEFAULTS } from './login-limiter.js'
 import { type RetentionSettings, retentionSettings } from './retention-settings.js'
 import { type WebhookSettings, webhookSettings } from './webhook-config.js'
@@ -39,6 +40,8 @@ export interface ServerConfig {
   readonly live?: { readonly heartbeatMs: number }
   /** Publishing every change event to NATS JetStream (NATS_URL); absent: off. */
   readonly nats?: NatsConfig | undefined
+  /** The checkpoint signing key and the witness file (absent: `checkpointSettings({})`). */
+  readonly checkpoints?: CheckpointSettings
 }
 
 /** NATS_URL, NATS_SUBJECT_PREFIX (default `audited`), NATS_STREAM (default `AUDITED`). */
@@ -215,5 +218,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     retention: retentionSettings(env),
     live: { heartbeatMs: integer(env, 'SSE_HEARTBEAT_MS', 15_000, 10, 3_600_000) },
     nats: natsConfig(env),
+    checkpoints: checkpointSettings(env),
   }
 }

@@ -54,11 +54,13 @@ export function classifyHttpError(error: unknown): AuditedError {
 }
 
 /** Sends `{ error: { code, message, details?, requestId } }` with the catalogue status;
- * `Retry-After` on 429 / 503. A 500 carries no internals; it is logged with its cause. */
+ * `Retry-After` on 429 / 503 and on any error that says when to retry (a 404 `not_sealed`).
+ * A 500 carries no internals; it is logged with its cause. */
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const e = classifyHttpError(error)
   if (e.code === 'internal') request.log.error({ err: loggedError(e.cause ?? e) }, 'internal error')
-  if (e.status === 429 || e.status === 503) reply.header('retry-after', String(e.retryAfterSeconds ?? 1))
+  if (e.status === 429 || e.status === 503 || e.retryAfterSeconds !== undefined)
+    reply.header('retry-after', String(e.retryAfterSeconds ?? 1))
   if (e.details?.reason === BODY_TOO_LARGE) reply.header('connection', 'close')
   return reply.code(httpStatus(e)).send({ error: { ...e.toJSON(), requestId: request.id } })
 }

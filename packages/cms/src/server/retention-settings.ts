@@ -3,9 +3,7 @@
  * (how often `serve` runs retention; 0, the default, never) and ARCHIVE_DIR (where segments
  * go, default `./data/archive`). The manifests are signed with the checkpoint signing key.
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { AuditedError, type NoteSigner, signerFromKey } from 'audited'
+import { AuditedError, type NoteSigner } from 'audited'
 import type { FastifyBaseLogger } from 'fastify'
 import type { CmsStore } from '../cms/caller.js'
 import { type RetentionSchedule, scheduleRetention } from '../cms/retention-schedule.js'
@@ -36,43 +34,6 @@ export function retentionSettings(env: NodeJS.ProcessEnv): RetentionSettings {
       )
   }
   return { intervalMs, archiveDir: env.ARCHIVE_DIR || './data/archive' }
-}
-
-/**
- * The key that signs the manifests: the checkpoint signing key, CHECKPOINT_SIGNING_KEY or
- * else `DATA_DIR/checkpoint-signing.key` (never generated here). The server's checkpoint-key
- * loader (`loadSigningKey(settings, false)`) gives the same key; this reads it on its own
- * so a retention run needs no server.
- */
-export function retentionSigner(env: NodeJS.ProcessEnv): NoteSigner {
-  const given = env.CHECKPOINT_SIGNING_KEY?.trim()
-  const file = join(env.DATA_DIR || './data', 'checkpoint-signing.key')
-  let text = given
-  let source = 'CHECKPOINT_SIGNING_KEY'
-  if (!text) {
-    try {
-      text = readFileSync(file, 'utf8').trim()
-      source = file
-    } catch {
-      throw new AuditedError(
-        'validation',
-        `Retention signs its manifests with the checkpoint signing key: set CHECKPOINT_SIGNING_KEY, or DATA_DIR to the server's data directory (${file} is not readable).`,
-        { details: { name: 'CHECKPOINT_SIGNING_KEY' } },
-      )
-    }
-  }
-  try {
-    return signerFromKey(text)
-  } catch (e) {
-    throw new AuditedError(
-      'validation',
-      `${source} is not a checkpoint signing key: ${(e as Error).message}.`,
-      {
-        details: { name: 'CHECKPOINT_SIGNING_KEY' },
-        cause: e,
-      },
-    )
-  }
 }
 
 /** The server's schedule (undefined when RETENTION_INTERVAL_MS is 0): each run's outcome

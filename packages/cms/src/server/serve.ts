@@ -6,6 +6,7 @@ import { type SessionPurgeSchedule, scheduleSessionPurge } from '../cms/sessions
 import type { NatsPublisher } from '../delivery/nats-publisher.js'
 import { WebhookRuntime } from '../webhooks/runtime.js'
 import { buildApp } from './app.js'
+import { checkpointSettings, type LoadedKey, loadSigningKey } from './checkpoint-key.js'
 import {
   HTTP_TIMEOUTS_DEFAULT,
   type NatsConfig,
@@ -16,18 +17,22 @@ import { logFormatFor, loggedError, prettyStream } from './log-lines.js'
 import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
 import { newRedis } from './redis-client.js'
-import { retentionSettings, retentionSigner, startRetention } from './retention-settings.js'
+import { retentionSettings, startRetention } from './retention-settings.js'
+import { type Sealing, startSealing } from './sealing.js'
 import { webhookSettings } from './webhook-config.js'
 
-/** Opens (and on SQLite creates) the database, migrates, bootstraps, listens, purges expired
+/** Loads (or on first start generates) the checkpoint signing key, opens (and on SQLite
+ * creates) the database, migrates, bootstraps, listens, seals the tenant logs, purges expired
  * sessions periodically; closes gracefully on SIGINT/SIGTERM: stops the purge (after its
  * current batch), stops accepting, finishes in-flight requests, stops the feed consumers
- * (NATS_URL: the publisher, after its batch in hand; then the connection drains), closes
- * the pool. */
+ * (the sealer; NATS_URL: the publisher, after its batch in hand; then the connection
+ * drains), closes the pool. */
 export async function serve(config: ServerConfig): Promise<{ close(): Promise<void>; url: string }> {
-  // Retention signs with the checkpoint key: a missing key stops the start before anything opens.
+  // First: a key that cannot be read or written stops the start before anything opens.
+  const checkpoints = config.checkpoints ?? checkpointSettings({})
+  const key = loadSigningKey(checkpoints, true)
+  if (key.generated !== undefined) process.stdout.write(keyNotice(key))
   const retention = config.retention ?? retentionSettings({})
-  const retentionKey = retention.intervalMs > 0 ? retentionSigner(process.env) : undefined
   const db = await openDatabase(config.databaseUrl, {
     pool: { max: config.poolMax, acquireTimeoutMs: config.acquireTimeoutMs },
     sqlite: { createDirectory: true },
@@ -78,6 +83,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
         : { level: config.logLevel },
     http: timeouts,
     ...(config.live === undefined ? {} : { live: config.live }),
+    checkpointKey: key.signer.verifierKey,
   })
   const first = await bootstrap(db, auditor, { email: config.adminEmail, password: config.adminPassword })
   let url: string
@@ -99,7 +105,14 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
   }
   if (first !== undefined) process.stdout.write(firstStartNotice(url, first))
   webhooks.start()
-  const retentionRuns = startRetention(retention, retentionKey, { db, auditor }, app.log)
+  const sealing: Sealing = startSealing({
+    db,
+    auditor,
+    signer: key.signer,
+    witnessFile: checkpoints.witnessFile,
+    log: app.log,
+  })
+  const retentionRuns = startRetention(retention, key.signer, { db, auditor }, app.log)
   // Expired login sessions: deleted (audited) at start and every interval; 0 turns it off.
   const purgeIntervalMs = config.sessionPurgeIntervalMs ?? SESSION_PURGE_INTERVAL_MS_DEFAULT
   const purge: SessionPurgeSchedule | undefined =
@@ -127,6 +140,7 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
       await purge?.stop()
       await retentionRuns?.stop()
       await webhooks.stop()
+      await sealing.stop()
       await auditor.close()
       await nats?.close()
       await app.close()
@@ -209,6 +223,18 @@ async function startNats(
       'the NATS stream keeps message ids shorter than 2 minutes: a batch retried later may be stored twice',
     )
   return publisher
+}
+
+/** What the start that generated the checkpoint signing key prints once: its verifier key. */
+function keyNotice(key: LoadedKey): string {
+  return [
+    '',
+    `Checkpoint signing key generated: ${key.generated}   (mode 0600: keep it secret, back it up)`,
+    `  verifier key:  ${key.signer.verifierKey}`,
+    '  Give the verifier key to whoever checks the logs: audited verify --key <verifier key>',
+    '',
+    '',
+  ].join('\n')
 }
 
 /** What the first start prints once, apart from the log lines: where (unless it could not

@@ -8,6 +8,7 @@ import { type TSchema, Type } from 'typebox'
 import { FIELD_TYPES } from '../../cms/content-fields.js'
 import { ROLES } from '../../cms/entities.js'
 import { ErrorEnvelope, Page, ref } from './envelope.js'
+import { INTEGRITY_SCHEMAS } from './integrity.js'
 import { RETENTION_SCHEMAS } from './retention.js'
 import { WEBHOOK_SCHEMAS } from './webhooks.js'
 
@@ -211,6 +212,7 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   Status('ok', 'Health'),
   Status('ready', 'Readiness'),
   ...WEBHOOK_SCHEMAS,
+  ...INTEGRITY_SCHEMAS,
   ...[
     'User',
     'Token',
