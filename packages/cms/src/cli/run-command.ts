@@ -10,7 +10,7 @@ import { retentionSettings } from '../server/retention-settings.js'
 import { serve } from '../server/serve.js'
 import { readStdin, resetPassword } from './admin-commands.js'
 import { type CommandContext, events, exportEvents, history, sessionsPurge, tokenCreate } from './commands.js'
-import { retentionRun } from './retention-command.js'
+import { retentionRun, verifyArchiveDir } from './retention-command.js'
 import { prepareVerify, verify } from './verify-command.js'
 
 /** The exit code (-1: keeps running until a signal), or `usage` for a bad subcommand. */
@@ -48,7 +48,12 @@ export async function runCommand(
       err: process.stderr,
       signal: controller.signal,
     }
-    if (verifying !== undefined) return await verify(c, verifying, opts)
+    if (verifying !== undefined) {
+      const logs = await verify(c, verifying, opts)
+      // --archive DIR: the archived segments too (each checked against the log).
+      if (opts.archive === undefined) return logs
+      return Math.max(logs, await verifyArchiveDir(c, verifying.verifier, String(opts.archive), opts))
+    }
     if (command === 'token') {
       if (rest[0] !== 'create') return 'usage'
       await tokenCreate(c, opts)
