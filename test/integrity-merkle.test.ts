@@ -18,7 +18,11 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../packages/audited/src/integrity/merkle.js'
-import { nodeHasher, generateSigningKey, signerFromKey } from '../packages/audited/src/integrity/node-crypto.js'
+import {
+  generateSigningKey,
+  nodeHasher,
+  signerFromKey,
+} from '../packages/audited/src/integrity/node-crypto.js'
 import {
   formatCheckpoint,
   openNote,
@@ -27,9 +31,16 @@ import {
   signNote,
 } from '../packages/audited/src/integrity/note.js'
 
-const DATA = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map(
-  fromHex,
-)
+const DATA = [
+  '',
+  '00',
+  '10',
+  '2021',
+  '3031',
+  '40414243',
+  '5051525354555657',
+  '606162636465666768696a6b6c6d6e6f',
+].map(fromHex)
 const ROOTS = [
   'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
   '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
@@ -131,7 +142,8 @@ describe('C2SP signed notes', () => {
   // golang.org/x/mod/sumdb/note's example (note_test.go), used as data.
   const VKEY = 'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW'
   const SKEY = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz'
-  const TEXT = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
+  const TEXT =
+    "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
   const NOTE = `${TEXT}\n\u2014 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n`
 
   it('signs the reference note byte for byte and opens it with the reference verifier key', () => {
@@ -154,7 +166,12 @@ describe('C2SP signed notes', () => {
   })
 
   it('formats and parses checkpoints', () => {
-    const body = formatCheckpoint({ origin: 'example/log', size: 8, root: fromHex(ROOTS[8]!), extensions: ['time 1'] })
+    const body = formatCheckpoint({
+      origin: 'example/log',
+      size: 8,
+      root: fromHex(ROOTS[8]!),
+      extensions: ['time 1'],
+    })
     assert.equal(body, `example/log\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\ntime 1\n`)
     const c = parseCheckpoint(body)
     assert.equal(c.size, 8)

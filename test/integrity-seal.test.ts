@@ -66,13 +66,22 @@ forEachDialect('sealing the tenant logs', (f) => {
         assert.equal(facts.tenantId, tenantId)
         assert.equal(facts.treeSize, p.treeSize)
         assert.ok(
-          verifyInclusion(eventLeafHash(e), p.leafIndex, p.treeSize, p.path.map(fromHex), fromHex(facts.rootHash)),
+          verifyInclusion(
+            eventLeafHash(e),
+            p.leafIndex,
+            p.treeSize,
+            p.path.map(fromHex),
+            fromHex(facts.rootHash),
+          ),
           `event ${i}`,
         )
       }
-      await assert.rejects(proofs.event(events[0]!.eventId, tenants.find((t) => t !== tenantId)!), (e: unknown) => {
-        return (e as { code?: string }).code === 'not_found'
-      })
+      await assert.rejects(
+        proofs.event(events[0]!.eventId, tenants.find((t) => t !== tenantId)!),
+        (e: unknown) => {
+          return (e as { code?: string }).code === 'not_found'
+        },
+      )
     }
   })
 
@@ -92,7 +101,13 @@ forEachDialect('sealing the tenant logs', (f) => {
         assert.equal(b.previousSize, a.treeSize, 'checkpoints chain')
         const { proof } = await proofs.consistency(tenantId, a.treeSize, b.treeSize)
         assert.ok(
-          verifyConsistency(a.treeSize, b.treeSize, proof.map(fromHex), fromHex(a.rootHash), fromHex(b.rootHash)),
+          verifyConsistency(
+            a.treeSize,
+            b.treeSize,
+            proof.map(fromHex),
+            fromHex(a.rootHash),
+            fromHex(b.rootHash),
+          ),
         )
       }
       await assert.rejects(proofs.consistency(tenantId, 3, 100_000), /above the newest checkpoint/)
