@@ -11,7 +11,7 @@ const ENVELOPE = /^enc:v1:([0-9A-HJKMNP-TV-Z]{26}):([A-Za-z0-9+/]+={0,2})$/
 /** What an erased personal value reads as. */
 export const ERASED = '[erased]'
 
-export function seal(key: Uint8Array, plaintext: Uint8Array, aad: string): Buffer {
+export function seal(key: Uint8Array, plaintext: Uint8Array, aad: string): Uint8Array {
   const iv = randomBytes(12)
   const cipher = createCipheriv('aes-256-gcm', key, iv)
   cipher.setAAD(Buffer.from(aad, 'utf8'))
@@ -20,7 +20,7 @@ export function seal(key: Uint8Array, plaintext: Uint8Array, aad: string): Buffe
 }
 
 /** Opens a sealed blob; undefined when it does not open (wrong key, altered, moved). */
-export function open(key: Uint8Array, blob: Uint8Array, aad: string): Buffer | undefined {
+export function open(key: Uint8Array, blob: Uint8Array, aad: string): Uint8Array | undefined {
   if (blob.length < 12 + 16) return undefined
   try {
     const b = Buffer.from(blob)
@@ -35,7 +35,7 @@ export function open(key: Uint8Array, blob: Uint8Array, aad: string): Buffer | u
 
 /** A personal value, encrypted for storage in an event. */
 export function encryptValue(keyId: string, key: Uint8Array, column: string, value: unknown): string {
-  return `${PREFIX}${keyId}:${seal(key, Buffer.from(JSON.stringify(value), 'utf8'), column).toString('base64')}`
+  return `${PREFIX}${keyId}:${Buffer.from(seal(key, Buffer.from(JSON.stringify(value), 'utf8'), column)).toString('base64')}`
 }
 
 /** The key id of an encrypted value (undefined: not one). */
@@ -49,5 +49,5 @@ export function decryptValue(value: string, key: Uint8Array | undefined, column:
   const m = ENVELOPE.exec(value)
   if (m === null || key === undefined) return ERASED
   const plain = open(key, Buffer.from(m[2]!, 'base64'), column)
-  return plain === undefined ? ERASED : JSON.parse(plain.toString('utf8'))
+  return plain === undefined ? ERASED : JSON.parse(Buffer.from(plain).toString('utf8'))
 }

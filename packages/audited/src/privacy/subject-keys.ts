@@ -104,7 +104,7 @@ export class SubjectKeys {
         key_id: key.keyId,
         tenant_key: tenantId ?? '',
         subject_id: subjectId,
-        wrapped_key: seal(this.#master, key.key, key.keyId).toString('base64'),
+        wrapped_key: Buffer.from(seal(this.#master, key.key, key.keyId)).toString('base64'),
         created_at: new Date().toISOString(),
       })
       .compile()
