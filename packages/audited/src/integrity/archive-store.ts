@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Dialect } from '../db/dialect.js'
-import type { StoredLeaf } from './log-store.js'
+import { leafOf, type StoredLeaf } from './log-store.js'
 
 /** A row of `audited_archive_segments` (see archive-migration.ts). */
 export interface StoredSegment {
@@ -29,14 +29,6 @@ const segmentOf = (r: Record<string, unknown>): StoredSegment => ({
   fileSha256: r.file_sha256 === null || r.file_sha256 === undefined ? null : String(r.file_sha256),
   createdAt: String(r.created_at),
   note: String(r.note),
-})
-
-const leafOf = (r: Record<string, unknown>): StoredLeaf => ({
-  logKey: String(r.log_key),
-  leafIndex: Number(r.leaf_index),
-  eventId: String(r.event_id),
-  leafHash: String(r.leaf_hash),
-  segmentId: r.segment_id === null || r.segment_id === undefined ? null : String(r.segment_id),
 })
 
 /** Reads and writes of the archive: segments, purge markings, purges. */

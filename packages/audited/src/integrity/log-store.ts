@@ -52,7 +52,8 @@ const checkpointOf = (r: Record<string, unknown>): StoredCheckpoint => ({
   note: String(r.note),
 })
 
-const leafOf = (r: Record<string, unknown>): StoredLeaf => ({
+/** A leaf row as the stores return it. */
+export const leafOf = (r: Record<string, unknown>): StoredLeaf => ({
   logKey: String(r.log_key),
   leafIndex: Number(r.leaf_index),
   eventId: String(r.event_id),

@@ -1,5 +1,6 @@
 import type { NoteSigner } from 'audited'
 import type { CmsStore } from './caller.js'
+import { repeatAfterEach } from './repeat.js'
 import { runRetention, type TenantRetention } from './retention-run.js'
 
 export interface RetentionSchedule {
@@ -20,44 +21,19 @@ export function scheduleRetention(options: {
   onRun?: (results: TenantRetention[]) => void
   onError?: (error: unknown) => void
 }): RetentionSchedule {
-  const controller = new AbortController()
-  let timer: NodeJS.Timeout | undefined
-  let running: Promise<void> | undefined
-  const once = async () => {
-    try {
+  return repeatAfterEach({
+    firstMs: options.intervalMs,
+    intervalMs: options.intervalMs,
+    onError: options.onError,
+    job: async (signal) => {
       options.onRun?.(
         await runRetention({
           store: options.store,
           signer: options.signer,
           archiveDir: options.archiveDir,
-          signal: controller.signal,
+          signal,
         }),
       )
-    } catch (error) {
-      try {
-        options.onError?.(error)
-      } catch {
-        // a failing error reporter must not stop the schedule
-      }
-    } finally {
-      running = undefined
-      if (!controller.signal.aborted) schedule()
-    }
-  }
-  const schedule = () => {
-    timer = setTimeout(() => {
-      timer = undefined
-      running = once()
-    }, options.intervalMs)
-    timer.unref()
-  }
-  schedule()
-  return {
-    async stop() {
-      controller.abort()
-      if (timer !== undefined) clearTimeout(timer)
-      timer = undefined
-      await running
     },
-  }
+  })
 }

@@ -1,6 +1,7 @@
 import type { AuditContext, AuditedDatabase, Auditor } from 'audited'
 import { AuditedError, isAuditedError } from 'audited'
 import { tokens } from './entities.js'
+import { repeatAfterEach } from './repeat.js'
 
 /** Why a purged session's delete event exists (its `reason`; the action is `delete`). */
 export const SESSION_EXPIRED_REASON = 'session expired'
@@ -106,40 +107,12 @@ export function scheduleSessionPurge(options: {
   onError?: (error: unknown) => void
 }): SessionPurgeSchedule {
   const { db, auditor, intervalMs } = options
-  const controller = new AbortController()
-  let timer: NodeJS.Timeout | undefined
-  let running: Promise<void> | undefined
-
-  const purgeOnce = async () => {
-    try {
-      options.onPurged?.(await purgeExpiredSessions(db, auditor, { signal: controller.signal }))
-    } catch (error) {
-      try {
-        options.onError?.(error)
-      } catch {
-        // a failing error reporter must not stop the schedule
-      }
-    } finally {
-      running = undefined
-      if (!controller.signal.aborted) schedule(intervalMs)
-    }
-  }
-  const run = () => {
-    timer = undefined
-    running = purgeOnce()
-  }
-  const schedule = (ms: number) => {
-    timer = setTimeout(run, ms)
-    timer.unref()
-  }
-  schedule(0)
-
-  return {
-    async stop() {
-      controller.abort()
-      if (timer !== undefined) clearTimeout(timer)
-      timer = undefined
-      await running
+  return repeatAfterEach({
+    firstMs: 0,
+    intervalMs,
+    onError: options.onError,
+    job: async (signal) => {
+      options.onPurged?.(await purgeExpiredSessions(db, auditor, { signal }))
     },
-  }
+  })
 }
