@@ -19,6 +19,7 @@ import { ServerMetrics } from './metrics.js'
 import { newRedis } from './redis-client.js'
 import { retentionSettings, startRetention } from './retention-settings.js'
 import { type Sealing, startSealing } from './sealing.js'
+import { holdShutdownSignals, type ShutdownSignals } from './shutdown-signals.js'
 import { webhookSettings } from './webhook-config.js'
 
 /** Loads (or on first start generates) the checkpoint signing key, opens (and on SQLite
@@ -28,6 +29,20 @@ import { webhookSettings } from './webhook-config.js'
  * (the sealer; NATS_URL: the publisher, after its batch in hand; then the connection
  * drains), closes the pool. */
 export async function serve(config: ServerConfig): Promise<{ close(): Promise<void>; url: string }> {
+  // Installed first: a signal during the start-up shuts down once the start-up is done.
+  const signals = holdShutdownSignals()
+  try {
+    return await start(config, signals)
+  } catch (error) {
+    signals.dispose()
+    throw error
+  }
+}
+
+async function start(
+  config: ServerConfig,
+  signals: ShutdownSignals,
+): Promise<{ close(): Promise<void>; url: string }> {
   // First: a key that cannot be read or written stops the start before anything opens.
   const checkpoints = config.checkpoints ?? checkpointSettings({})
   const key = loadSigningKey(checkpoints, true)
@@ -151,20 +166,16 @@ export async function serve(config: ServerConfig): Promise<{ close(): Promise<vo
     })()
     return closing
   }
-  // A second signal during the shutdown (npm and a supervisor may both forward one) must not
-  // kill the process half-way: the first one starts the shutdown, later ones are logged.
-  let signalled = false
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (signalled) return void app.log.info({ signal }, 'already shutting down')
-      signalled = true
+  signals.ready(
+    (signal) => {
       app.log.info({ signal }, 'shutting down')
       close().then(
         () => process.exit(0),
         () => process.exit(1),
       )
-    })
-  }
+    },
+    (signal) => app.log.info({ signal }, 'already shutting down'),
+  )
   return { close, url }
 }
 
