@@ -89,8 +89,10 @@ export class NatsReader {
     return out
   }
 
+  /** Deletes the stream and the checkpoint witness stream a server made beside it. */
   async deleteStream(stream: string): Promise<void> {
     await this.jsm.streams.delete(stream).catch(() => false)
+    await this.jsm.streams.delete(`${stream}_CHECKPOINTS`).catch(() => false)
   }
 
   async close(): Promise<void> {
