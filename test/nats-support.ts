@@ -43,6 +43,7 @@ export interface StoredEvent {
   readonly msgId: string | undefined
   readonly body: Record<string, unknown>
   readonly seq: number
+  readonly headers: JsMsg['headers']
 }
 
 /** A client connection for reading and managing test streams. */
@@ -82,6 +83,7 @@ export class NatsReader {
           msgId: m.headers?.get('Nats-Msg-Id'),
           body: m.json<Record<string, unknown>>(),
           seq: m.seq,
+          headers: m.headers,
         })
       }
       if (got === 0) throw new Error(`read ${out.length} of ${total} messages of ${stream}, then nothing`)
