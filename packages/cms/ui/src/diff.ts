@@ -104,13 +104,13 @@ function walk(before: unknown, after: unknown, path: string, out: Change[]): voi
   }
   if (before === undefined && after === undefined) return
   if (before === undefined || (before === null && path === '')) {
-    if (isPlain(after) && path === '') return walk({}, after, path, out)
-    out.push({ path, kind: 'added', after })
+    if (isPlain(after) && path === '') walk({}, after, path, out)
+    else out.push({ path, kind: 'added', after })
     return
   }
   if (after === undefined || (after === null && path === '')) {
-    if (isPlain(before) && path === '') return walk(before, {}, path, out)
-    out.push({ path, kind: 'removed', before })
+    if (isPlain(before) && path === '') walk(before, {}, path, out)
+    else out.push({ path, kind: 'removed', before })
     return
   }
   if (sameValue(before, after)) {

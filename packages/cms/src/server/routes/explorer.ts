@@ -83,7 +83,6 @@ async function page(reply: FastifyReply): Promise<FastifyReply> {
   if (html === undefined)
     throw new AuditedError('unavailable', 'The explorer is not built: run `npm run build`.', {
       details: { reason: 'explorer_not_built' },
-      retryAfterSeconds: 60,
     })
   reply.header('content-type', TYPES['.html']!)
   reply.header('cache-control', 'no-cache')

@@ -1,0 +1,287 @@
+/**
+ * The audit explorer in a real browser (Debian's chromium, headless, driven by
+ * playwright-core) against the built server on SQLite and PostgreSQL: sign in; create a
+ * content type and an entry; edit it twice; open its timeline; diff version 1 against
+ * version 3; the state at a time; restore version 1 after the preview; the restore event
+ * appears in another tab's activity feed without a reload; the event's "verified" badge;
+ * axe-core on every screen (no serious or critical violation); the app violates its own
+ * CSP nowhere. Screenshots: test-output/explorer/<dialect>-<screen>.png. Also, without a
+ * browser: the /admin route's content types, cache headers, CSP and SPA fallback.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { Browser, Page } from 'playwright-core'
+import {
+  browserSkip,
+  describeViolations,
+  launchBrowser,
+  type Server,
+  screenshot,
+  seriousViolations,
+  signIn,
+  startServer,
+} from './explorer-support.js'
+import { DIALECTS } from './setup.js'
+
+const LONG_1 =
+  'The quick brown fox jumps over the lazy dog while the audit trail records every single change.'
+const LONG_2 =
+  'The quick red fox jumps over the sleepy dog while the audit trail records every single change.'
+
+for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgres')) {
+  describe(`audit explorer [${d.name}]`, { skip: d.skip }, () => {
+    let server: Server
+    let drop: () => Promise<void>
+    let browser: Browser | undefined
+    before(async () => {
+      const created = await d.create()
+      drop = created.drop
+      server = await startServer(created.url)
+    })
+    after(async () => {
+      await browser?.close()
+      await server?.close()
+      await drop?.()
+    })
+
+    it('serves the app at /admin: types, cache headers, CSP, SPA fallback, no token needed', async () => {
+      const page = await fetch(`${server.url}/admin/record/entries/x`)
+      assert.equal(page.status, 200)
+      assert.match(page.headers.get('content-type')!, /^text\/html/)
+      assert.equal(page.headers.get('cache-control'), 'no-cache')
+      const csp = page.headers.get('content-security-policy')!
+      assert.match(csp, /default-src 'self'/)
+      assert.match(csp, /script-src 'self'(;|$)/)
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:/)
+      const html = await page.text()
+      const js = /src="\/admin\/(assets\/[^"]+\.js)"/.exec(html)![1]!
+      const asset = await fetch(`${server.url}/admin/${js}`)
+      assert.equal(asset.status, 200)
+      assert.match(asset.headers.get('content-type')!, /^text\/javascript/)
+      assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable')
+      assert.ok((await asset.arrayBuffer()).byteLength > 1000)
+      const missing = await fetch(`${server.url}/admin/assets/nope.js`)
+      assert.equal(missing.status, 404)
+      assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'not_found')
+      const traversal = await fetch(`${server.url}/admin/..%2f..%2fpackage.json`)
+      assert.equal(traversal.status, 404)
+      const root = await fetch(`${server.url}/`, { redirect: 'manual' })
+      assert.equal(root.status, 302)
+      assert.equal(root.headers.get('location'), '/admin/')
+    })
+
+    it('sign in, content, two edits, timeline, diff v1↔v3, state at a time, restore, live activity, verified', {
+      skip: browserSkip,
+      timeout: 180_000,
+    }, async () => {
+      browser = await launchBrowser()
+      const context = await browser.newContext({ timezoneId: 'UTC', viewport: { width: 1360, height: 900 } })
+      const cspErrors: string[] = []
+      const watch = (p: Page) =>
+        p.on('console', (m) => {
+          if (/Content Security Policy|Refused to/i.test(m.text())) cspErrors.push(m.text())
+        })
+      const page = await context.newPage()
+      watch(page)
+      const shot = (name: string) => screenshot(page, `${d.name}-${name}`)
+      const axe = async (screen: string) => {
+        const vs = await seriousViolations(page)
+        assert.deepEqual(vs, [], `${screen}: ${describeViolations(vs)}`)
+      }
+
+      await page.goto(`${server.url}/admin/`)
+      await page.getByRole('heading', { name: 'Sign in to the audit explorer' }).waitFor()
+      await axe('login')
+      await shot('login')
+      await signIn(page, server.url)
+      await axe('activity')
+
+      // A content type with a string, a long text and a JSON field, through the form.
+      await page.getByRole('link', { name: 'Content' }).click()
+      await page.getByRole('heading', { name: 'Content types' }).waitFor()
+      await page.getByLabel('Key').fill('article')
+      await page.getByLabel('Name', { exact: true }).fill('Article')
+      await page.getByRole('button', { name: 'Add field' }).click()
+      await page.getByLabel('Field 2 name').fill('body')
+      await page.getByLabel('Field 2 type').selectOption('text')
+      await page.getByRole('button', { name: 'Add field' }).click()
+      await page.getByLabel('Field 3 name').fill('meta')
+      await page.getByLabel('Field 3 type').selectOption('json')
+      await axe('content types')
+      await shot('content-types')
+      await page.getByRole('button', { name: 'Create content type' }).click()
+      await page.getByRole('heading', { name: 'Article: entries' }).waitFor()
+
+      // The entry, then two edits.
+      await page.getByLabel(/^title/).fill('Hello')
+      await page.getByLabel(/^body/).fill(LONG_1)
+      await page.getByLabel(/^meta/).fill(
+        JSON.stringify({
+          tags: [
+            { id: 't1', label: 'news' },
+            { id: 't2', label: 'tech' },
+          ],
+        }),
+      )
+      await page.getByRole('button', { name: 'Create entry' }).click()
+      await page.getByRole('heading', { name: 'Edit Article entry' }).waitFor()
+      const version = page.getByTestId('entry-version')
+      await assertText(version, '1')
+      // "State at a time" below asks for a second between version 1 and version 2.
+      await page.waitForTimeout(1500)
+      const between = new Date(Math.floor(Date.now() / 1000) * 1000)
+      await page.waitForTimeout(1000)
+      await page.getByLabel(/^body/).fill(LONG_2)
+      await page.getByRole('button', { name: 'Save' }).click()
+      await assertText(version, '2')
+      await page.getByLabel(/^title/).fill('Hello again')
+      await page.getByLabel(/^meta/).fill(
+        JSON.stringify({
+          tags: [
+            { id: 't2', label: 'technology' },
+            { id: 't1', label: 'news' },
+          ],
+        }),
+      )
+      await page.getByRole('button', { name: 'Save' }).click()
+      await assertText(version, '3')
+      await axe('entry edit')
+      await shot('entry-edit')
+
+      // The timeline: three versions.
+      await page.getByRole('link', { name: 'Timeline of this entry' }).click()
+      await page.getByRole('heading', { name: /^Timeline of entries\// }).waitFor()
+      const rows = page.locator('.vlist li')
+      await waitCount(rows, 3)
+      assert.deepEqual(await page.locator('.vlist .badge').allTextContents(), ['create', 'update', 'update'])
+      await axe('timeline')
+      await shot('timeline')
+
+      // Version 1 against version 3.
+      await page.getByLabel('Compare version 1').check()
+      await page.getByLabel('Compare version 3').check()
+      const diff = page.getByRole('region', { name: 'Difference of version 1 and version 3' })
+      await diff.waitFor()
+      const paths = await diff
+        .locator('tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-path')))
+      assert.ok(paths.includes('data.title'), `paths: ${paths.join(', ')}`)
+      assert.ok(paths.includes('data.body'))
+      assert.ok(paths.includes('data.meta.tags[id="t2"].label'), 'arrays of objects are matched by id')
+      assert.ok(!paths.includes('data.meta.tags[id="t1"].label'), 'a moved, unchanged element is no change')
+      const body = diff.locator('tr[data-path="data.body"]')
+      assert.deepEqual(await body.locator('del').allTextContents(), ['brown', 'lazy'])
+      assert.deepEqual(await body.locator('ins').allTextContents(), ['red', 'sleepy'])
+      const changedOnly = await diff.locator('tbody tr').count()
+      await diff.getByLabel('Changed fields only').uncheck()
+      assert.ok(
+        (await diff.locator('tbody tr').count()) > changedOnly,
+        'unchecked: unchanged fields shown too',
+      )
+      await diff.getByLabel('Changed fields only').check()
+      await axe('diff')
+      await shot('diff')
+
+      // The record as it was between version 1 and version 2.
+      await page.getByLabel('Date and time').fill(between.toISOString().slice(0, 19))
+      await page.getByRole('button', { name: 'Show state' }).click()
+      const state = page.locator('.state pre')
+      await state.waitFor()
+      const shown = JSON.parse((await state.textContent()) ?? 'null') as {
+        data: { title: string; body: string }
+      }
+      assert.equal(shown.data.title, 'Hello')
+      assert.equal(shown.data.body, LONG_1)
+      await axe('state at a time')
+      await shot('state-at')
+
+      // Another tab follows the activity feed live.
+      const watcher = await context.newPage()
+      watch(watcher)
+      await signIn(watcher, server.url)
+      await watcher.getByText('● Live').waitFor()
+      await watcher.evaluate(() => {
+        ;(window as unknown as { notReloaded: boolean }).notReloaded = true
+      })
+
+      // Restore version 1: the preview first, then the confirmation.
+      await page.getByRole('button', { name: 'Restore version 1' }).click()
+      const preview = page.getByRole('region', { name: 'What the restore will change' })
+      await preview.waitFor()
+      const previewPaths = await preview
+        .locator('tbody tr')
+        .evaluateAll((t) => t.map((r) => r.getAttribute('data-path')))
+      assert.ok(previewPaths.includes('data.title'))
+      assert.ok(
+        !previewPaths.includes('version'),
+        'the preview shows what the restore writes, not bookkeeping',
+      )
+      await axe('restore preview')
+      await shot('restore-preview')
+      await page.getByRole('button', { name: 'Confirm restore' }).click()
+      await waitCount(rows, 4)
+      assert.equal(await page.locator('.vlist li[data-index="3"] .badge').textContent(), 'restore')
+
+      // The restore arrives in the other tab's feed, which was never reloaded.
+      const restoreRow = watcher.locator('table.events tbody tr', {
+        has: watcher.locator('.badge', { hasText: 'restore' }),
+      })
+      await restoreRow.first().waitFor({ timeout: 15_000 })
+      assert.equal(
+        await watcher.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
+        true,
+      )
+      await screenshot(watcher, `${d.name}-activity-live`)
+
+      // The restore event in full, verified in the browser once its checkpoint is signed.
+      await restoreRow
+        .first()
+        .getByRole('link', { name: /^details of event / })
+        .click()
+      await watcher.getByRole('heading', { name: /^Event / }).waitFor()
+      const deadline = Date.now() + 20_000
+      while (!(await watcher.getByText('✔ verified').isVisible())) {
+        assert.ok(Date.now() < deadline, `not verified: ${await watcher.locator('.verdict').textContent()}`)
+        const again = watcher.getByRole('button', { name: 'Check again' })
+        if (await again.isVisible()) await again.click()
+        await watcher.waitForTimeout(500)
+      }
+      const vs = await seriousViolations(watcher)
+      assert.deepEqual(vs, [], `event detail: ${describeViolations(vs)}`)
+      await screenshot(watcher, `${d.name}-event-verified`)
+
+      // Webhooks and retention screens open and pass axe too.
+      for (const [link, heading] of [
+        ['Webhooks', 'Webhooks'],
+        ['Retention', 'Retention'],
+      ] as const) {
+        await page.getByRole('link', { name: link }).click()
+        await page.getByRole('heading', { name: heading, level: 1 }).waitFor()
+        await axe(heading)
+        await shot(heading.toLowerCase())
+      }
+      assert.deepEqual(cspErrors, [], 'the app never violates its own CSP')
+      await context.close()
+    })
+  })
+}
+
+async function assertText(locator: import('playwright-core').Locator, text: string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const t = (await locator.textContent())?.trim()
+    if (t === text) return
+    assert.ok(Date.now() < deadline, `expected "${text}", saw "${t}"`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+async function waitCount(locator: import('playwright-core').Locator, n: number): Promise<void> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const c = await locator.count()
+    if (c === n) return
+    assert.ok(Date.now() < deadline, `expected ${n}, saw ${c}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
