@@ -201,7 +201,7 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
       await signIn(watcher, server.url)
       await watcher.getByText('● Live').waitFor()
       await watcher.evaluate(() => {
-        ;(window as unknown as { notReloaded: boolean }).notReloaded = true
+        ;(globalThis as unknown as { notReloaded: boolean }).notReloaded = true
       })
 
       // Restore version 1: the preview first, then the confirmation.
@@ -228,7 +228,7 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
       })
       await restoreRow.first().waitFor({ timeout: 15_000 })
       assert.equal(
-        await watcher.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
+        await watcher.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded),
         true,
       )
       await screenshot(watcher, `${d.name}-activity-live`)
