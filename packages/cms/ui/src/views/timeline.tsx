@@ -12,7 +12,7 @@ import { RestorePanel } from './restore.js'
 import { StateAt } from './state-at.js'
 import { VirtualList } from './virtual-list.js'
 
-const FIRST_PAGE = 200
+const FIRST_PAGE = 100
 const NEXT_PAGE = 1000
 
 export function Timeline({ table, id }: { table: string; id: string }) {
