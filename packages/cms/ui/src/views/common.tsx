@@ -7,7 +7,7 @@ export const when = (iso: string): string => new Date(iso).toLocaleString(undefi
 
 export function Actor({ e }: { e: ChangeEvent }) {
   return (
-    <span>
+    <span title={`${e.actorId ?? '—'} (${e.actorType ?? 'unknown'})`}>
       {e.actorId ?? '—'} <span class="muted">({e.actorType ?? 'unknown'})</span>
     </span>
   )
