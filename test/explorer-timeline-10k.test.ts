@@ -83,11 +83,12 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
         const warm: number[] = []
         for (let i = 0; i < 5; i++) {
           await page.evaluate(() => {
-            location.hash = '#/content'
+            ;(globalThis as unknown as { location: { hash: string } }).location.hash = '#/content'
           })
           await page.getByRole('heading', { name: 'Content types' }).waitFor()
           await page.evaluate((recordId) => {
-            location.hash = `#/record/entries/${recordId}`
+            ;(globalThis as unknown as { location: { hash: string } }).location.hash =
+              `#/record/entries/${recordId}`
           }, id!)
           await page.locator('.vlist li').first().waitFor()
           const ms = await page.evaluate(async () => {
