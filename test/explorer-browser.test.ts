@@ -256,6 +256,17 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
       const vs = await seriousViolations(watcher)
       assert.deepEqual(vs, [], `event detail: ${describeViolations(vs)}`)
       await screenshot(watcher, `${d.name}-event-verified`)
+      // The badge is the browser's own check: an event altered on the way is not verified.
+      const eventUrl = new URL(watcher.url()).hash.replace('#/event/', '')
+      await watcher.route(`**/api/v1/audit/events/${eventUrl}`, async (route) => {
+        const res = await route.fetch()
+        const altered = { ...(await res.json()), reason: 'altered on the way' }
+        await route.fulfill({ response: res, json: altered })
+      })
+      await watcher.reload()
+      await watcher.getByText('not verified').waitFor({ timeout: 20_000 })
+      assert.match((await watcher.locator('.verdict').textContent()) ?? '', /does not hash to its leaf/)
+      await watcher.unroute(`**/api/v1/audit/events/${eventUrl}`)
 
       // Webhooks and retention screens open and pass axe too.
       for (const [link, heading] of [
