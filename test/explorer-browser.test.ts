@@ -239,6 +239,22 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
         true,
       )
       await screenshot(watcher, `${d.name}-activity-live`)
+      // Filters: only restores of entries; the page is the same document still.
+      await watcher.getByLabel('Table').selectOption('entries')
+      await watcher.getByLabel('Action').selectOption('restore')
+      await watcher.getByRole('button', { name: 'Apply' }).click()
+      await waitCount(watcher.locator('table.events tbody tr'), 1)
+      assert.equal(await watcher.locator('table.events tbody .badge').textContent(), 'restore')
+      await watcher.getByLabel('Action').selectOption('delete')
+      await watcher.getByRole('button', { name: 'Apply' }).click()
+      await watcher.getByText('No events match.').waitFor()
+      await watcher.getByLabel('Action').selectOption('restore')
+      await watcher.getByRole('button', { name: 'Apply' }).click()
+      await waitCount(watcher.locator('table.events tbody tr'), 1)
+      assert.equal(
+        await watcher.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded),
+        true,
+      )
 
       // The restore event in full, verified in the browser once its checkpoint is signed.
       await restoreRow
@@ -278,6 +294,13 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
         await axe(heading)
         await shot(heading.toLowerCase())
       }
+      // A retention policy set through the form reads back.
+      await page.getByLabel('Keep days', { exact: true }).fill('400')
+      await page.getByLabel(/^Per-table keep days/).fill('entries=30')
+      await page.getByRole('button', { name: 'Save policy' }).click()
+      await page.getByText('Saved.').waitFor()
+      await page.getByText('Events older than 400 days are purged after archiving.').waitFor()
+      assert.equal(await page.getByLabel(/^Per-table keep days/).inputValue(), 'entries=30')
       assert.deepEqual(cspErrors, [], 'the app never violates its own CSP')
       await context.close()
     })

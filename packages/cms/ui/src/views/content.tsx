@@ -6,6 +6,7 @@ import { ErrorNote, when } from './common.js'
 import { EntryForm, type Field } from './entry-form.js'
 
 interface ContentType {
+  id: string
   key: string
   name: string
   fields: Field[]
@@ -67,7 +68,9 @@ function Types() {
           <li key={t.key}>
             <a href={href('content', t.key)}>{t.name}</a> <code>{t.key}</code>{' '}
             <span class="muted">{t.fields.map((f) => `${f.name}: ${f.type}`).join(', ')}</span>{' '}
-            <a href={href('record', 'content_types', t.key)}>history</a>
+            <a href={href('record', 'content_types', t.id)} aria-label={`history of ${t.name}`}>
+              history
+            </a>
           </li>
         ))}
       </ul>

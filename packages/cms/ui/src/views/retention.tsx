@@ -6,7 +6,7 @@ import { ErrorNote } from './common.js'
 interface Policy {
   keepDays: number
   archive?: boolean
-  tables?: string[] | null
+  tables?: Record<string, { keepDays: number }>
 }
 
 export function Retention() {
@@ -22,15 +22,22 @@ export function Retention() {
   const save = async (e: Event) => {
     e.preventDefault()
     const f = new FormData(e.currentTarget as HTMLFormElement)
-    const tables = String(f.get('tables') ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)
+    // `entries=30, users=3650`: a table's own keepDays.
+    const tables = Object.fromEntries(
+      String(f.get('tables') ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map((pair) => {
+          const [table = '', days = ''] = pair.split('=').map((x) => x.trim())
+          return [table, { keepDays: Number(days) }]
+        }),
+    )
     try {
       const saved = await api<Policy>('PUT', '/retention', {
         keepDays: Number(f.get('keepDays')),
         archive: f.get('archive') === 'on',
-        ...(tables.length > 0 ? { tables } : {}),
+        ...(Object.keys(tables).length > 0 ? { tables } : {}),
       })
       setPolicy(saved)
       setNote('Saved.')
@@ -56,18 +63,27 @@ export function Retention() {
             <input
               name="keepDays"
               type="number"
-              min="1"
+              min="0"
               required
               defaultValue={policy ? String(policy.keepDays) : '365'}
             />
           </label>
           <label class="inline">
-            <input name="archive" type="checkbox" defaultChecked={policy?.archive === true} /> Archive before
-            purging
+            <input
+              name="archive"
+              type="checkbox"
+              defaultChecked={policy === null || policy?.archive === true}
+            />{' '}
+            Archive before purging
           </label>
           <label>
-            Tables (comma-separated, empty: all){' '}
-            <input name="tables" defaultValue={(policy?.tables ?? []).join(', ')} />
+            Per-table keep days (table=days, comma-separated){' '}
+            <input
+              name="tables"
+              defaultValue={Object.entries(policy?.tables ?? {})
+                .map(([t, v]) => `${t}=${v.keepDays}`)
+                .join(', ')}
+            />
           </label>
           <button type="submit">Save policy</button>
         </form>
