@@ -9,9 +9,11 @@
  * browser: the /admin route's content types, cache headers, CSP and SPA fallback.
  */
 import assert from 'node:assert/strict'
+import { createServer } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import {
+  apiToken,
   browserSkip,
   describeViolations,
   launchBrowser,
@@ -36,7 +38,11 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
     before(async () => {
       const created = await d.create()
       drop = created.drop
-      server = await startServer(created.url)
+      // Webhook deliveries to a closed local port fail at once and are dead after one attempt.
+      server = await startServer(created.url, {
+        WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+        WEBHOOK_RETRY_SCHEDULE: '0',
+      })
     })
     after(async () => {
       await browser?.close()
@@ -95,6 +101,13 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
       await shot('login')
       await signIn(page, server.url)
       await axe('activity')
+      const token = await apiToken(server.url)
+      const hook = await fetch(`${server.url}/api/v1/webhooks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ url: `http://127.0.0.1:${await closedPort()}/hook`, events: ['entries.*'] }),
+      })
+      assert.equal(hook.status, 201)
 
       // A content type with a string, a long text and a JSON field, through the form.
       await page.getByRole('link', { name: 'Content' }).click()
@@ -294,6 +307,25 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
         await axe(heading)
         await shot(heading.toLowerCase())
       }
+      // The failed (dead) deliveries of the entry's events, and a replay.
+      await page.getByRole('link', { name: 'Webhooks' }).click()
+      await page.getByRole('button', { name: 'Deliveries' }).click()
+      const dead = page.locator('table[aria-label="Deliveries"] tbody tr')
+      const until = Date.now() + 60_000
+      while ((await dead.count()) === 0) {
+        assert.ok(Date.now() < until, 'the failed deliveries are listed as dead')
+        await page.getByLabel('Status').selectOption('retrying')
+        await page.getByLabel('Status').selectOption('dead')
+        await page.waitForTimeout(500)
+      }
+      assert.match((await dead.first().textContent()) ?? '', /entries\.\w+dead1/)
+      await dead.first().getByRole('button', { name: 'Replay' }).click()
+      await page.getByText('Replay queued (1).').waitFor()
+      await axe('webhook deliveries')
+      await shot('webhook-deliveries')
+      await page.getByRole('link', { name: 'Retention' }).click()
+      await page.getByRole('heading', { name: 'Retention', level: 1 }).waitFor()
+
       // A retention policy set through the form reads back.
       await page.getByLabel('Keep days', { exact: true }).fill('400')
       await page.getByLabel(/^Per-table keep days/).fill('entries=30')
@@ -325,4 +357,13 @@ async function waitCount(locator: import('playwright-core').Locator, n: number):
     assert.ok(Date.now() < deadline, `expected ${n}, saw ${c}`)
     await new Promise((r) => setTimeout(r, 50))
   }
+}
+
+/** A local port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }

@@ -64,7 +64,7 @@ export interface Server {
 }
 
 /** The built server on `databaseUrl`, with a known admin, until it listens. */
-export async function startServer(databaseUrl: string): Promise<Server> {
+export async function startServer(databaseUrl: string, env: Record<string, string> = {}): Promise<Server> {
   const main = join(ROOT, 'packages/cms/dist/cli/main.js')
   assert.ok(existsSync(main), 'run `npm run build` first (the browser tests drive the built server)')
   assert.ok(
@@ -83,6 +83,7 @@ export async function startServer(databaseUrl: string): Promise<Server> {
       ADMIN_PASSWORD: ADMIN.password,
       LOG_LEVEL: 'warn',
       SESSION_PURGE_INTERVAL_MS: '0',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
