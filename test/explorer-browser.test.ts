@@ -9,14 +9,18 @@
  * browser: the /admin route's content types, cache headers, CSP and SPA fallback.
  */
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { gzipSync } from 'node:zlib'
 import type { Browser, Page } from 'playwright-core'
 import {
   apiToken,
   browserSkip,
   describeViolations,
   launchBrowser,
+  ROOT,
   type Server,
   screenshot,
   seriousViolations,
@@ -71,6 +75,17 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
       assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'not_found')
       const traversal = await fetch(`${server.url}/admin/..%2f..%2fpackage.json`)
       assert.equal(traversal.status, 404)
+      // The budget: at most 100 kB of JavaScript, gzipped (the build measures its bundle).
+      const size = JSON.parse(readFileSync(join(ROOT, 'packages/cms/dist/admin/size.json'), 'utf8')) as {
+        js: string
+        jsGzipBytes: number
+      }
+      assert.equal(size.js, js, 'size.json describes the bundle the page loads')
+      assert.equal(
+        size.jsGzipBytes,
+        gzipSync(Buffer.from(await (await fetch(`${server.url}/admin/${js}`)).arrayBuffer())).length,
+      )
+      assert.ok(size.jsGzipBytes <= 100 * 1024, `${size.jsGzipBytes} bytes of JavaScript gzipped`)
       const root = await fetch(`${server.url}/`, { redirect: 'manual' })
       assert.equal(root.status, 302)
       assert.equal(root.headers.get('location'), '/admin/')
@@ -170,9 +185,24 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
       await axe('timeline')
       await shot('timeline')
 
-      // Version 1 against version 3.
-      await page.getByLabel('Compare version 1').check()
-      await page.getByLabel('Compare version 3').check()
+      // Version 1 against version 3, picked with the keyboard: ↓ moves between rows.
+      await page.getByLabel('Compare version 1').focus()
+      await page.keyboard.press('Space')
+      await page.keyboard.press('ArrowDown')
+      await page.keyboard.press('ArrowDown')
+      assert.equal(
+        await page.evaluate(() =>
+          (
+            globalThis as unknown as {
+              document: { activeElement: { getAttribute(n: string): string | null } | null }
+            }
+          ).document.activeElement?.getAttribute('aria-label'),
+        ),
+        'Compare version 3',
+      )
+      await page.keyboard.press('Space')
+      assert.equal(await page.getByLabel('Compare version 1').isChecked(), true)
+      assert.equal(await page.getByLabel('Compare version 2').isChecked(), false)
       const diff = page.getByRole('region', { name: 'Difference of version 1 and version 3' })
       await diff.waitFor()
       const paths = await diff
