@@ -237,6 +237,12 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
       assert.equal(shown.data.body, LONG_1)
       await axe('state at a time')
       await shot('state-at')
+      // Or at an event: "State" on version 3.
+      await page.getByRole('button', { name: 'State at version 3' }).click()
+      const atEvent = page.locator('.state[data-at]:not([data-at*="T"]) pre')
+      await atEvent.waitFor()
+      const v3 = JSON.parse((await atEvent.textContent()) ?? 'null') as { data: { title: string } }
+      assert.equal(v3.data.title, 'Hello again')
 
       // Another tab follows the activity feed live.
       const watcher = await context.newPage()

@@ -14,7 +14,7 @@ export function StateAt({
   at: string
   onAt: (at: string) => void
 }) {
-  const [state, setState] = useState<{ state: unknown } | null>(null)
+  const [state, setState] = useState<{ at: string; state: unknown } | null>(null)
   const [error, setError] = useState<string | null>(null)
   useEffect(() => {
     if (at === '') return
@@ -22,7 +22,10 @@ export function StateAt({
     api<{ state: unknown }>(
       'GET',
       `/audit/state/${encodeURIComponent(table)}/${encodeURIComponent(id)}${qs({ at })}`,
-    ).then(setState, (e) => setError((e as Error).message))
+    ).then(
+      (r) => setState({ at, state: r.state }),
+      (e) => setError((e as Error).message),
+    )
   }, [at, table, id])
   const submit = (e: Event) => {
     e.preventDefault()
@@ -41,7 +44,7 @@ export function StateAt({
         <span class="muted"> or press “State” on a version.</span>
       </form>
       <ErrorNote error={error} />
-      {state && at !== '' && (
+      {state && state.at === at && (
         <div class="state" data-at={at}>
           <p>
             As of{' '}

@@ -51,9 +51,12 @@ export function VirtualList<T>({
     if (y < b.scrollTop) b.scrollTop = y
     else if (y + rowHeight > b.scrollTop + height) b.scrollTop = y + rowHeight - height
     setTop(b.scrollTop)
-    requestAnimationFrame(() =>
-      b.querySelectorAll<HTMLElement>(`li[data-index="${target}"] :is(input, button, a)`)[column]?.focus(),
-    )
+    const focus = () =>
+      b.querySelectorAll<HTMLElement>(`li[data-index="${target}"] :is(input, button, a)`)[column]?.focus()
+    // A row already in the DOM takes the focus at once (a fast second key press starts from
+    // it); one scrolled in is rendered first.
+    if (b.querySelector(`li[data-index="${target}"]`) !== null) focus()
+    else requestAnimationFrame(focus)
   }
 
   return (
