@@ -10,14 +10,15 @@
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import type { Browser, Page } from 'playwright-core'
 import {
   apiToken,
+  assertText,
   browserSkip,
+  closedPort,
   describeViolations,
   launchBrowser,
   ROOT,
@@ -26,6 +27,7 @@ import {
   seriousViolations,
   signIn,
   startServer,
+  waitCount,
 } from './explorer-support.js'
 import { DIALECTS } from './setup.js'
 
@@ -373,33 +375,4 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
       await context.close()
     })
   })
-}
-
-async function assertText(locator: import('playwright-core').Locator, text: string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    const t = (await locator.textContent())?.trim()
-    if (t === text) return
-    assert.ok(Date.now() < deadline, `expected "${text}", saw "${t}"`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-async function waitCount(locator: import('playwright-core').Locator, n: number): Promise<void> {
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    const c = await locator.count()
-    if (c === n) return
-    assert.ok(Date.now() < deadline, `expected ${n}, saw ${c}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-/** A local port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }

@@ -10,9 +10,10 @@ import assert from 'node:assert/strict'
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser, Locator, Page } from 'playwright-core'
 import { chromium } from 'playwright-core'
 
 export const ROOT = new URL('..', import.meta.url).pathname
@@ -172,4 +173,35 @@ export async function apiToken(url: string): Promise<string> {
   })
   assert.equal(res.status, 200)
   return ((await res.json()) as { token: string }).token
+}
+
+/** Until the locator's text is `text` (20 s). */
+export async function assertText(locator: Locator, text: string): Promise<void> {
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    const t = (await locator.textContent())?.trim()
+    if (t === text) return
+    assert.ok(Date.now() < deadline, `expected "${text}", saw "${t}"`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Until the locator matches `n` elements (20 s). */
+export async function waitCount(locator: Locator, n: number): Promise<void> {
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    const c = await locator.count()
+    if (c === n) return
+    assert.ok(Date.now() < deadline, `expected ${n}, saw ${c}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** A local port nothing listens on. */
+export async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }
