@@ -19,6 +19,7 @@ import {
   screenshot,
   signIn,
   startServer,
+  waitCount,
 } from './explorer-support.js'
 import { DIALECTS } from './setup.js'
 
@@ -128,6 +129,25 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
           `v${VERSIONS}`,
         )
         assert.ok((await page.locator('.vlist li').count()) < 60, 'still virtualized at the end')
+
+        // The activity feed pages newest first by cursor: 50, then 50 older.
+        await page.getByRole('link', { name: 'Activity' }).click()
+        const feed = page.locator('table.events tbody tr')
+        await waitCount(feed, 50)
+        const newestFirst = await feed.evaluateAll((trs) =>
+          trs.map((tr) => tr.getAttribute('data-event-id')!),
+        )
+        assert.deepEqual(
+          newestFirst,
+          [...newestFirst].sort().reverse(),
+          'newest first (ULIDs of one process)',
+        )
+        await page.getByRole('button', { name: 'Older events' }).click()
+        await waitCount(feed, 100)
+        const both = await feed.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-event-id')!))
+        assert.deepEqual(both.slice(0, 50), newestFirst)
+        assert.deepEqual(both, [...both].sort().reverse(), 'the older page continues after the first')
+        assert.equal(new Set(both).size, 100)
 
         const report = {
           dialect: d.name,
