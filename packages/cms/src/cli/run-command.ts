@@ -27,7 +27,9 @@ export async function runCommand(
   const opts = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
   // verify: the key and the witness file are checked before any database is opened.
   const verifying =
-    command === 'verify' ? prepareVerify(opts, config.checkpoints ?? checkpointSettings({})) : undefined
+    command === 'verify'
+      ? await prepareVerify(opts, config.checkpoints ?? checkpointSettings({}), config.nats)
+      : undefined
   const db = await openDatabase(config.databaseUrl)
   const controller = new AbortController()
   process.once('SIGINT', () => controller.abort())
