@@ -159,6 +159,10 @@ export const ERROR_CODES = {
         meaning:
           'Retention: an archive segment could not be written, synced or read back as written; nothing of it was purged.',
       },
+      explorer_not_built: {
+        retryable: false,
+        meaning: 'CMS: the audit explorer (`/admin`) is not built; `npm run build` builds it.',
+      },
     },
   },
   internal: {

@@ -29,6 +29,7 @@ import { auditProofRoutes } from './routes/audit-proofs.js'
 import { auditStreamRoutes } from './routes/audit-stream.js'
 import { authRoutes } from './routes/auth.js'
 import { contentRoutes } from './routes/content.js'
+import { explorerRoutes } from './routes/explorer.js'
 import { operationsRoutes } from './routes/operations.js'
 import { retentionRoutes } from './routes/retention.js'
 import { webhookRoutes } from './routes/webhooks.js'
@@ -98,6 +99,9 @@ function logsInfo(log: FastifyBaseLogger): boolean {
 const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics'])
 /** Public routes: no token needed, and whatever `Authorization` a probe sends is not read. */
 const NO_TOKEN = new Set([...NO_DATABASE, '/ready'])
+
+/** The explorer's files (and `/`, which leads there) need neither a token nor the database. */
+const isExplorerPath = (path: string) => path === '/' || path === '/admin' || path.startsWith('/admin/')
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -218,7 +222,7 @@ export function buildApp(options: AppOptions): App {
       })
     }
     const path = request.url.split('?', 1)[0] ?? ''
-    if (NO_DATABASE.has(path) || path.startsWith('/docs')) return
+    if (NO_DATABASE.has(path) || path.startsWith('/docs') || isExplorerPath(path)) return
     const { probe } = breaker.admit()
     request.breakerProbe = probe
     // 'close' fires however the exchange ends, aborted by the client included (Fastify's
@@ -265,6 +269,7 @@ export function buildApp(options: AppOptions): App {
     await auditStreamRoutes(scoped as App, { auditor: options.auditor, hub })
     await assetsRoutes(scoped as App, deps)
     await retentionRoutes(scoped as App, deps)
+    await explorerRoutes(scoped as App)
     await webhookRoutes(scoped as App, {
       ...deps,
       webhooks:

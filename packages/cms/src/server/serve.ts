@@ -120,6 +120,7 @@ async function start(
     throw error
   }
   if (first !== undefined) process.stdout.write(firstStartNotice(url, first))
+  app.log.info(`audit explorer at ${url}/admin`)
   webhooks.start()
   const sealing: Sealing = startSealing({
     db,
@@ -286,6 +287,9 @@ function firstStartNotice(url: string | undefined, first: BootstrapResult): stri
     url === undefined
       ? '  The server could not start listening (see below); sign in once it does.'
       : `  API:       ${url}/api/v1   (docs: ${url}/docs)`,
+    ...(url === undefined
+      ? []
+      : [`  Explorer:  ${url}/admin   (sign in with the e-mail and password below)`]),
     `  e-mail:    ${first.adminEmail}`,
     `  password:  ${password}`,
     `  Lost it? audited admin reset-password --email ${first.adminEmail}`,

@@ -37,6 +37,11 @@ const ListQuery = Type.Object(
     to: Type.Optional(PointInTime),
     after: Type.Optional(Cursor),
     limit: Type.Optional(Limit),
+    order: Type.Optional(
+      Type.Union([Type.Literal('asc'), Type.Literal('desc')], {
+        description: 'asc (default): oldest first; desc: newest first (after continues with older events)',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -286,6 +291,7 @@ function listQuery(tenantId: string, q: ListQuery): ListEventsQuery {
     ...optional('to'),
     ...optional('after'),
     ...optional('limit'),
+    ...optional('order'),
   }
 }
 
