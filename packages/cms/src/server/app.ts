@@ -31,6 +31,7 @@ import { authRoutes } from './routes/auth.js'
 import { contentRoutes } from './routes/content.js'
 import { operationsRoutes } from './routes/operations.js'
 import { retentionRoutes } from './routes/retention.js'
+import { subjectRoutes } from './routes/subjects.js'
 import { webhookRoutes } from './routes/webhooks.js'
 import { optionalBodies } from './schemas/envelope.js'
 import { SHARED_SCHEMAS } from './schemas/records.js'
@@ -79,6 +80,7 @@ const API_TAGS = [
   { name: 'media', description: 'Media metadata' },
   { name: 'webhooks', description: 'Webhooks' },
   { name: 'retention', description: 'Retention policy and legal holds' },
+  { name: 'privacy', description: 'Data subjects: erasure and access requests (personal data)' },
   {
     name: 'audit',
     description:
@@ -265,6 +267,7 @@ export function buildApp(options: AppOptions): App {
     await auditStreamRoutes(scoped as App, { auditor: options.auditor, hub })
     await assetsRoutes(scoped as App, deps)
     await retentionRoutes(scoped as App, deps)
+    await subjectRoutes(scoped as App, deps)
     await webhookRoutes(scoped as App, {
       ...deps,
       webhooks:
