@@ -32,7 +32,7 @@ export async function subjectRoutes(app: App, deps: RouteDeps): Promise<void> {
           "Erase a data subject: personal fields of the current rows blanked, the subject's key destroyed",
         ),
         params: SubjectParams,
-        response: { 200: ref('SubjectErasure'), ...errors(...AUTHORIZED, 404, 409, 429) },
+        response: { 200: ref('SubjectErasure'), ...errors(...AUTHORIZED, 404, 409, 413, 422, 429) },
       },
     },
     async (request) => {
