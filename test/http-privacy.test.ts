@@ -219,6 +219,8 @@ forEachHttpDialect(
       assert.equal(history[1].newValues.data.plan, 'pro', 'other fields stay readable')
       const userHistory = (await f.call('GET', `/api/v1/audit/history/users/${userId}`)).body.items
       assert.equal(userHistory[0].newValues.email, ERASED)
+      const stored = await f.call('GET', `/api/v1/audit/events/${userHistory[0].eventId}?stored=true`)
+      assert.match(stored.body.newValues.email, /^enc:v1:/, 'stored=true: the ciphertext the leaf hashes')
       assert.equal(userHistory.at(-1).action, 'erase')
 
       const restore = await f.call('POST', `/api/v1/audit/restore/entries/${entryId}`, {

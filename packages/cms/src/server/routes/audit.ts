@@ -27,6 +27,11 @@ const PointInTime = Type.String({
 const Limit = Type.Integer({ minimum: 1, maximum: 1000, description: 'Page size (default 100)' })
 const Cursor = Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page' })
 
+/** `stored=true`: events as stored (personal values encrypted), the form their leaves hash. */
+const Stored = Type.Union([Type.Literal('true'), Type.Literal('false')], {
+  description: 'true: as stored, personal values encrypted: the form the Merkle leaves hash (proofs)',
+})
+
 const ListQuery = Type.Object(
   {
     table: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
@@ -37,10 +42,12 @@ const ListQuery = Type.Object(
     to: Type.Optional(PointInTime),
     after: Type.Optional(Cursor),
     limit: Type.Optional(Limit),
+    stored: Type.Optional(Stored),
   },
   { additionalProperties: false },
 )
 type ListQuery = Static<typeof ListQuery>
+const GetQuery = Type.Object({ stored: Type.Optional(Stored) }, { additionalProperties: false })
 
 const EventParams = Type.Object({ eventId: Type.String({ pattern: ULID }) })
 const RecordParams = Type.Object({
@@ -106,10 +113,15 @@ export async function auditRoutes(app: App, deps: RouteDeps): Promise<void> {
       schema: {
         ...op('getEvent', 'Read one change event'),
         params: EventParams,
+        querystring: GetQuery,
         response: { 200: ref('ChangeEvent'), ...errors(...AUTHORIZED, 404) },
       },
     },
-    async (request) => auditor.events.get(request.params.eventId, { tenantId: tenantOf(request) }),
+    async (request) =>
+      auditor.events.get(request.params.eventId, {
+        tenantId: tenantOf(request),
+        stored: request.query.stored === 'true',
+      }),
   )
 
   app.get(
@@ -286,6 +298,7 @@ function listQuery(tenantId: string, q: ListQuery): ListEventsQuery {
     ...optional('to'),
     ...optional('after'),
     ...optional('limit'),
+    ...(q.stored === 'true' ? { stored: true } : {}),
   }
 }
 
