@@ -12,10 +12,11 @@
 import { randomBytes } from 'node:crypto'
 import { cpus, loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
-import { jetstreamManager } from '@nats-io/jetstream'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import { type AuditedDatabase, createAuditor, type DialectName } from '../packages/audited/src/index.js'
-import { startNatsPublisher } from '../packages/cms/src/delivery/nats-publisher.js'
+import { messageBody, startNatsPublisher } from '../packages/cms/src/delivery/nats-publisher.js'
+import { subjectOf } from '../packages/cms/src/delivery/nats-subjects.js'
 import { renderTable } from './report.js'
 import { engineCreateMany } from './workload.js'
 
@@ -32,6 +33,9 @@ export interface NatsResult {
   /** Consumer start → last offset stored (ms). */
   readonly storedMs: number
   readonly streamMessages: number
+  /** The baseline: the same messages published straight from memory by the same client, in
+   * the same batches of 1000 (no database, no offsets), to another fresh stream (ms). */
+  readonly rawMs: number
 }
 
 /** Why NATS cannot be used, or undefined when it can. */
@@ -98,8 +102,37 @@ export async function natsCell(
     const jsm = await jetstreamManager(nc)
     const streamMessages = (await jsm.streams.info(stream)).state.messages
     await jsm.streams.delete(stream)
+    // The baseline, same run: the same messages (read back outside timing), raw.
+    const messages: { subject: string; body: string; id: string }[] = []
+    let after: string | undefined
+    for (;;) {
+      const page = await auditor.feed.read({ limit: 1000, ...(after === undefined ? {} : { after }) })
+      for (const e of page.events)
+        messages.push({ subject: subjectOf(`audited_raw_${tag}`, e), body: messageBody(e), id: e.eventId })
+      if (page.events.length === 0 || messages.length >= events) break
+      after = page.cursor
+    }
+    const rawStream = `AUDITED_BENCH_RAW_${tag}`
+    await jsm.streams.add({ name: rawStream, subjects: [`audited_raw_${tag}.>`] })
+    const js = jetstream(nc)
+    const rawStarted = performance.now()
+    for (let i = 0; i < messages.length; i += 1000)
+      await Promise.all(
+        messages
+          .slice(i, i + 1000)
+          .map((m) => js.publish(m.subject, m.body, { msgID: m.id, expect: { streamName: rawStream } })),
+      )
+    const rawMs = performance.now() - rawStarted
+    await jsm.streams.delete(rawStream)
     await nc.close()
-    return { dialect, events, ackedMs: ackedAt - started, storedMs: storedAt - started, streamMessages }
+    return {
+      dialect,
+      events,
+      ackedMs: ackedAt - started,
+      storedMs: storedAt - started,
+      streamMessages,
+      rawMs,
+    }
   } finally {
     await publisher.close()
     await auditor.close()
@@ -119,14 +152,25 @@ export function natsSection(
     (r.ackedMs / 1000).toFixed(2),
     Math.round(r.events / (r.ackedMs / 1000)).toLocaleString('en-US'),
     (r.storedMs / 1000).toFixed(2),
+    Math.round(r.events / (r.rawMs / 1000)).toLocaleString('en-US'),
+    (r.rawMs / r.ackedMs).toFixed(2),
     r.streamMessages === r.events
       ? `${r.streamMessages} (each once)`
       : `${r.streamMessages} (expected ${r.events})`,
   ])
   const table = renderTable(
-    ['dialect', 'events', 's to last PubAck', 'NATS publishes/s', 's to last offset', 'stream messages'],
+    [
+      'dialect',
+      'events',
+      's to last PubAck',
+      'NATS publishes/s',
+      's to last offset',
+      'raw publishes/s',
+      'publisher ÷ raw',
+      'stream messages',
+    ],
     rows,
-    [1, 2, 3, 4],
+    [1, 2, 3, 4, 5, 6],
   )
   return `${NATS_START}
 ## NATS publishes/s
@@ -136,6 +180,9 @@ over events written beforehand (createMany, outside timing) into a fresh databas
 consumer from the start of the feed, batches of 1000 published concurrently on one connection,
 the offset stored once every PubAck of the batch arrived; file-storage stream on the NATS server
 at ${new URL(NATS_URL).host} (same machine). Timed from the consumer's start to the last PubAck.
+Baseline, same run: the same messages published straight from memory by the same client in
+the same batches of 1000 (no database reads, no offsets) to another fresh stream; \`publisher ÷
+raw\` is the publisher's rate over that.
 Measured ${new Date().toISOString()}; 1-minute load average ${loadAtStart.toFixed(2)} at start,
 ${(loadavg()[0] ?? 0).toFixed(2)} at end (${cpus().length} CPUs, shared with the NATS and database servers).
 Run only these cells: \`BENCH_CASES=nats npm run bench\` (with \`BENCH_DIALECTS\`).

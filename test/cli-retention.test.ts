@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -129,6 +129,27 @@ for (const d of DIALECTS) {
       assert.match(text, new RegExp(`${line.segments.length} segments, ${before} events, clean`))
       const other = parseVerifierKey(signerFromKey(generateSigningKey('audited.cli')).verifierKey)
       assert.equal(await verifyArchiveDir(c, other, archive, {}), 1, 'another key: findings')
+
+      // The same as an operator runs it: `audited verify --archive DIR`, the log and the archive.
+      const clean = await cli({}, 'verify', '--archive', archive, '--key', signer.verifierKey)
+      assert.match(clean.stdout, /Clean:/)
+      assert.match(clean.stdout, new RegExp(`${line.segments.length} segments, ${before} events, clean`))
+      const file = join(archive, line.segments[0].file)
+      const bytes = readFileSync(file)
+      bytes[bytes.length >> 1] ^= 0xff
+      writeFileSync(file, bytes)
+      await assert.rejects(
+        cli({}, 'verify', '--archive', archive, '--key', signer.verifierKey),
+        (e: unknown) => {
+          const x = e as { code?: number; stdout?: string }
+          assert.equal(x.code, 1, 'a changed segment file is a finding')
+          assert.match(
+            String(x.stdout),
+            /^file_hash +segment=\S+ \S+\.ndjson\.gz: its SHA-256 is not the one its manifest signs$/m,
+          )
+          return true
+        },
+      )
     })
   })
 }

@@ -206,8 +206,13 @@ forEachHttpDialect('retention routes and runs', (f) => {
     }
     // The purged events' proofs still come from the log; the log and the archive verify.
     const proofs = new LogProofs(f.db)
-    for (const e of expectedPurged.slice(0, 5))
+    for (const e of expectedPurged.slice(0, 5)) {
       assert.equal((await proofs.event(e.eventId, f.tenantId)).eventId, e.eventId)
+      // …and over HTTP: the proof route answers for a purged event, from its kept leaf.
+      const res = await f.call('GET', `/api/v1/audit/events/${e.eventId}/proof`)
+      assert.equal(res.status, 200, JSON.stringify(res.body))
+      assert.equal(res.body.eventId, e.eventId)
+    }
     await sealer.flush()
     assert.deepEqual((await verifyLogs({ db: f.db, auditor: f.auditor, verifier })).findings, [])
     const archived = await verifyArchive({ db: f.db, verifier, dir })

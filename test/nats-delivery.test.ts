@@ -187,6 +187,53 @@ else
       assert.equal((last.body.newValues as { id: string }).id, r.body.id)
     })
 
+    it('an event bigger than max_payload goes out without its values, marked, and publishing goes on', async () => {
+      // Regression: an entry update with large text fields (old and new values > 1 MB, the
+      // server's max_payload) failed its batch for ever and parked the publisher.
+      const fields = Array.from({ length: 8 }, (_, i) => ({ name: `t${i}`, type: 'text' }))
+      const type = await f.call('POST', '/api/v1/content-types', {
+        body: { key: 'big', name: 'Big', fields },
+      })
+      assert.equal(type.status, 201, JSON.stringify(type.body))
+      const data = (c: string) => Object.fromEntries(fields.map((x) => [x.name, c.repeat(100_000)]))
+      const created = await f.call('POST', '/api/v1/entries/big', { body: { data: data('a') } })
+      assert.equal(created.status, 201, JSON.stringify(created.body).slice(0, 300))
+      const id = created.body.id as string
+      const updated = await f.call('PATCH', `/api/v1/entries/big/${id}`, {
+        body: { data: data('b'), version: 1 },
+      })
+      assert.equal(updated.status, 200, JSON.stringify(updated.body).slice(0, 300))
+      const after = await f.call('POST', '/api/v1/entries/article', {
+        body: { data: { title: 'after big' } },
+      })
+      assert.equal(after.status, 201)
+      await waitUntil('the events after the big one', async () =>
+        (await reader.readAll(stream)).some(
+          (m) => (m.body.newValues as { id?: string } | null)?.id === after.body.id,
+        ),
+      )
+      const messages = await reader.readAll(stream)
+      const big = messages.filter((m) => m.body.recordId === id)
+      assert.deepEqual(
+        big.map((m) => m.body.action),
+        ['create', 'update'],
+        'both events of the big entry, in order, once each',
+      )
+      const update = big[1]!
+      // Fields are left out largest-first until the message fits: here the old values.
+      assert.equal(update.body.oldValues, undefined, 'the old values left out')
+      assert.ok(update.body.newValues, 'the new values still fit')
+      assert.deepEqual(update.body.omitted, ['oldValues'])
+      assert.equal(update.headers?.get('Audited-Omitted'), 'oldValues')
+      assert.equal(big[0]!.headers?.has('Audited-Omitted') ?? false, false, 'the create fits whole')
+      assert.equal(update.msgId, update.body.eventId)
+      // The whole event is in the API.
+      const whole = await f.call('GET', `/api/v1/audit/events/${update.body.eventId}`)
+      assert.equal(whole.status, 200)
+      assert.equal((whole.body.newValues as { data: Record<string, string> }).data.t0!.length, 100_000)
+      assert.deepEqual(duplicateIds(messages), [])
+    })
+
     it('shutdown stops publishing and releases the consumer; the next start goes on, each event still once', async () => {
       await server!.close()
       server = undefined

@@ -43,6 +43,7 @@ export interface StoredEvent {
   readonly msgId: string | undefined
   readonly body: Record<string, unknown>
   readonly seq: number
+  readonly headers: JsMsg['headers']
 }
 
 /** A client connection for reading and managing test streams. */
@@ -82,6 +83,7 @@ export class NatsReader {
           msgId: m.headers?.get('Nats-Msg-Id'),
           body: m.json<Record<string, unknown>>(),
           seq: m.seq,
+          headers: m.headers,
         })
       }
       if (got === 0) throw new Error(`read ${out.length} of ${total} messages of ${stream}, then nothing`)
@@ -89,8 +91,10 @@ export class NatsReader {
     return out
   }
 
+  /** Deletes the stream and the checkpoint witness stream a server made beside it. */
   async deleteStream(stream: string): Promise<void> {
     await this.jsm.streams.delete(stream).catch(() => false)
+    await this.jsm.streams.delete(`${stream}_CHECKPOINTS`).catch(() => false)
   }
 
   async close(): Promise<void> {

@@ -20,7 +20,7 @@ Commands:
                                 print one record's events, oldest first
   export --format ndjson|csv --out FILE [--from ISO] [--to ISO] [--tenant T]
                                 write events to a file, with a progress bar
-  verify [--tenant T] [--against FILE] [--archive DIR] [--json] [--key VERIFIER_KEY]
+  verify [--tenant T] [--against FILE|nats://HOST] [--archive DIR] [--json] [--key VERIFIER_KEY]
                                 check the tenant logs against their signed checkpoints (exit 1: tampered)
   sessions purge                delete expired login sessions now (each delete audited)
   retention run [--dry-run] [--tenant T]
@@ -40,10 +40,12 @@ Commands:
   history: 'audited history <table> <id> [--tenant T] — the record’s events, oldest first, as NDJSON.',
   export:
     'audited export --format ndjson|csv --out FILE [--from ISO] [--to ISO] [--tenant T] — progress on stderr.',
-  verify: `audited verify [--tenant T] [--against FILE] [--archive DIR] [--json] [--key VERIFIER_KEY] — recompute every
+  verify: `audited verify [--tenant T] [--against FILE|nats://HOST] [--archive DIR] [--json] [--key VERIFIER_KEY] — recompute every
 sealed event's leaf, rebuild each tenant's Merkle log and check it against every signed checkpoint.
   --tenant T    only that tenant's log (an id or a name)
-  --against F   also against the checkpoints of a witness file (CHECKPOINT_LOG, one JSON line each)
+  --against F   also against witnessed checkpoints: a witness file (CHECKPOINT_LOG, one JSON line
+                each), or nats://HOST:PORT[/STREAM] for the NATS witness stream (default
+                <NATS_STREAM>_CHECKPOINTS, i.e. AUDITED_CHECKPOINTS)
   --archive D   also the archived segments under D (ARCHIVE_DIR) against the log
   --json        the report as JSON on stdout
   --key K       the verifier key (<name>+<id>+<base64>); default: derived from CHECKPOINT_SIGNING_KEY

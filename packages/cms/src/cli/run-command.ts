@@ -29,7 +29,9 @@ export async function runCommand(
   const opts = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
   // verify: the key and the witness file are checked before any database is opened.
   const verifying =
-    command === 'verify' ? prepareVerify(opts, config.checkpoints ?? checkpointSettings({})) : undefined
+    command === 'verify'
+      ? await prepareVerify(opts, config.checkpoints ?? checkpointSettings({}), config.nats)
+      : undefined
   // Read, never generated here (a key of its own would not open the server's subject keys).
   const personal = config.personalData ?? personalDataSettings({})
   const master = loadMasterKey(personal, false)

@@ -1,7 +1,8 @@
 /**
- * `verify [--tenant T] [--against FILE] [--json] [--key VERIFIER_KEY]`: recomputes every
+ * `verify [--tenant T] [--against FILE|nats://HOST] [--json] [--key VERIFIER_KEY]`: recomputes every
  * sealed event's leaf, rebuilds each tenant's Merkle log and checks it against every signed
- * checkpoint (and every checkpoint of a witness file), with the library's `verifyLogs`.
+ * checkpoint (and every witnessed one: a witness file, or the NATS witness stream), with
+ * the library's `verifyLogs`.
  * Exit code 0 when clean, 1 with findings; usage and configuration errors are `validation`
  * (exit code 2), found before the database is opened.
  */
@@ -25,11 +26,14 @@ export interface VerifyInput {
   readonly witnessed?: { readonly file: string; readonly notes: string[]; readonly torn: boolean }
 }
 
-/** The verifier key (`--key`, else the configured signing key's) and the witness file. */
-export function prepareVerify(
+/** The verifier key (`--key`, else the configured signing key's) and the witnessed
+ * checkpoints (`--against`: a witness file, or `nats://host:port[/STREAM]` for the JetStream
+ * witness stream, by default `<NATS_STREAM>_CHECKPOINTS`). */
+export async function prepareVerify(
   o: { key?: string; against?: string },
   settings: CheckpointSettings,
-): VerifyInput {
+  nats: { stream: string; subjectPrefix: string } = { stream: 'AUDITED', subjectPrefix: 'audited' },
+): Promise<VerifyInput> {
   let verifierKey: string
   if (o.key !== undefined) verifierKey = o.key.trim()
   else verifierKey = loadSigningKey(settings, false).signer.verifierKey
@@ -44,17 +48,40 @@ export function prepareVerify(
     )
   }
   if (o.against === undefined) return { verifier, verifierKey }
+  const against = o.against
+  const refused = (what: string, e: unknown) =>
+    new AuditedError('validation', `--against ${what}: ${(e as Error).message}.`, {
+      details: { option: '--against' },
+      cause: e,
+    })
+  if (/^nats:\/\//i.test(against)) {
+    const { readNatsWitness, witnessTarget } = await import('../delivery/nats-witness.js')
+    const url = new URL(against)
+    const stream = decodeURIComponent(url.pathname.replace(/^\//, ''))
+    const target = witnessTarget(nats.stream, nats.subjectPrefix)
+    const chosen = stream === '' ? target : { ...target, stream }
+    try {
+      const notes = await readNatsWitness(`nats://${url.host}`, chosen)
+      return {
+        verifier,
+        verifierKey,
+        witnessed: { file: `${url.host}/${chosen.stream}`, notes, torn: false },
+      }
+    } catch (e) {
+      throw refused(`${url.host}/${chosen.stream}`, e)
+    }
+  }
   let text: string
   try {
-    text = readFileSync(o.against, 'utf8')
+    text = readFileSync(against, 'utf8')
   } catch (e) {
-    throw new AuditedError('validation', `Cannot read --against ${o.against}: ${(e as Error).message}.`, {
+    throw new AuditedError('validation', `Cannot read --against ${against}: ${(e as Error).message}.`, {
       details: { option: '--against' },
       cause: e,
     })
   }
   try {
-    return { verifier, verifierKey, witnessed: { file: o.against, ...parseWitnessFile(text, o.against) } }
+    return { verifier, verifierKey, witnessed: { file: against, ...parseWitnessFile(text, against) } }
   } catch (e) {
     throw new AuditedError('validation', `--against: ${(e as Error).message}.`, {
       details: { option: '--against' },

@@ -8,6 +8,7 @@ import { AuditedError } from 'audited'
 import { patternProblem } from '../webhooks/patterns.js'
 import { newWebhookSecret } from '../webhooks/signing.js'
 import { checkWebhookUrl, type HostPolicy } from '../webhooks/ssrf.js'
+import { purgeSubscriptionRecords } from '../webhooks/subscription-purge.js'
 import { WebhookHealth } from '../webhooks/webhook-health.js'
 import { type Caller, type CmsStore, systemCaller } from './caller.js'
 import { CMS_ENTITIES, type WebhookRow, webhooks } from './entities.js'
@@ -87,8 +88,11 @@ async function isOff(store: CmsStore, tenantId: string, id: string): Promise<boo
   return row !== undefined && !(row.active === true || row.active === 1 || row.active === '1')
 }
 
+/** Deletes the subscription (audited), then its delivery records (deliveries, attempts,
+ * health: operational rows, not audited), a batch at a time. */
 export async function deleteWebhook(store: CmsStore, caller: Caller, id: string): Promise<void> {
   await store.auditor.delete(webhooks, id, caller.ctx)
+  await purgeSubscriptionRecords(store.db.kysely, id)
 }
 
 /** A new signing secret (returned once); the current one signs too for 24 hours. A

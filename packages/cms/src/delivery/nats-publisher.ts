@@ -9,10 +9,13 @@
  * The server imports this module (and so the NATS client) only when NATS_URL is set.
  */
 import { type JetStreamClient, jetstream, jetstreamManager, type PubAck } from '@nats-io/jetstream'
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node'
 import type { Auditor, FeedEvent, FeedHandler, Subscription } from 'audited'
 import { ensureStream, type StreamSetup } from './nats-stream.js'
 import { subjectOf } from './nats-subjects.js'
+
+/** The NATS server's default `max_payload` (bytes), when the server did not say. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024
 
 /** The consumer's name in `audited_consumers` (its offset and lease). */
 export const NATS_CONSUMER = 'audited.nats'
@@ -61,6 +64,36 @@ export function messageBody(event: FeedEvent): string {
   return JSON.stringify(plain)
 }
 
+/** Fields left out of a message too big for the server's `max_payload`, largest first. */
+const OMITTABLE = ['oldValues', 'newValues', 'changedFields', 'metadata'] as const
+
+/** Room kept for the headers and the subject within `max_payload` (bytes). */
+const HEADER_ROOM = 1024
+
+/**
+ * The message of one event: its body and, when the whole event does not fit `maxPayload`,
+ * the fields left out (`Audited-Omitted`; the body says so too): the event is still
+ * published — in order, once — and a consumer fetches the whole one from
+ * `GET /api/v1/audit/events/:eventId`. Without this an event bigger than the server's
+ * `max_payload` (1 MB by default; an entry update with large text fields exceeds it) would
+ * fail its batch for ever and park the publisher.
+ */
+export function eventMessage(event: FeedEvent, maxPayload: number): { body: string; omitted: string[] } {
+  const body = messageBody(event)
+  if (Buffer.byteLength(body) <= maxPayload - HEADER_ROOM) return { body, omitted: [] }
+  const { cursor: _cursor, position: _position, ...plain } = event
+  const reduced: Record<string, unknown> = { ...plain }
+  const omitted: string[] = []
+  for (const field of OMITTABLE) {
+    if (reduced[field] === null || reduced[field] === undefined) continue
+    delete reduced[field]
+    omitted.push(field)
+    const text = JSON.stringify({ ...reduced, omitted })
+    if (Buffer.byteLength(text) <= maxPayload - HEADER_ROOM) return { body: text, omitted }
+  }
+  return { body: JSON.stringify({ ...reduced, omitted }), omitted }
+}
+
 /** One error for a batch whose publishes did not all succeed. */
 export class NatsPublishError extends Error {
   readonly failures: number
@@ -76,20 +109,30 @@ export class NatsPublishError extends Error {
  * The consumer's handler: publishes the whole batch at once and resolves when every
  * PubAck arrived; throws (the batch is retried) when any did not.
  */
-export function natsBatchHandler(js: JetStreamClient, options: NatsPublishOptions): FeedHandler {
+export function natsBatchHandler(
+  js: JetStreamClient,
+  options: NatsPublishOptions,
+  maxPayload = DEFAULT_MAX_PAYLOAD,
+): FeedHandler {
   const timeout = options.ackTimeoutMs ?? 10_000
   const expect = { streamName: options.stream }
   return async (events, info) => {
     if (info.signal.aborted) throw new Error('the consumer stopped before publishing')
     const results = await Promise.allSettled(
-      events.map(
-        (event): Promise<PubAck> =>
-          js.publish(subjectOf(options.subjectPrefix, event), messageBody(event), {
-            msgID: event.eventId,
-            expect,
-            timeout,
-          }),
-      ),
+      events.map((event): Promise<PubAck> => {
+        const { body, omitted } = eventMessage(event, maxPayload)
+        let h: MsgHdrs | undefined
+        if (omitted.length > 0) {
+          h = headers()
+          h.set('Audited-Omitted', omitted.join(','))
+        }
+        return js.publish(subjectOf(options.subjectPrefix, event), body, {
+          msgID: event.eventId,
+          expect,
+          timeout,
+          ...(h === undefined ? {} : { headers: h }),
+        })
+      }),
     )
     let duplicates = 0
     let failures = 0
@@ -140,7 +183,7 @@ export async function startNatsPublisher(
   const onError = options.onError
   const subscription = auditor.feed.subscribe(
     options.consumer ?? NATS_CONSUMER,
-    natsBatchHandler(js, options),
+    natsBatchHandler(js, options, nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD),
     {
       from: 'start',
       batchSize: options.batchSize ?? 1000,

@@ -1,10 +1,12 @@
 /**
  * The server's sealer: the library's durable feed consumer that appends every change event
  * to its tenant's Merkle log and signs checkpoints (README "Tamper evidence"), publishing
- * each new checkpoint to the witness file (`CHECKPOINT_LOG`) when one is configured.
+ * each new checkpoint to the witness file (`CHECKPOINT_LOG`) when one is configured and,
+ * with NATS_URL, to the JetStream witness stream (delivery/nats-witness.ts).
  * Failures are logged; neither a failed append nor a failed batch stops the server.
  */
 import { type AuditedDatabase, type Auditor, type NoteSigner, type Sealer, startSealer } from 'audited'
+import type { NatsWitness } from '../delivery/nats-witness.js'
 import { loggedError } from './log-lines.js'
 import { openWitnessFile, type WitnessFile } from './witness-file.js'
 
@@ -24,23 +26,24 @@ export function startSealing(o: {
   auditor: Auditor
   signer: NoteSigner
   witnessFile: string | undefined
+  /** NATS_URL: checkpoints are witnessed in JetStream too (closed by its owner). */
+  natsWitness?: NatsWitness
   log: Log
 }): Sealing {
   const witness: WitnessFile | undefined =
     o.witnessFile === undefined ? undefined : openWitnessFile(o.witnessFile)
+  const nats = o.natsWitness
   const sealer: Sealer = startSealer({
     db: o.db,
     auditor: o.auditor,
     signer: o.signer,
     onCheckpoint: async (c) => {
-      try {
-        await witness?.append(c)
-      } catch (err) {
-        o.log.warn(
-          { err: loggedError(err), tenantId: c.tenantId, treeSize: c.treeSize },
-          'witness file append failed',
-        )
-      }
+      const failed = (what: string) => (err: unknown) =>
+        o.log.warn({ err: loggedError(err), tenantId: c.tenantId, treeSize: c.treeSize }, what)
+      await Promise.all([
+        witness?.append(c).catch(failed('witness file append failed')),
+        nats?.append(c).catch(failed('witnessing the checkpoint in NATS failed')),
+      ])
     },
     onError: (err) => o.log.error({ err: loggedError(err) }, 'sealing the tenant logs failed'),
   })
@@ -48,6 +51,7 @@ export function startSealing(o: {
     {
       verifierKey: o.signer.verifierKey,
       ...(o.witnessFile === undefined ? {} : { witnessFile: o.witnessFile }),
+      witnessNats: nats !== undefined,
     },
     'sealing the tenant logs',
   )

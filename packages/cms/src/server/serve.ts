@@ -4,6 +4,7 @@ import { createLimiter, MemoryBucketStore, RedisBucketStore } from '../cms/limit
 import { CMS_MIGRATIONS } from '../cms/schema.js'
 import { type SessionPurgeSchedule, scheduleSessionPurge } from '../cms/sessions.js'
 import type { NatsPublisher } from '../delivery/nats-publisher.js'
+import type { NatsWitness } from '../delivery/nats-witness.js'
 import { WebhookRuntime } from '../webhooks/runtime.js'
 import { buildApp } from './app.js'
 import { checkpointSettings, type LoadedKey, loadSigningKey } from './checkpoint-key.js'
@@ -107,7 +108,7 @@ async function start(
   })
   const first = await bootstrap(db, auditor, { email: config.adminEmail, password: config.adminPassword })
   let url: string
-  let nats: NatsPublisher | undefined
+  let nats: NatsDelivery | undefined
   try {
     if (config.nats !== undefined) nats = await startNats(config.nats, auditor, metrics, app.log)
     url = await app.listen({ host: config.host, port: config.port })
@@ -130,6 +131,7 @@ async function start(
     auditor,
     signer: key.signer,
     witnessFile: checkpoints.witnessFile,
+    ...(nats === undefined ? {} : { natsWitness: nats.witness }),
     log: app.log,
   })
   const retentionRuns = startRetention(retention, key.signer, { db, auditor }, app.log)
@@ -205,9 +207,12 @@ async function startNats(
   auditor: ReturnType<typeof createAuditor>,
   metrics: ServerMetrics,
   log: { info(o: object, m: string): void; warn(o: object, m: string): void },
-): Promise<NatsPublisher> {
+): Promise<NatsDelivery> {
   const { startNatsPublisher } = await import('../delivery/nats-publisher.js')
-  let publisher: NatsPublisher
+  const { openNatsWitness, witnessTarget } = await import('../delivery/nats-witness.js')
+  const target = witnessTarget(config.stream, config.subjectPrefix)
+  let publisher: NatsPublisher | undefined
+  let witness: NatsWitness
   try {
     publisher = await startNatsPublisher(auditor, {
       url: config.url,
@@ -221,7 +226,9 @@ async function startNats(
           info.parked ? 'NATS publishing parked' : 'NATS publish failed',
         ),
     })
+    witness = await openNatsWitness(config.url, target, `audited ${auditor.nodeId} witness`)
   } catch (e) {
+    await publisher?.close()
     throw new AuditedError(
       'unavailable',
       `NATS at ${natsServers(config.url)}: ${e instanceof Error ? e.message : String(e)} (NATS_URL is set: the server does not start without it).`,
@@ -238,7 +245,25 @@ async function startNats(
       { stream: config.stream, duplicateWindowMs: shortDuplicateWindowMs },
       'the NATS stream keeps message ids shorter than 2 minutes: a batch retried later may be stored twice',
     )
-  return publisher
+  log.info(
+    { stream: target.stream, subjects: `${target.subjectPrefix}.>` },
+    'witnessing checkpoints in NATS JetStream',
+  )
+  return {
+    publisher,
+    witness,
+    async close() {
+      await publisher.close()
+      await witness.close()
+    },
+  }
+}
+
+/** NATS_URL: the change-event publisher and the checkpoint witness. */
+interface NatsDelivery {
+  readonly publisher: NatsPublisher
+  readonly witness: NatsWitness
+  close(): Promise<void>
 }
 
 /** What the start that generated the checkpoint signing key prints once: its verifier key. */

@@ -1,5 +1,6 @@
 import { type AuditedDatabase, createIdFactory } from 'audited'
 import type { Kysely } from 'kysely'
+import { purgeSubscriptionRecords } from './subscription-purge.js'
 
 const ulid = createIdFactory()
 
@@ -94,11 +95,9 @@ export class DeliveryStore {
   // biome-ignore lint/suspicious/noExplicitAny: the CMS's operational tables, addressed by name.
   readonly #db: Kysely<any>
   readonly #isConflict: (e: unknown) => boolean
-  readonly #true: unknown
 
   constructor(db: AuditedDatabase) {
     this.#db = db.kysely
-    this.#true = db.capabilities.toParameter(true)
     this.#isConflict = (e) => db.capabilities.classify(e)?.code === 'conflict'
   }
 
@@ -219,12 +218,15 @@ export class DeliveryStore {
    * no earlier delivery of their record is unfinished. */
   async #eligible(due: readonly Record<string, unknown>[]): Promise<string[]> {
     const hookIds = [...new Set(due.map((d) => String(d.webhook_id)))]
-    const hooks = await this.#db
+    const found = await this.#db
       .selectFrom('webhooks')
-      .select(['id', 'ordering'])
+      .select(['id', 'ordering', 'active'])
       .where('id', 'in', hookIds)
-      .where('active', '=', this.#true)
       .execute()
+    // Deliveries of a subscription that no longer exists never go: they are dropped.
+    const existing = new Set(found.map((h) => String(h.id)))
+    for (const id of hookIds) if (!existing.has(id)) await purgeSubscriptionRecords(this.#db, id)
+    const hooks = found.filter((h) => h.active === true || h.active === 1 || h.active === '1')
     const ordering = new Map(hooks.map((h) => [String(h.id), String(h.ordering)]))
     const keyed = due.filter((d) => ordering.get(String(d.webhook_id)) === 'record')
     const first = new Map<string, { pos: bigint; eventId: string }>()
@@ -263,8 +265,9 @@ export class DeliveryStore {
   async finish(attempts: readonly AttemptRecord[], now = Date.now()): Promise<void> {
     if (attempts.length === 0) return
     await this.#db.transaction().execute(async (tx) => {
+      const unmatched: string[] = []
       for (const a of attempts) {
-        await tx
+        const updated = await tx
           .updateTable('webhook_deliveries')
           .set({
             status: a.next.status,
@@ -278,19 +281,32 @@ export class DeliveryStore {
           })
           .where('id', '=', a.deliveryId)
           .where('claim', '=', a.token)
-          .execute()
+          .executeTakeFirst()
+        if (Number(updated.numUpdatedRows) === 0) unmatched.push(a.deliveryId)
       }
-      const rows = attempts.map((a) => ({
-        id: ulid(),
-        delivery_id: a.deliveryId,
-        webhook_id: a.webhookId,
-        attempted_at: a.at,
-        outcome: a.outcome,
-        status_code: a.status ?? null,
-        latency_ms: Math.round(a.latencyMs),
-        error: a.error?.slice(0, 500) ?? null,
-        next_attempt_at: a.next.status === 'retrying' ? a.next.nextAttemptAt : null,
-      }))
+      // A delivery deleted meanwhile (its subscription was) gets no attempt record: it would
+      // be an orphan. One whose claim merely expired still gets its attempt recorded.
+      const gone = new Set(unmatched)
+      if (unmatched.length > 0)
+        for (const r of await tx
+          .selectFrom('webhook_deliveries')
+          .select('id')
+          .where('id', 'in', unmatched)
+          .execute())
+          gone.delete(String(r.id))
+      const rows = attempts
+        .filter((a) => !gone.has(a.deliveryId))
+        .map((a) => ({
+          id: ulid(),
+          delivery_id: a.deliveryId,
+          webhook_id: a.webhookId,
+          attempted_at: a.at,
+          outcome: a.outcome,
+          status_code: a.status ?? null,
+          latency_ms: Math.round(a.latencyMs),
+          error: a.error?.slice(0, 500) ?? null,
+          next_attempt_at: a.next.status === 'retrying' ? a.next.nextAttemptAt : null,
+        }))
       for (let i = 0; i < rows.length; i += 200)
         await tx
           .insertInto('webhook_attempts')
