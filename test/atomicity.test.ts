@@ -13,7 +13,16 @@ import {
   defineEntity,
   isAuditedError,
 } from '../packages/audited/src/index.js'
-import { ctx, eventCount, forEachDialect, installFailingTrigger, newId, posts, rowsOf } from './setup.js'
+import {
+  ctx,
+  eventCount,
+  forEachDialect,
+  installFailingTrigger,
+  newId,
+  PERSONAL_DATA,
+  posts,
+  rowsOf,
+} from './setup.js'
 
 const code = (c: string) => (e: unknown) => isAuditedError(e) && e.code === c
 
@@ -115,6 +124,7 @@ forEachDialect('atomicity', (f) => {
   it('a rejecting before hook rolls back; its message stays out of the error', async () => {
     const seen: string[] = []
     const guarded = createAuditor({
+      personalData: PERSONAL_DATA,
       db: f.db,
       hooks: {
         before: (change) => {
@@ -137,6 +147,7 @@ forEachDialect('atomicity', (f) => {
     assert.deepEqual(seen, [`create:${id}:forbidden`])
     // a catalogue error thrown by a hook keeps its code (e.g. a quota check)
     const limited = createAuditor({
+      personalData: PERSONAL_DATA,
       db: f.db,
       hooks: {
         before: () => {
@@ -153,6 +164,7 @@ forEachDialect('atomicity', (f) => {
     const reported: unknown[] = []
     let failures = 1
     const auditor = createAuditor({
+      personalData: PERSONAL_DATA,
       db: f.db,
       hooks: {
         before: (c) => {

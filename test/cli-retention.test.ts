@@ -30,7 +30,7 @@ import { operatorCaller } from '../packages/cms/src/cms/caller.js'
 import { putPolicy } from '../packages/cms/src/cms/retention-operations.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
 import { sealAll } from './seal-all.js'
-import { DIALECTS } from './setup.js'
+import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
 const exec = promisify(execFile)
 const CLI = fileURLToPath(new URL('../packages/cms/src/cli/main.ts', import.meta.url))
@@ -72,7 +72,7 @@ for (const d of DIALECTS) {
       }
       db = await openDatabase(created.url)
       await migrate(db, CMS_MIGRATIONS)
-      auditor = createAuditor({ db })
+      auditor = createAuditor({ personalData: PERSONAL_DATA, db })
       tenantId = (await bootstrap(db, auditor, { email: 'r@example.test', password: 'long enough pw' }))!
         .tenantId
       await putPolicy({ db, auditor }, operatorCaller(tenantId, 'cli', 'test'), { keepDays: 0 })

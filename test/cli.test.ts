@@ -14,7 +14,7 @@ import { createAuditor } from '../packages/audited/src/audit/auditor.js'
 import { openDatabase } from '../packages/audited/src/db/open-database.js'
 import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
 import { hashToken } from '../packages/cms/src/cms/secrets.js'
-import { DIALECTS } from './setup.js'
+import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
 const exec = promisify(execFile)
 const CLI = fileURLToPath(new URL('../packages/cms/src/cli/main.ts', import.meta.url))
@@ -44,7 +44,7 @@ for (const d of DIALECTS) {
       assert.match((await cli('migrate')).stdout, /Up to date/)
       const db = await openDatabase(String(env.DATABASE_URL))
       try {
-        await bootstrap(db, createAuditor({ db }), {
+        await bootstrap(db, createAuditor({ personalData: PERSONAL_DATA, db }), {
           email: 'cli@example.test',
           password: 'long enough pw',
         })

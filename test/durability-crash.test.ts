@@ -27,6 +27,7 @@ import {
   openDatabase,
 } from '../packages/audited/src/index.js'
 import { createPgCluster, findPgBinaries, type PgCluster } from './pg-cluster.js'
+import { PERSONAL_DATA } from './setup.js'
 
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1'
 const binaries = findPgBinaries()
@@ -68,7 +69,7 @@ async function loadAndCrash(cluster: PgCluster, database: string, durability: Du
     .addColumn('title', 'varchar(200)', (c) => c.notNull())
     .addColumn('version', 'integer', (c) => c.notNull())
     .execute()
-  const auditor = createAuditor({ db, durability })
+  const auditor = createAuditor({ personalData: PERSONAL_DATA, db, durability })
   const acks: Ack[] = []
   let crashed = false
   const writer = async (w: number) => {

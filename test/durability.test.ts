@@ -14,7 +14,7 @@ import {
   isAuditedError,
 } from '../packages/audited/src/index.js'
 import { loadConfig } from '../packages/cms/src/server/config.js'
-import { ctx, eventCount, forEachDialect, newId, posts, rowsOf } from './setup.js'
+import { ctx, eventCount, forEachDialect, newId, PERSONAL_DATA, posts, rowsOf } from './setup.js'
 
 /** How each database shows a transaction's (or the writer connection's) flush setting. */
 const SETTING: Record<DialectName, { query: string; full: unknown; relaxed: unknown }> = {
@@ -27,6 +27,7 @@ const SETTING: Record<DialectName, { query: string; full: unknown; relaxed: unkn
 async function settingInsideWrite(db: AuditedDatabase, durability: 'full' | 'relaxed'): Promise<unknown> {
   let seen: unknown
   const auditor = createAuditor({
+    personalData: PERSONAL_DATA,
     db,
 
     durability,
@@ -75,7 +76,7 @@ forEachDialect('durability', (f) => {
   it('rejects a durability other than full or relaxed', () => {
     for (const durability of ['fast', '', 'FULL', 1, null]) {
       assert.throws(
-        () => createAuditor({ db: f.db, durability: durability as 'full' }),
+        () => createAuditor({ personalData: PERSONAL_DATA, db: f.db, durability: durability as 'full' }),
         (e: unknown) => isAuditedError(e) && e.code === 'validation' && /durability/.test(e.message),
       )
     }
@@ -84,7 +85,7 @@ forEachDialect('durability', (f) => {
   if (!supported) {
     it('relaxed is refused at createAuditor, naming the server-wide alternative', () => {
       assert.throws(
-        () => createAuditor({ db: f.db, durability: 'relaxed' }),
+        () => createAuditor({ personalData: PERSONAL_DATA, db: f.db, durability: 'relaxed' }),
         (e: unknown) =>
           isAuditedError(e) &&
           e.code === 'validation' &&
@@ -120,7 +121,7 @@ forEachDialect('durability', (f) => {
     const read = async () =>
       Number(Object.values((await sql`PRAGMA synchronous`.execute(db.kysely)).rows[0] as object)[0])
     assert.equal(await read(), 1)
-    createAuditor({ db, durability: 'relaxed' })
+    createAuditor({ personalData: PERSONAL_DATA, db, durability: 'relaxed' })
     assert.equal(await read(), 0)
     const journal = await sql`PRAGMA journal_mode`.execute(db.kysely)
     assert.equal(Object.values(journal.rows[0] as object)[0], 'wal')
@@ -130,7 +131,10 @@ forEachDialect('durability', (f) => {
     const db = await f.open()
     const full = counted(db)
     const relaxed = counted(db)
-    const writers = [createAuditor({ db: full.db }), createAuditor({ db: relaxed.db, durability: 'relaxed' })]
+    const writers = [
+      createAuditor({ personalData: PERSONAL_DATA, db: full.db }),
+      createAuditor({ personalData: PERSONAL_DATA, db: relaxed.db, durability: 'relaxed' }),
+    ]
     const eventsBefore = await eventCount(db)
     const ids: string[] = []
     for (const [n, auditor] of writers.entries()) {

@@ -21,7 +21,7 @@ import {
   openDatabase,
 } from '../packages/audited/src/index.js'
 import { holdLock } from './lock-holder.js'
-import { ctx, forEachDialect, newId, posts } from './setup.js'
+import { ctx, forEachDialect, newId, PERSONAL_DATA, posts } from './setup.js'
 
 /** `e` is an `AuditedError` with exactly this code and reason. */
 function isReason<C extends ErrorCode>(code: C, reason: ErrorReason<C>) {
@@ -76,7 +76,7 @@ forEachDialect(
         .addColumn('parent_id', 'varchar(26)', (c) => c.notNull().references('parents.id'))
         .execute()
       const system = { ...ctx, actorType: 'system' as const }
-      const auditor = createAuditor({ db: f.db })
+      const auditor = createAuditor({ personalData: PERSONAL_DATA, db: f.db })
       await assert.rejects(
         auditor.create(children, { id: newId(), parent_id: newId() }, system),
         isReason('conflict', 'foreign_key'),
@@ -180,7 +180,7 @@ forEachDialect(
       const id = newId()
       await f.auditor.create(posts, { id, title: `locked ${id}` }, ctx)
       // The engine's own deadline is far away: the database gives up first.
-      const auditor = createAuditor({ db: f.db, timeoutMs: 20_000 })
+      const auditor = createAuditor({ personalData: PERSONAL_DATA, db: f.db, timeoutMs: 20_000 })
       const held = await holdLock(f.name, f.url, id, 'posts')
       try {
         await assert.rejects(auditor.update(posts, id, { body: 'waited' }, ctx), (e) => {
@@ -210,7 +210,7 @@ forEachDialect(
       }, async () => {
         // One connection: the one the query below reads the id of is the transaction's.
         const db = await f.open({ pool: { max: 1 } })
-        const auditor = createAuditor({ db })
+        const auditor = createAuditor({ personalData: PERSONAL_DATA, db })
         const own =
           f.name === 'postgres'
             ? sql<{ pid: unknown }>`SELECT pg_backend_pid() AS pid`

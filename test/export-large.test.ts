@@ -31,6 +31,7 @@ import { type EntryRow, entries } from '../packages/cms/src/cms/entities.js'
 import { newRecordId } from '../packages/cms/src/server/resource.js'
 import { databaseUrlOf } from './database-url.js'
 import { apiToken, forEachHttpDialect } from './http-setup.js'
+import { PERSONAL_DATA } from './setup.js'
 
 const exec = promisify(execFile)
 const CLI = fileURLToPath(new URL('../packages/cms/src/cli/main.ts', import.meta.url))
@@ -202,7 +203,7 @@ forEachHttpDialect('export of 100k events in constant memory', (f) => {
     const setupEvents = await eventsOfTenant(f.db, f.tenantId)
     // The engine's own bulk path, so every event is one the engine wrote. A generous deadline:
     // two suites seed in parallel on a small machine.
-    const seeder = createAuditor({ db: f.db, timeoutMs: 60_000 })
+    const seeder = createAuditor({ personalData: PERSONAL_DATA, db: f.db, timeoutMs: 60_000 })
     const ctx: AuditContext = { tenantId: f.tenantId, actorId: 'bulk', actorType: 'system', reason: 'seed' }
     for (let made = 0; made < SEEDED; made += BATCH) {
       const now = new Date()

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { createAuditor, type FeedEvent } from '../packages/audited/src/index.js'
-import { ctx, forEachDialect, newId, posts } from './setup.js'
+import { ctx, forEachDialect, newId, PERSONAL_DATA, posts } from './setup.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -137,7 +137,7 @@ forEachDialect('durable feed consumers', (f) => {
     // A second auditor stands for another process (leases are per subscription, whatever
     // the process). Not a second SQLite handle here: better-sqlite3 waits for a lock
     // synchronously, so two handles in one thread can block each other until busy_timeout.
-    const other = createAuditor({ db: f.db, nodeId: 'other-process' })
+    const other = createAuditor({ personalData: PERSONAL_DATA, db: f.db, nodeId: 'other-process' })
     const byA: string[] = []
     const byB: string[] = []
     const a = f.auditor.feed.subscribe(name, (ev) => void byA.push(...ev.map((e) => e.recordId)), {

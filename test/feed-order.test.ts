@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { createAuditor, type FeedEvent } from '../packages/audited/src/index.js'
-import { ctx, forEachDialect, newId, posts } from './setup.js'
+import { ctx, forEachDialect, newId, PERSONAL_DATA, posts } from './setup.js'
 
 const WRITERS = 16
 const TARGET_EVENTS = 20_000
@@ -26,6 +26,7 @@ forEachDialect('feed order under concurrent writers', (f) => {
     const sqlite = f.name === 'sqlite'
     const db = await f.open({ pool: { max: WRITERS + 4, acquireTimeoutMs: 20_000 } })
     const auditor = createAuditor({
+      personalData: PERSONAL_DATA,
       db,
       timeoutMs: 30_000,
       hooks: {

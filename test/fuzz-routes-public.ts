@@ -126,6 +126,8 @@ export const PARAM_ROUTES: readonly (readonly [Method, string])[] = [
   ['GET', '/api/v1/audit/history/:table/:id'],
   ['GET', '/api/v1/audit/state/:table/:id'],
   ['POST', '/api/v1/audit/restore/:table/:id'],
+  ['POST', '/api/v1/subjects/:id/erase'],
+  ['GET', '/api/v1/subjects/:id/export'],
 ]
 
 /** A real value for a path parameter (the other parameters of the router-level property). */

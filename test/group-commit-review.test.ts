@@ -13,7 +13,15 @@ import {
   defineEntity,
   isAuditedError,
 } from '../packages/audited/src/index.js'
-import { committedCounters, ctx, forEachDialect, installFailingTrigger, newId, posts } from './setup.js'
+import {
+  committedCounters,
+  ctx,
+  forEachDialect,
+  installFailingTrigger,
+  newId,
+  PERSONAL_DATA,
+  posts,
+} from './setup.js'
 
 const isCode = (e: unknown, code: string) => isAuditedError(e) && e.code === code
 
@@ -64,7 +72,7 @@ forEachDialect('group commit review: a member that waits', (f) => {
     // answer before it goes on. Committing alone (PostgreSQL, MariaDB, or SQLite before
     // group commit) A is answered at once and both succeed; a group that can only commit
     // once B is done deadlocked here until B's timeout.
-    const auditor = createAuditor({ db: f.db, timeoutMs: 3000 })
+    const auditor = createAuditor({ personalData: PERSONAL_DATA, db: f.db, timeoutMs: 3000 })
     const warm = newId()
     await auditor.create(posts, { id: warm, title: `warm ${warm}` }, ctx) // columns cached
     const a = newId()
@@ -87,7 +95,7 @@ forEachDialect('group commit review: a member that waits', (f) => {
         ? undefined
         : 'only on SQLite can another writer change a record between two statements of a transaction that wrote it (elsewhere its row lock makes that writer wait for it)',
   }, async () => {
-    const auditor = createAuditor({ db: f.db, timeoutMs: 3000 })
+    const auditor = createAuditor({ personalData: PERSONAL_DATA, db: f.db, timeoutMs: 3000 })
     const other = await f.open()
     const target = newId()
     await auditor.create(posts, { id: target, title: `target ${target}` }, ctx)
@@ -151,6 +159,7 @@ forEachDialect('group commit review: a member that waits', (f) => {
   it('a waiting member whose before hook changed the rows it read still commits', async () => {
     const b = newId()
     const auditor = createAuditor({
+      personalData: PERSONAL_DATA,
       db: f.db,
       timeoutMs: 3000,
       hooks: {
@@ -184,7 +193,7 @@ forEachDialect('group commit review: a member that waits', (f) => {
   })
 
   it('a caller aborted while its write waits for the shared COMMIT is answered by that COMMIT', async () => {
-    const auditor = createAuditor({ db: f.db, timeoutMs: 3000 })
+    const auditor = createAuditor({ personalData: PERSONAL_DATA, db: f.db, timeoutMs: 3000 })
     const abort = new AbortController()
     const a = newId()
     const b = newId()
@@ -203,7 +212,7 @@ forEachDialect('group commit review: a member that waits', (f) => {
 
   it('a wait for the writer that timed out is handed back without breaking the group', async () => {
     const db = await f.open({ pool: { max: 1, acquireTimeoutMs: 50 } })
-    const auditor = createAuditor({ db, timeoutMs: 3000 })
+    const auditor = createAuditor({ personalData: PERSONAL_DATA, db, timeoutMs: 3000 })
     const a = newId()
     const c = newId()
     const late = newId()
@@ -266,7 +275,7 @@ forEachDialect('group commit review: a second writer holds the database', (f) =>
     const holder = await f.open()
     // A fresh auditor: its first statement is the catalogue lookup, which carries BEGIN
     // and, as a read, leaves the transaction usable when it fails.
-    const auditor = createAuditor({ db: writer })
+    const auditor = createAuditor({ personalData: PERSONAL_DATA, db: writer })
     const one = newId()
     const two = newId()
     let firstError: unknown
@@ -362,7 +371,7 @@ forEachDialect('group commit review: closing the database', (f) => {
         : 'a server pool’s end() waits for the connection this transaction holds: closing from inside a transaction is possible only on SQLite',
   }, async () => {
     const db = await f.open()
-    const auditor = createAuditor({ db, timeoutMs: 3000 })
+    const auditor = createAuditor({ personalData: PERSONAL_DATA, db, timeoutMs: 3000 })
     const warm = newId()
     await auditor.create(posts, { id: warm, title: `warm ${warm}` }, ctx)
     const a = newId()
@@ -384,7 +393,7 @@ forEachDialect('group commit review: closing the database while a write lingers'
     skip: f.name === 'sqlite' ? undefined : 'the linger timer is SQLite’s group commit',
   }, async () => {
     const db = await f.open()
-    const auditor = createAuditor({ db })
+    const auditor = createAuditor({ personalData: PERSONAL_DATA, db })
     const warm = newId()
     await auditor.create(posts, { id: warm, title: `warm ${warm}` }, ctx)
     const a = newId()

@@ -18,7 +18,7 @@ import { openDatabase } from '../packages/audited/src/db/open-database.js'
 import { tenants } from '../packages/cms/src/cms/entities.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
 import { newRecordId } from '../packages/cms/src/server/resource.js'
-import { DIALECTS } from './setup.js'
+import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
 const exec = promisify(execFile)
 const CLI = fileURLToPath(new URL('../packages/cms/src/cli/main.ts', import.meta.url))
@@ -65,7 +65,7 @@ for (const d of DIALECTS) {
       const db = await openDatabase(cms.url)
       try {
         await migrate(db, CMS_MIGRATIONS)
-        const auditor = createAuditor({ db })
+        const auditor = createAuditor({ personalData: PERSONAL_DATA, db })
         const write = (name: string) =>
           auditor.create(
             tenants,

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test'
 import { createAuditor, HlcClock, unpackHlc } from '../packages/audited/src/index.js'
 import { ServerMetrics } from '../packages/cms/src/server/metrics.js'
 import { forEachHttpDialect } from './http-setup.js'
-import { ctx, forEachDialect, newId, posts } from './setup.js'
+import { ctx, forEachDialect, newId, PERSONAL_DATA, posts } from './setup.js'
 
 const HOUR = 3_600_000
 const pack = (wall: number, counter = 0) => (BigInt(wall) << 16n) | BigInt(counter)
@@ -49,12 +49,13 @@ describe('R2: HlcClock.observe skew bound', () => {
 forEachDialect('R2: an event from a clock far ahead', (f) => {
   it('R2: the next write of that record orders after it without dragging the clock', async () => {
     const ahead = createAuditor({
+      personalData: PERSONAL_DATA,
       db: f.db,
       nodeId: 'ahead',
       clock: new HlcClock({ physical: () => Date.now() + HOUR }),
     })
     const clock = new HlcClock()
-    const local = createAuditor({ db: f.db, nodeId: 'local', clock })
+    const local = createAuditor({ personalData: PERSONAL_DATA, db: f.db, nodeId: 'local', clock })
     const id = newId()
     await ahead.create(posts, { id, title: `r2-${id}` }, ctx)
     await local.update(posts, id, { title: `r2-${id}-a` }, ctx)

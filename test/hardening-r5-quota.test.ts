@@ -10,7 +10,7 @@ import { type AuditContext, createAuditor, isAuditedError, migrate } from '../pa
 import { entries, tenants } from '../packages/cms/src/cms/entities.js'
 import { createLimiter, MemoryBucketStore } from '../packages/cms/src/cms/limits.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
-import { forEachDialect, newId } from './setup.js'
+import { forEachDialect, newId, PERSONAL_DATA } from './setup.js'
 
 const system = (tenantId: string): AuditContext => ({ tenantId, actorId: 'system', actorType: 'system' })
 
@@ -37,7 +37,11 @@ forEachDialect('R5 entry quota', (f) => {
     const id = newId()
     const now = new Date()
     const limiter = createLimiter(f.db, new MemoryBucketStore())
-    const auditor = createAuditor({ db: f.db, hooks: hooked ? { before: limiter.before } : {} })
+    const auditor = createAuditor({
+      personalData: PERSONAL_DATA,
+      db: f.db,
+      hooks: hooked ? { before: limiter.before } : {},
+    })
     await auditor.create(
       tenants,
       { id, name: `quota ${id}`, limits, created_at: now, updated_at: now } as never,
@@ -67,11 +71,15 @@ forEachDialect('R5 entry quota', (f) => {
 
   it('R5: the migration initialises the counter from the entries already stored', async () => {
     const tenantId = await newTenant({ maxEntries: 3 }, false)
-    const plain = createAuditor({ db: f.db })
+    const plain = createAuditor({ personalData: PERSONAL_DATA, db: f.db })
     for (let i = 0; i < 3; i++) await plain.create(entries, entry(), system(tenantId))
     await migrate(f.db, CMS_MIGRATIONS)
     const limiter = createLimiter(f.db, new MemoryBucketStore())
-    const auditor = createAuditor({ db: f.db, hooks: { before: limiter.before } })
+    const auditor = createAuditor({
+      personalData: PERSONAL_DATA,
+      db: f.db,
+      hooks: { before: limiter.before },
+    })
     const ctx: AuditContext = { tenantId, actorId: 'u1', actorType: 'user' }
     await assert.rejects(auditor.create(entries, entry(), ctx), quotaRefusal)
     assert.equal(await count(tenantId), 3)
@@ -81,7 +89,11 @@ forEachDialect('R5 entry quota', (f) => {
     await migrate(f.db, CMS_MIGRATIONS)
     const tenantId = await newTenant({ maxEntries: 5 })
     const limiter = createLimiter(f.db, new MemoryBucketStore())
-    const auditor = createAuditor({ db: f.db, hooks: { before: limiter.before } })
+    const auditor = createAuditor({
+      personalData: PERSONAL_DATA,
+      db: f.db,
+      hooks: { before: limiter.before },
+    })
     const ctx: AuditContext = { tenantId, actorId: 'u1', actorType: 'user' }
     const results = await Promise.allSettled(
       Array.from({ length: 20 }, () => auditor.create(entries, entry(), ctx)),
@@ -100,7 +112,11 @@ forEachDialect('R5 entry quota', (f) => {
     await migrate(f.db, CMS_MIGRATIONS)
     const tenantId = await newTenant({ maxEntries: 2 })
     const limiter = createLimiter(f.db, new MemoryBucketStore())
-    const auditor = createAuditor({ db: f.db, hooks: { before: limiter.before } })
+    const auditor = createAuditor({
+      personalData: PERSONAL_DATA,
+      db: f.db,
+      hooks: { before: limiter.before },
+    })
     const ctx: AuditContext = { tenantId, actorId: 'u1', actorType: 'user' }
     const a = await auditor.create(entries, entry(), ctx)
     await auditor.create(entries, entry(), ctx)
@@ -124,7 +140,11 @@ forEachDialect('R5 entry quota', (f) => {
     await migrate(f.db, CMS_MIGRATIONS)
     const tenantId = await newTenant(null)
     const limiter = createLimiter(f.db, new MemoryBucketStore(), { cacheMs: 0 })
-    const auditor = createAuditor({ db: f.db, hooks: { before: limiter.before } })
+    const auditor = createAuditor({
+      personalData: PERSONAL_DATA,
+      db: f.db,
+      hooks: { before: limiter.before },
+    })
     const ctx: AuditContext = { tenantId, actorId: 'u1', actorType: 'user' }
     const counter = async () => {
       const row = await f.db.kysely

@@ -13,7 +13,7 @@ import { migrate } from '../packages/audited/src/db/migrations.js'
 import { type AuditedDatabase, openDatabase } from '../packages/audited/src/db/open-database.js'
 import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
-import { DIALECTS } from './setup.js'
+import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
 const SECOND_START = fileURLToPath(new URL('./fixtures/bootstrap-once.ts', import.meta.url))
 
@@ -56,7 +56,7 @@ for (const d of DIALECTS) {
         await new Promise((r) => setTimeout(r, 5))
       }
       child.stdin!.end('go\n')
-      const here = await bootstrap(first, createAuditor({ db: first }), admin)
+      const here = await bootstrap(first, createAuditor({ personalData: PERSONAL_DATA, db: first }), admin)
       assert.equal(await exited, 0)
       const there = out.replace('ready\n', '')
       const outcomes = [here === undefined ? 'existing' : 'created', there].sort()
@@ -69,7 +69,10 @@ for (const d of DIALECTS) {
         [[String(tenants[0]!.id), admin.email]],
       )
       // A third start afterwards is the ordinary "already bootstrapped" case.
-      assert.equal(await bootstrap(first, createAuditor({ db: first }), admin), undefined)
+      assert.equal(
+        await bootstrap(first, createAuditor({ personalData: PERSONAL_DATA, db: first }), admin),
+        undefined,
+      )
     })
   })
 }

@@ -9,7 +9,7 @@ import { type AuditContext, createAuditor, migrate } from '../packages/audited/s
 import { entries, tenants } from '../packages/cms/src/cms/entities.js'
 import { type BucketStore, createLimiter } from '../packages/cms/src/cms/limits.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
-import { forEachDialect, newId } from './setup.js'
+import { forEachDialect, newId, PERSONAL_DATA } from './setup.js'
 
 /** Allows everything and counts what was taken. */
 class CountingStore implements BucketStore {
@@ -63,7 +63,11 @@ forEachDialect('R7 rate-limit tokens on retry', (f) => {
     const [a, b] = await f.auditor.createMany(entries, [row(), row()], system)
     const store = new CountingStore()
     const limiter = createLimiter(f.db, store)
-    const auditor = createAuditor({ db: f.db, hooks: { before: limiter.before } })
+    const auditor = createAuditor({
+      personalData: PERSONAL_DATA,
+      db: f.db,
+      hooks: { before: limiter.before },
+    })
     const ctx: AuditContext = { tenantId, actorId: 'u1', actorType: 'user' }
     const both = gate()
     let arrived = 0

@@ -13,7 +13,7 @@ import {
   isAuditedError,
   REDACTED,
 } from '../packages/audited/src/index.js'
-import { ctx, forEachDialect, newId, type Post, rowsOf } from './setup.js'
+import { ctx, forEachDialect, newId, PERSONAL_DATA, type Post, rowsOf } from './setup.js'
 
 interface Variant {
   readonly name: string
@@ -60,7 +60,7 @@ forEachDialect('S1: statements are per entity definition', (f) => {
         if (first === second) continue
         const label = `${first.name} then ${second.name}`
         // A fresh auditor: its statement cache is empty, so `first` compiles the shapes.
-        const auditor = createAuditor({ db: f.db })
+        const auditor = createAuditor({ personalData: PERSONAL_DATA, db: f.db })
         const warm = newId()
         await auditor.create(first.entity, createValues(first, warm, 'acme'), ctx)
         await auditor.update(first.entity, warm, { title: `u-${warm}` }, ctx)

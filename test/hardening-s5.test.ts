@@ -18,7 +18,7 @@ import { type AuditedDatabase, openDatabase } from '../packages/audited/src/db/o
 import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
 import { type App, buildApp } from '../packages/cms/src/server/app.js'
-import { DIALECTS } from './setup.js'
+import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
 const exec = promisify(execFile)
 const CLI = fileURLToPath(new URL('../packages/cms/src/cli/main.ts', import.meta.url))
@@ -94,7 +94,7 @@ for (const d of DIALECTS) {
       url = created.url
       db = await openDatabase(url)
       await migrate(db, CMS_MIGRATIONS)
-      const auditor = createAuditor({ db })
+      const auditor = createAuditor({ personalData: PERSONAL_DATA, db })
       await bootstrap(db, auditor, ADMIN)
       app = buildApp({ db, auditor })
       await app.ready()

@@ -10,6 +10,7 @@ import { openDatabase } from '../packages/audited/src/db/open-database.js'
 import { buildApp } from '../packages/cms/src/server/app.js'
 import { loadConfig, parseTrustProxy } from '../packages/cms/src/server/config.js'
 import { forEachHttpDialect } from './http-setup.js'
+import { PERSONAL_DATA } from './setup.js'
 
 forEachHttpDialect('S6 client IP', (f) => {
   it('S6: with TRUST_PROXY a long or garbage X-Forwarded-For records the socket address; a valid one is recorded', async () => {
@@ -68,7 +69,7 @@ describe('S6 TRUST_PROXY parsing', () => {
     const db = await openDatabase('sqlite::memory:')
     const app = buildApp({
       db,
-      auditor: createAuditor({ db }),
+      auditor: createAuditor({ personalData: PERSONAL_DATA, db }),
       trustProxy: loadConfig({ TRUST_PROXY: '1' }).trustProxy,
     })
     app.get('/whoami', async (request) => ({ ip: request.ip }))

@@ -14,6 +14,7 @@ import {
 import { entries } from '../packages/cms/src/cms/entities.js'
 import { ADMIN, forEachHttpDialect, type HttpFixture } from './http-setup.js'
 import { holdLock } from './lock-holder.js'
+import { PERSONAL_DATA } from './setup.js'
 
 /** The answer is the catalogue's status, code and reason, in the error envelope. */
 function assertReason<C extends ErrorCode>(
@@ -135,7 +136,7 @@ forEachHttpDialect(
       assert.equal(entry.status, 201, JSON.stringify(entry.body))
       const url = `/api/v1/entries/note/${entry.body.id}`
       // Another writer of this process (its own, long deadline) holds the row (on SQLite: the writer).
-      const holder = createAuditor({ db: f.db, timeoutMs: 20_000 })
+      const holder = createAuditor({ personalData: PERSONAL_DATA, db: f.db, timeoutMs: 20_000 })
       let locked!: () => void
       let release!: () => void
       const isLocked = new Promise<void>((resolve) => {

@@ -17,7 +17,7 @@ import { CircuitBreaker } from '../packages/cms/src/server/circuit-breaker.js'
 import { classifyHttpError } from '../packages/cms/src/server/error-reply.js'
 import { ADMIN } from './http-setup.js'
 import { holdLock } from './lock-holder.js'
-import { DIALECTS } from './setup.js'
+import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
 /** A TCP proxy to the real database that the test can cut and restore. */
 class CuttableProxy {
@@ -93,7 +93,7 @@ for (const d of DIALECTS) {
       url = created.url
       const db = await openDatabase(url)
       await migrate(db, CMS_MIGRATIONS)
-      await bootstrap(db, createAuditor({ db }), ADMIN)
+      await bootstrap(db, createAuditor({ personalData: PERSONAL_DATA, db }), ADMIN)
       await db.close()
     })
     after(() => drop())
@@ -101,6 +101,7 @@ for (const d of DIALECTS) {
     it('a small pool under 20 concurrent slow writes answers every request in bounded time, then recovers', async () => {
       const db = await openDatabase(url, { pool: { max: 2, acquireTimeoutMs: 100 } })
       const auditor = createAuditor({
+        personalData: PERSONAL_DATA,
         db,
         hooks: { before: () => new Promise((r) => setTimeout(r, 300)) }, // each write holds its connection 300 ms
       })
@@ -139,7 +140,7 @@ for (const d of DIALECTS) {
           : undefined,
     }, async () => {
       const db = await openDatabase(url, { pool: { max: 2, acquireTimeoutMs: 300 } })
-      const app = buildApp({ db, auditor: createAuditor({ db }) })
+      const app = buildApp({ db, auditor: createAuditor({ personalData: PERSONAL_DATA, db }) })
       const held: { release(destroy?: boolean): void }[] = []
       let released = false
       const releaseAll = () => {
@@ -220,7 +221,7 @@ for (const d of DIALECTS) {
     }, async () => {
       const { proxy, db } = await throughProxy(url, 1000)
       const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 300 })
-      const app = buildApp({ db, auditor: createAuditor({ db }), breaker })
+      const app = buildApp({ db, auditor: createAuditor({ personalData: PERSONAL_DATA, db }), breaker })
       const ready = () => app.inject({ method: 'GET', url: '/ready' })
       try {
         assert.equal((await ready()).statusCode, 200)
@@ -248,7 +249,7 @@ for (const d of DIALECTS) {
     }, async () => {
       const { proxy, db } = await throughProxy(url, 1000)
       const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 200 })
-      const app = buildApp({ db, auditor: createAuditor({ db }), breaker })
+      const app = buildApp({ db, auditor: createAuditor({ personalData: PERSONAL_DATA, db }), breaker })
       try {
         await app.listen({ port: 0, host: '127.0.0.1' })
         const port = (app.server.address() as { port: number }).port
@@ -275,7 +276,7 @@ for (const d of DIALECTS) {
     }, async () => {
       const { proxy, db } = await throughProxy(url, 1000)
       const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 60_000 })
-      const app = buildApp({ db, auditor: createAuditor({ db }), breaker })
+      const app = buildApp({ db, auditor: createAuditor({ personalData: PERSONAL_DATA, db }), breaker })
       try {
         await proxy.down()
         for (let i = 0; i < 3; i++) {
@@ -303,7 +304,7 @@ for (const d of DIALECTS) {
         sqlite: { busyTimeoutMs: 200 },
       })
       const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 60_000 })
-      const app = buildApp({ db, auditor: createAuditor({ db }), breaker })
+      const app = buildApp({ db, auditor: createAuditor({ personalData: PERSONAL_DATA, db }), breaker })
       const login = await app.inject({
         method: 'POST',
         url: '/api/v1/auth/login',

@@ -30,7 +30,7 @@ import type { DispatcherOptions } from '../packages/cms/src/webhooks/dispatcher.
 import { WebhookRuntime } from '../packages/cms/src/webhooks/runtime.js'
 import { STANDARD_SCHEDULE_MS } from '../packages/cms/src/webhooks/schedule.js'
 import { parseAllowHosts } from '../packages/cms/src/webhooks/ssrf.js'
-import { DIALECTS } from './setup.js'
+import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
 export const ADMIN = { email: 'admin@example.test', password: 'correct horse battery staple' }
 
@@ -80,6 +80,7 @@ export function forEachHttpDialect(
         f.db = await openDatabase(created.url, options.db)
         await migrate(f.db, CMS_MIGRATIONS)
         f.auditor = createAuditor({
+          personalData: PERSONAL_DATA,
           db: f.db,
           ...(options.auditorTimeoutMs === undefined ? {} : { timeoutMs: options.auditorTimeoutMs }),
         })

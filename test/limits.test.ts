@@ -14,7 +14,7 @@ import { createAuditor, isAuditedError, migrate } from '../packages/audited/src/
 import { entries, tenants } from '../packages/cms/src/cms/entities.js'
 import { createLimiter, MemoryBucketStore } from '../packages/cms/src/cms/limits.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
-import { forEachDialect, newId } from './setup.js'
+import { forEachDialect, newId, PERSONAL_DATA } from './setup.js'
 
 const run = promisify(execFile)
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -54,7 +54,11 @@ forEachDialect('tenant write limits', (f) => {
 
   it('writes beyond the burst are rate_limited with a retry hint and write nothing', async () => {
     const limiter = createLimiter(f.db, new MemoryBucketStore())
-    const auditor = createAuditor({ db: f.db, hooks: { before: limiter.before } })
+    const auditor = createAuditor({
+      personalData: PERSONAL_DATA,
+      db: f.db,
+      hooks: { before: limiter.before },
+    })
     for (let i = 0; i < 3; i++) await auditor.create(entries, entry(), ctx)
     const rejected = entry()
     await assert.rejects(auditor.create(entries, rejected, ctx), (e: unknown) => {
@@ -73,7 +77,11 @@ forEachDialect('tenant write limits', (f) => {
 
   it('the entry quota stops creates at maxEntries', async () => {
     const limiter = createLimiter(f.db, new MemoryBucketStore())
-    const auditor = createAuditor({ db: f.db, hooks: { before: limiter.before } })
+    const auditor = createAuditor({
+      personalData: PERSONAL_DATA,
+      db: f.db,
+      hooks: { before: limiter.before },
+    })
     // 4 entries exist from the previous test; one more reaches the quota of 5. The system
     // actor is not limited but its entries count (R5: the counter is kept by this hook).
     const system = { ...ctx, actorType: 'system' as const, actorId: 'system' }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { type ChangeEvent, createAuditor, isAuditedError } from '../packages/audited/src/index.js'
-import { ctx, forEachDialect, newId, posts } from './setup.js'
+import { ctx, forEachDialect, newId, PERSONAL_DATA, posts } from './setup.js'
 
 const code = (c: string) => (e: unknown) => isAuditedError(e) && e.code === c
 
@@ -98,8 +98,8 @@ forEachDialect('ordering', (f) => {
   it("another process's events are listed at once (no settle window)", async () => {
     const tenant = `settle-${newId()}`
     const tctx = { ...ctx, tenantId: tenant }
-    const writer = createAuditor({ db: f.db, nodeId: 'writer-node' })
-    const reader = createAuditor({ db: f.db, nodeId: 'reader-node' })
+    const writer = createAuditor({ personalData: PERSONAL_DATA, db: f.db, nodeId: 'writer-node' })
+    const reader = createAuditor({ personalData: PERSONAL_DATA, db: f.db, nodeId: 'reader-node' })
     const id = newId()
     await writer.create(posts, { id, title: `settle ${id}` }, tctx)
     const listed = await reader.events.list({ tenantId: tenant })

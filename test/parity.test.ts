@@ -23,7 +23,7 @@ import {
   openDatabase,
   REDACTED,
 } from '../packages/audited/src/index.js'
-import { counters, createTestTables, ctx, DIALECTS, posts, rowsOf } from './setup.js'
+import { counters, createTestTables, ctx, DIALECTS, PERSONAL_DATA, posts, rowsOf } from './setup.js'
 
 const editor: AuditContext = { ...ctx, actorId: 'user-2', requestId: 'req-2', reason: 'edit' }
 const system: AuditContext = {
@@ -208,7 +208,7 @@ describe('parity and completeness', () => {
       runs.push(run) // registered first, so `after` drops it even if the script fails
       await migrate(db)
       await createTestTables(db)
-      run.auditor = createAuditor({ db, nodeId: `parity-${d.name}` })
+      run.auditor = createAuditor({ personalData: PERSONAL_DATA, db, nodeId: `parity-${d.name}` })
       run.outcomes = await script(run.auditor)
       run.events = await allEvents(run.auditor)
       run.tables = await tableStates(db)

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { createAuditor, isAuditedError } from '../packages/audited/src/index.js'
-import { ctx, eventCount, forEachDialect, newId, posts, rowsOf } from './setup.js'
+import { ctx, eventCount, forEachDialect, newId, PERSONAL_DATA, posts, rowsOf } from './setup.js'
 
 const code = (c: string) => (e: unknown) => isAuditedError(e) && e.code === c
 const reason = (r: string) => (e: unknown) =>
@@ -75,6 +75,7 @@ forEachDialect('pressure', (f) => {
     const held = gate()
     const entered: string[] = []
     const slow = createAuditor({
+      personalData: PERSONAL_DATA,
       db,
       hooks: {
         before: async (c) => {
@@ -111,6 +112,7 @@ forEachDialect('pressure', (f) => {
     const held = gate()
     const entered: string[] = []
     const slow = createAuditor({
+      personalData: PERSONAL_DATA,
       db,
       hooks: {
         before: async (c) => {
@@ -156,6 +158,7 @@ forEachDialect('pressure', (f) => {
     const db = await f.open({ pool: { max: 1, acquireTimeoutMs: 2000 } })
     const stuck = gate()
     const auditor = createAuditor({
+      personalData: PERSONAL_DATA,
       db,
       timeoutMs: 250,
       hooks: {
@@ -191,7 +194,7 @@ forEachDialect('pressure', (f) => {
       await release.wait
     })
     await locked.wait
-    const impatient = createAuditor({ db: f.db, timeoutMs: 300 })
+    const impatient = createAuditor({ personalData: PERSONAL_DATA, db: f.db, timeoutMs: 300 })
     await assert.rejects(impatient.update(posts, id, { body: 'waiting' }, ctx), reason('timeout'))
     release.open()
     await holder

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import type { Kysely } from 'kysely'
 import { createAuditor, isAuditedError } from '../packages/audited/src/index.js'
-import { ctx, forEachDialect, newId, posts, rowsOf } from './setup.js'
+import { ctx, forEachDialect, newId, PERSONAL_DATA, posts, rowsOf } from './setup.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -19,6 +19,7 @@ async function eventsOf(db: { kysely: unknown }, id: string) {
 forEachDialect('regressions: atomicity', (f) => {
   it('a write that failed inside transaction() stops the commit even if the caller caught it', async () => {
     const auditor = createAuditor({
+      personalData: PERSONAL_DATA,
       db: f.db,
       hooks: {
         before: (c) => {
@@ -50,6 +51,7 @@ forEachDialect('regressions: atomicity', (f) => {
 
   it('createMany: a rejected row fails the whole transaction even if the caller caught it', async () => {
     const auditor = createAuditor({
+      personalData: PERSONAL_DATA,
       db: f.db,
       hooks: {
         before: (c) => {
@@ -78,6 +80,7 @@ forEachDialect('regressions: atomicity', (f) => {
   it('a stuck before hook releases the events.list horizon at its timeout', async () => {
     let stuckOnce = true
     const auditor = createAuditor({
+      personalData: PERSONAL_DATA,
       db: f.db,
       timeoutMs: 300,
       hooks: {
@@ -105,7 +108,7 @@ forEachDialect('regressions: atomicity', (f) => {
   it('an abort while waiting for a connection stops the write', async () => {
     // Hold the only connection / writer with a transaction that waits.
     const db = await f.open({ pool: { max: 1, acquireTimeoutMs: 2000 } })
-    const auditor = createAuditor({ db })
+    const auditor = createAuditor({ personalData: PERSONAL_DATA, db })
     let release!: () => void
     const held = new Promise<void>((r) => {
       release = r

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { type Kysely, sql } from 'kysely'
 import { createAuditor, defineEntity, isAuditedError } from '../packages/audited/src/index.js'
-import { counters, ctx, forEachDialect, newId, posts, rowsOf } from './setup.js'
+import { counters, ctx, forEachDialect, newId, PERSONAL_DATA, posts, rowsOf } from './setup.js'
 
 forEachDialect('regressions: isolation', (f) => {
   it('MySQL: a key that is not AUTO_INCREMENT cannot be read back through a stale LAST_INSERT_ID', async (t) => {
@@ -19,7 +19,7 @@ forEachDialect('regressions: isolation', (f) => {
     )
     await sql`INSERT INTO seqt (id, tenant_id, title) VALUES (1, 'other', 'other tenant secret')`.execute(k)
     const db = await f.open({ pool: { max: 1 } })
-    const auditor = createAuditor({ db })
+    const auditor = createAuditor({ personalData: PERSONAL_DATA, db })
     const seqt = defineEntity<{ id: number; tenant_id: string; title: string }>({
       table: 'seqt',
       tenantColumn: 'tenant_id',

@@ -2,17 +2,18 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { createAuditor, HlcClock } from '../packages/audited/src/index.js'
-import { ctx, forEachDialect, newId, posts } from './setup.js'
+import { ctx, forEachDialect, newId, PERSONAL_DATA, posts } from './setup.js'
 
 forEachDialect('regressions: ordering', (f) => {
   it('per record, HLC order is commit order across two writers with skewed clocks', async () => {
     // Writer A's clock runs 50 ms ahead (ordinary NTP skew between two hosts).
     const a = createAuditor({
+      personalData: PERSONAL_DATA,
       db: f.db,
       nodeId: 'A',
       clock: new HlcClock({ physical: () => Date.now() + 50 }),
     })
-    const b = createAuditor({ db: f.db, nodeId: 'B' })
+    const b = createAuditor({ personalData: PERSONAL_DATA, db: f.db, nodeId: 'B' })
     const id = newId()
     await a.create(posts, { id, title: `v0 ${id}` }, ctx)
     await a.update(posts, id, { title: `v1 ${id}` }, ctx)
@@ -31,8 +32,8 @@ forEachDialect('regressions: ordering', (f) => {
   })
 
   it('two auditors in one process: a feed reader never skips a late commit', async () => {
-    const a = createAuditor({ db: f.db })
-    const b = createAuditor({ db: f.db })
+    const a = createAuditor({ personalData: PERSONAL_DATA, db: f.db })
+    const b = createAuditor({ personalData: PERSONAL_DATA, db: f.db })
     const tenant = `two-${newId()}`
     const tctx = { ...ctx, tenantId: tenant }
     let release!: () => void

@@ -11,7 +11,7 @@ import { createAuditor } from '../packages/audited/src/audit/auditor.js'
 import { openDatabase } from '../packages/audited/src/db/open-database.js'
 import { buildApp } from '../packages/cms/src/server/app.js'
 import { CircuitBreaker } from '../packages/cms/src/server/circuit-breaker.js'
-import { DIALECTS } from './setup.js'
+import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
 /** A TCP proxy to the real database that can go silent: connections stay open, no byte passes. */
 class SilenceableProxy {
@@ -77,7 +77,7 @@ for (const d of DIALECTS) {
         pool: { max: 2, acquireTimeoutMs: 500, statementTimeoutMs: 500 },
       })
       const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 300 })
-      const app = buildApp({ db, auditor: createAuditor({ db }), breaker })
+      const app = buildApp({ db, auditor: createAuditor({ personalData: PERSONAL_DATA, db }), breaker })
       const ready = () => app.inject({ method: 'GET', url: '/ready' })
       try {
         assert.equal((await ready()).statusCode, 200)

@@ -12,7 +12,7 @@ import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
 import { type App, buildApp } from '../packages/cms/src/server/app.js'
 import { ADMIN } from './http-setup.js'
-import { DIALECTS } from './setup.js'
+import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
 for (const d of DIALECTS) {
   describe(`review9: /metrics with the database down [${d.name}]`, { skip: d.skip }, () => {
@@ -24,7 +24,7 @@ for (const d of DIALECTS) {
       drop = created.drop
       db = await openDatabase(created.url)
       await migrate(db, CMS_MIGRATIONS)
-      const auditor = createAuditor({ db, hooks: { after: [() => {}] } })
+      const auditor = createAuditor({ personalData: PERSONAL_DATA, db, hooks: { after: [() => {}] } })
       await bootstrap(db, auditor, ADMIN)
       app = buildApp({ db, auditor })
       await app.ready()

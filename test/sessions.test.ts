@@ -23,7 +23,7 @@ import { newRecordId } from '../packages/cms/src/server/resource.js'
 import { serve } from '../packages/cms/src/server/serve.js'
 import { databaseUrlOf } from './database-url.js'
 import { ADMIN, apiToken, forEachHttpDialect, type HttpFixture } from './http-setup.js'
-import { DIALECTS } from './setup.js'
+import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
 const exec = promisify(execFile)
 const CLI = fileURLToPath(new URL('../packages/cms/src/cli/main.ts', import.meta.url))
@@ -283,7 +283,7 @@ for (const d of DIALECTS) {
           .select(['id', 'tenant_id'])
           .where('token_hash', '=', hashToken(token))
           .executeTakeFirstOrThrow()
-        const auditor = createAuditor({ db })
+        const auditor = createAuditor({ personalData: PERSONAL_DATA, db })
         await auditor.update(
           tokens,
           String(row.id),
@@ -315,7 +315,7 @@ for (const d of DIALECTS) {
         )
         const db = await openDatabase(url)
         try {
-          const auditor = createAuditor({ db })
+          const auditor = createAuditor({ personalData: PERSONAL_DATA, db })
           const tenant = await db.readKysely.selectFrom('tenants').select('id').executeTakeFirstOrThrow()
           const s = await tokenRow(auditor, String(tenant.id), 'session', new Date(Date.now() - 1000))
           await new Promise((resolve) => setTimeout(resolve, 1500))

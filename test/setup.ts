@@ -27,6 +27,14 @@ import {
   openDatabase,
 } from '../packages/audited/src/index.js'
 
+/**
+ * The personal-data master key of the test run's CMS auditors. Also set as
+ * PERSONAL_DATA_KEY, so that every CLI or server a test starts (they inherit the
+ * environment) opens the subject keys the in-process auditor made.
+ */
+process.env.PERSONAL_DATA_KEY ??= randomBytes(32).toString('base64')
+export const PERSONAL_DATA = { masterKey: process.env.PERSONAL_DATA_KEY }
+
 export const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/'
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1'

@@ -15,7 +15,7 @@ import { createAuditor } from '../packages/audited/src/audit/auditor.js'
 import { isAuditedError } from '../packages/audited/src/core/errors.js'
 import { migrate } from '../packages/audited/src/db/migrations.js'
 import { openDatabase } from '../packages/audited/src/db/open-database.js'
-import { createTestTables, ctx, newId, posts } from './setup.js'
+import { createTestTables, ctx, newId, PERSONAL_DATA, posts } from './setup.js'
 
 describe('SQLite: a Kysely query waits for the writer at most acquireTimeoutMs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'audited-kysely-wait-'))
@@ -26,7 +26,7 @@ describe('SQLite: a Kysely query waits for the writer at most acquireTimeoutMs',
     try {
       await migrate(db)
       await createTestTables(db)
-      const auditor = createAuditor({ db })
+      const auditor = createAuditor({ personalData: PERSONAL_DATA, db })
       let release!: () => void
       const held = new Promise<void>((r) => {
         release = r

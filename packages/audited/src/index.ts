@@ -79,4 +79,5 @@ export {
 } from './integrity/verify.js'
 export { ERASED } from './privacy/field-crypto.js'
 export type { EraseResult, PersonalData } from './privacy/personal-data.js'
+export type { PersonalFields, PersonalJson, PersonalReader } from './privacy/personal-json.js'
 export * from './proofs.js'

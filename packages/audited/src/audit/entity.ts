@@ -1,4 +1,5 @@
 import { AuditedError } from '../core/errors.js'
+import type { PersonalJson } from '../privacy/personal-json.js'
 
 /**
  * How a column's value is normalised, so that the same row reads the same on every
@@ -28,6 +29,9 @@ export interface EntityConfig {
   readonly personal?: readonly string[]
   /** The column naming whose data the personal columns are (default: the primary key). */
   readonly subject?: string
+  /** Personal keys inside a JSON column, decided per row (see `PersonalJson`): each such
+   * key's value is stored encrypted under its subject's key, like a `personal` column. */
+  readonly personalJson?: PersonalJson
 }
 
 /** An entity definition: the whole per-table cost of auditing. `Row` types the values. */
@@ -42,6 +46,8 @@ export interface Entity<Row extends object = Record<string, unknown>> {
   readonly personal: ReadonlySet<string>
   /** Set when `personal` is: the column naming the data subject. */
   readonly subject: string | undefined
+  /** Personal keys inside a JSON column (see `EntityConfig.personalJson`). */
+  readonly personalJson: PersonalJson | undefined
   /** Phantom field carrying the row type; never set. */
   readonly __row?: Row
 }
@@ -100,9 +106,19 @@ export function defineEntity<Row extends object = Record<string, unknown>>(
   const subject = personal.size === 0 ? undefined : (config.subject ?? primaryKey)
   if (subject !== undefined && (!isIdentifier(subject) || personal.has(subject)))
     problem(`subject: "${subject}" must be a column that is not personal`)
+  const personalJson = config.personalJson
+  if (personalJson !== undefined) {
+    const column = personalJson?.column
+    if (typeof column !== 'string' || columns[column] !== 'json')
+      problem(`personalJson: "${String(column)}" must be a column declared json in columns`)
+    if (personal.has(column) || redact.has(column))
+      problem(`personalJson: "${column}" is already personal or redacted`)
+    if (typeof personalJson.fields !== 'function') problem('personalJson.fields must be a function')
+  }
   return Object.freeze({
     personal,
     subject,
+    personalJson,
     table: config.table,
     primaryKey,
     tenantColumn: config.tenantColumn,

@@ -38,6 +38,9 @@ export interface ListEventsQuery {
   /** `asc` (default): oldest first, `after` continues with newer events; `desc`: newest
    * first, `after` (a cursor of a `desc` page) continues with older events. */
   readonly order?: 'asc' | 'desc'
+  /** The events as stored — personal values still encrypted, the form their Merkle leaves
+   * hash — instead of opened for a reader (archivers; default false). */
+  readonly stored?: boolean
 }
 
 export interface EventPage {
@@ -212,7 +215,8 @@ export class EventQueries {
         .limit(slot('limit') as unknown as number)
     })
     const rows = await this.#reads.run(template, args)
-    const events = await openEvents(this.#core.subjectKeys, rows.slice(0, limit).map(this.#decode))
+    const page = rows.slice(0, limit).map(this.#decode)
+    const events = query.stored === true ? page : await openEvents(this.#core.subjectKeys, page)
     const last = events.at(-1)
     return {
       events,
@@ -221,8 +225,12 @@ export class EventQueries {
     }
   }
 
-  /** One event by id (within the tenant when given), or `not_found`. */
-  async get(eventId: string, options: { tenantId?: string | null } = {}): Promise<ChangeEvent> {
+  /** One event by id (within the tenant when given), or `not_found`; `stored`: as stored
+   * (see `ListEventsQuery.stored`). */
+  async get(
+    eventId: string,
+    options: { tenantId?: string | null; stored?: boolean } = {},
+  ): Promise<ChangeEvent> {
     if (typeof eventId !== 'string' || !/^[0-9A-HJKMNP-TV-Z]{26}$/.test(eventId)) {
       throw new AuditedError('validation', 'eventId must be an event id (a ULID).')
     }
@@ -240,6 +248,7 @@ export class EventQueries {
     const row = (await this.#reads.run(template, { eventId, tenant: tenantId }))[0]
     if (row === undefined)
       throw new AuditedError('not_found', 'No event with that id.', { details: { eventId } })
+    if (options.stored === true) return this.#decode(row)
     return (await openEvents(this.#core.subjectKeys, [this.#decode(row)]))[0]!
   }
 

@@ -5,6 +5,7 @@ import { AuditedError } from '../core/errors.js'
 import type { Statement } from '../db/dialect.js'
 import type { Transaction } from '../db/transaction.js'
 import { encryptValue } from '../privacy/field-crypto.js'
+import { isSubjectId, memoRead, type PersonalReader, sealJsonKeys } from '../privacy/personal-json.js'
 import type { SubjectKey } from '../privacy/subject-keys.js'
 import {
   type Action,
@@ -38,6 +39,7 @@ export class EventRecorder {
   #writes = 0
   /** Subject keys this transaction created (stored with its COMMIT). */
   readonly #newKeys = new Map<string, SubjectKey>()
+  #personalReader: PersonalReader | undefined
 
   constructor(core: EngineCore, tx: Transaction, ctx: AuditContext, clock: ScopeClock, logical: object) {
     this.#core = core
@@ -77,8 +79,8 @@ export class EventRecorder {
       action,
       actorId: ctx.actorId,
       actorType: ctx.actorType,
-      oldValues: await this.#personal(entity, before, after, eventState(entity, oldCanonical)),
-      newValues: await this.#personal(entity, before, after, eventState(entity, newCanonical)),
+      oldValues: await this.#personal(entity, before, eventState(entity, oldCanonical)),
+      newValues: await this.#personal(entity, after, eventState(entity, newCanonical)),
       changedFields,
       requestId: ctx.requestId ?? null,
       ip: ctx.ip ?? null,
@@ -110,29 +112,53 @@ export class EventRecorder {
     this.events.push(event)
   }
 
-  /** `state` with the entity's personal columns encrypted under the subject's key. */
-  async #personal(entity: Entity<object>, before: Row | null, after: Row | null, state: JsonObject | null) {
-    if (state === null || entity.personal.size === 0) return state
+  /** `state` (of `row`) with the entity's personal columns, and the personal keys of its
+   * `personalJson` column, encrypted under the subject's key. */
+  async #personal(entity: Entity<object>, row: Row | null, state: JsonObject | null) {
+    if (state === null || row === null) return state
+    if (entity.personal.size === 0 && entity.personalJson === undefined) return state
+    let out = state
+    const subject = entity.subject === undefined ? undefined : row[entity.subject]
+    if (subject !== null && subject !== undefined) {
+      const key = await this.#keyOf(entity, String(subject))
+      out = { ...state }
+      for (const column of entity.personal)
+        if (Object.hasOwn(out, column) && out[column] !== null)
+          out[column] = encryptValue(key.keyId, key.key, column, out[column])
+    }
+    const json = entity.personalJson
+    if (json === undefined) return out
+    const fields = await json.fields(row, this.#reader)
+    if (fields === undefined || fields.keys.length === 0) return out
+    if (!isSubjectId(fields.subject))
+      throw new AuditedError(
+        'internal',
+        `${entity.table}: personalJson.fields named no subject (1 to 255 characters).`,
+      )
+    return sealJsonKeys(out, json.column, fields.keys, await this.#keyOf(entity, fields.subject))
+  }
+
+  async #keyOf(entity: Entity<object>, subject: string): Promise<SubjectKey> {
     const keys = this.#core.subjectKeys
     if (keys === undefined)
       throw new AuditedError(
         'validation',
-        `${entity.table} has personal columns: createAuditor needs personalData.masterKey.`,
+        `${entity.table} has personal data: createAuditor needs personalData.masterKey.`,
       )
-    const subject = (after ?? before)![entity.subject!]
-    if (subject === null || subject === undefined) return state
-    const key = await keys.forWrite(
-      this.#tx,
-      this.deferred,
-      this.#newKeys,
-      this.#ctx.tenantId,
-      String(subject),
-    )
-    const out = { ...state }
-    for (const column of entity.personal)
-      if (Object.hasOwn(out, column) && out[column] !== null)
-        out[column] = encryptValue(key.keyId, key.key, column, out[column])
-    return out
+    return keys.forWrite(this.#tx, this.deferred, this.#newKeys, this.#ctx.tenantId, subject)
+  }
+
+  /** Reads of `personalJson.fields`, in this transaction, each query once. */
+  get #reader(): PersonalReader {
+    this.#personalReader ??= {
+      kysely: this.#core.kysely,
+      read: memoRead(async (query) => {
+        const { sql, parameters } = query.compile()
+        const [r] = await this.#tx.run([{ sql, parameters }], { readOnly: true })
+        return r!.rows as Record<string, unknown>[]
+      }),
+    }
+    return this.#personalReader
   }
 
   /** The statements that store the events; sent with COMMIT. */

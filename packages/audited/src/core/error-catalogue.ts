@@ -94,7 +94,8 @@ export const ERROR_CODES = {
           'Another write changed what this one read before it could commit; it was rolled back; retry it.',
       },
       has_entries: { meaning: 'A field cannot become unique while its content type has entries.' },
-      self: { meaning: 'A user cannot change their own role or delete themselves.' },
+      self: { meaning: 'A user cannot change their own role, delete or erase themselves.' },
+      erased: { meaning: "The event's personal values were erased: they cannot be restored." },
     },
   },
   rejected: {

@@ -274,7 +274,9 @@ async function run(o: PurgeOptions, report: PurgeReport): Promise<void> {
   let buffer: Candidate[] = []
   let after: string | undefined
   while (!o.signal?.aborted) {
+    // Stored form: what the leaves hash, and what an archive may hold (ciphertext only).
     const page = await o.auditor.events.list({
+      stored: true,
       tenantId: o.tenantId,
       to: o.before,
       limit: PAGE,

@@ -1,15 +1,40 @@
 import type { ChangeEvent, JsonObject } from '../audit/change-event.js'
 import { decryptValue, envelopeKeyId } from './field-crypto.js'
+import { jsonKeyAad } from './personal-json.js'
 import type { SubjectKeys } from './subject-keys.js'
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** A JSON object with the envelopes among its keys opened (`personalJson`), or itself. */
+async function openInner(keys: SubjectKeys, column: string, inner: JsonObject): Promise<JsonObject> {
+  let out: JsonObject | undefined
+  for (const [k, value] of Object.entries(inner)) {
+    const keyId = envelopeKeyId(value)
+    if (keyId === undefined) continue
+    out ??= { ...inner }
+    out[k] = decryptValue(
+      value as string,
+      await keys.byId(keyId),
+      jsonKeyAad(column, k),
+    ) as JsonObject[string]
+  }
+  return out ?? inner
+}
 
 async function openState(keys: SubjectKeys, state: JsonObject | null): Promise<JsonObject | null> {
   if (state === null) return null
   let out: JsonObject | undefined
   for (const [column, value] of Object.entries(state)) {
-    const keyId = envelopeKeyId(value)
-    if (keyId === undefined) continue
+    let opened: JsonObject[string] = value
+    if (isObject(value)) opened = await openInner(keys, column, value)
+    else {
+      const keyId = envelopeKeyId(value)
+      if (keyId !== undefined)
+        opened = decryptValue(value as string, await keys.byId(keyId), column) as JsonObject[string]
+    }
+    if (opened === value) continue
     out ??= { ...state }
-    out[column] = decryptValue(value as string, await keys.byId(keyId), column) as JsonObject[string]
+    out[column] = opened
   }
   return out ?? state
 }

@@ -8,10 +8,13 @@ import { AuditedError } from '../core/errors.js'
 import type { Feed } from '../feed/feed.js'
 import { envelopeKeyId } from './field-crypto.js'
 import { openEvents } from './open-events.js'
+import { envelopesOf, isSubjectId } from './personal-json.js'
+import { erasePersonalJson } from './personal-json-erase.js'
 import type { SubjectKeys } from './subject-keys.js'
 
 export interface EraseResult {
-  /** Rows whose personal columns were blanked (one `erase` event each). */
+  /** Rows whose personal columns were blanked or personal JSON keys removed (one `erase`
+   * event each). */
   readonly rows: number
   /** Subject keys destroyed. */
   readonly keys: number
@@ -57,8 +60,10 @@ export class PersonalData {
 
   /**
    * Erases subject `subjectId` of the caller's tenant: in `entities`, every row whose subject
-   * column names it gets its personal columns set to null (action `erase`); then the
-   * subject's keys are destroyed. Idempotent: run it again after a failure.
+   * column names it gets its personal columns set to null, and every row whose
+   * `personalJson.fields` names it gets those keys removed from its JSON value (action
+   * `erase`; a scan of the tenant's rows); then the subject's keys are destroyed.
+   * Idempotent: run it again after a failure.
    */
   async erase(
     subjectId: string,
@@ -66,12 +71,14 @@ export class PersonalData {
     ctx: AuditContext,
   ): Promise<EraseResult> {
     const keys = this.#keys()
-    if (typeof subjectId !== 'string' || subjectId.length === 0 || subjectId.length > 255)
+    if (!isSubjectId(subjectId))
       throw new AuditedError('validation', 'A subject id is 1 to 255 characters.', {
         details: { field: 'subjectId' },
       })
     let rows = 0
     for (const entity of entities) {
+      if (entity.personalJson !== undefined)
+        rows += await erasePersonalJson(this.#core, this.#transaction, entity, subjectId, ctx)
       if (entity.personal.size === 0) continue
       let q = this.#core.kysely
         .selectFrom(entity.table)
@@ -105,8 +112,8 @@ export class PersonalData {
     const ids = new Set(await keys.idsOf(tenantId, subjectId))
     if (ids.size === 0) return []
     const mine = (e: ChangeEvent) =>
-      [e.oldValues, e.newValues].some(
-        (s) => s !== null && Object.values(s).some((v) => ids.has(envelopeKeyId(v) ?? '')),
+      [e.oldValues, e.newValues].some((s) =>
+        [...envelopesOf(s)].some(({ value }) => ids.has(envelopeKeyId(value) ?? '')),
       )
     const out: ChangeEvent[] = []
     let after: string | undefined

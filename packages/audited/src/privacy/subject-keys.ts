@@ -55,7 +55,7 @@ export class SubjectKeys {
     if (key === undefined)
       throw new AuditedError(
         'internal',
-        'A subject key does not open with the master key (wrong AUDIT_MASTER_KEY?).',
+        'A subject key does not open with the master key (the wrong personalData.masterKey?).',
       )
     return key
   }

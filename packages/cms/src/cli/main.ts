@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `audited <command>`: serve, migrate, token create, events, history, export, verify,
- * sessions purge, admin reset-password.
+ * sessions purge, retention run, admin reset-password, erase.
  * `--help` on any command. Settings come from the environment (DATABASE_URL, …).
  */
 import { parseArgs } from 'node:util'
@@ -27,6 +27,8 @@ Commands:
                                 archive, then purge, events older than each tenant's retention policy
   admin reset-password --email E [--password-stdin]
                                 set a user's password (generated and printed once), revoke its sessions
+  erase --subject ID [--tenant T]
+                                erase a data subject's personal data (history then reads "[erased]")
 `,
   serve: `audited serve — start the API on HOST:PORT (default 127.0.0.1:8080) over DATABASE_URL
 (default sqlite:./data/audited.db, created and migrated on first start).`,
@@ -59,6 +61,15 @@ Manifests are signed with the checkpoint key (CHECKPOINT_SIGNING_KEY or DATA_DIR
   --tenant T    only that tenant (an id or a name)
 One JSON line per tenant on stdout, progress on stderr. Exit code 1 when an event no longer hashes to
 its sealed leaf (it is kept and reported: run audited verify).`,
+  erase: `audited erase --subject ID [--tenant T] — erase a data subject (GDPR): a user's e-mail, name and
+password are blanked and its sessions revoked, the personal fields of the entries whose subject it is
+are removed (each an audited erase event), then the subject's key is destroyed: every personal value
+of the subject in history reads "[erased]", and audited verify stays clean.
+  --subject ID  a user's id, or the id a content type's subject field holds (else an entry's id)
+  --tenant T    the subject's tenant (an id or a name); default: the tenant of the user with that id
+Needs the server's personal-data master key (PERSONAL_DATA_KEY or DATA_DIR/personal-data.key).
+One JSON line of counts on stdout. Exit code 0; 1 when the tenant holds nothing of the subject;
+2 on a usage or configuration error.`,
   sessions:
     'audited sessions purge — delete every expired login session now, in batches, each delete an audited event (actor system, reason "session expired"); prints the count. The server also does this every SESSION_PURGE_INTERVAL_MS.',
 }
@@ -84,6 +95,7 @@ const OPTIONS = {
   archive: { type: 'string' },
   json: { type: 'boolean' },
   key: { type: 'string' },
+  subject: { type: 'string' },
 } as const
 
 /** The one subcommand of each command that has one. */

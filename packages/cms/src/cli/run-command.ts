@@ -6,10 +6,12 @@ import { createAuditor, migrate, openDatabase } from 'audited'
 import { CMS_MIGRATIONS } from '../cms/schema.js'
 import { checkpointSettings, loadSigningKey } from '../server/checkpoint-key.js'
 import { loadConfig } from '../server/config.js'
+import { loadMasterKey, personalDataSettings } from '../server/personal-data-key.js'
 import { retentionSettings } from '../server/retention-settings.js'
 import { serve } from '../server/serve.js'
 import { readStdin, resetPassword } from './admin-commands.js'
 import { type CommandContext, events, exportEvents, history, sessionsPurge, tokenCreate } from './commands.js'
+import { erase, prepareErase } from './erase-command.js'
 import { retentionRun, verifyArchiveDir } from './retention-command.js'
 import { prepareVerify, verify } from './verify-command.js'
 
@@ -30,6 +32,10 @@ export async function runCommand(
     command === 'verify'
       ? await prepareVerify(opts, config.checkpoints ?? checkpointSettings({}), config.nats)
       : undefined
+  // Read, never generated here (a key of its own would not open the server's subject keys).
+  const personal = config.personalData ?? personalDataSettings({})
+  const master = loadMasterKey(personal, false)
+  const erasing = command === 'erase' ? prepareErase(opts, personal, master !== undefined) : undefined
   const db = await openDatabase(config.databaseUrl)
   const controller = new AbortController()
   process.once('SIGINT', () => controller.abort())
@@ -45,6 +51,7 @@ export async function runCommand(
         db,
         durability: config.durability ?? 'full',
         ...(config.nodeId ? { nodeId: config.nodeId } : {}),
+        ...(master === undefined ? {} : { personalData: { masterKey: master.masterKey } }),
       }),
       out: process.stdout,
       err: process.stderr,
@@ -56,6 +63,7 @@ export async function runCommand(
       if (opts.archive === undefined) return logs
       return Math.max(logs, await verifyArchiveDir(c, verifying.verifier, String(opts.archive), opts))
     }
+    if (erasing !== undefined) return await erase(c, erasing, opts)
     if (command === 'token') {
       if (rest[0] !== 'create') return 'usage'
       await tokenCreate(c, opts)

@@ -21,6 +21,8 @@ export interface FieldInput {
   readonly required?: boolean | undefined
   readonly unique?: boolean | undefined
   readonly options?: readonly string[] | undefined
+  readonly personal?: boolean | undefined
+  readonly subject?: boolean | undefined
 }
 
 export const invalid = (message: string, details: Record<string, unknown>) =>
@@ -35,6 +37,9 @@ export const invalid = (message: string, details: Record<string, unknown>) =>
 export function normaliseFields(fields: readonly FieldInput[]): FieldDefinition[] {
   if (!Array.isArray(fields)) throw invalid('"fields" must be a list of field definitions.', {})
   const seen = new Set<string>()
+  const subjects = fields.filter((f) => f?.subject === true)
+  if (subjects.length > 1)
+    throw invalid('At most one field may name the data subject.', { fields: subjects.map((f) => f.name) })
   return fields.map((field) => {
     if (typeof field?.name !== 'string' || !FIELD_TYPES.includes(field.type)) {
       throw invalid('A field needs a name and a known type.', { field: String(field?.name) })
@@ -50,12 +55,30 @@ export function normaliseFields(fields: readonly FieldInput[]): FieldDefinition[
     if (field.options !== undefined && new Set(field.options).size !== field.options.length) {
       throw invalid('Enum options must be unique.', { field: field.name })
     }
+    checkPrivacyFlags(field)
     const out: FieldDefinition = {
       name: field.name,
       type: field.type,
       required: field.required ?? false,
       unique: field.unique ?? false,
+      ...(field.personal === true ? { personal: true } : {}),
+      ...(field.subject === true ? { subject: true } : {}),
     }
     return field.options === undefined ? out : { ...out, options: [...field.options] }
   })
+}
+
+/**
+ * `personal` and `subject` (README "Personal data and erasure"): the subject field is a
+ * string or reference holding an id, stored in clear (it is how an erasure finds the
+ * entry), so it cannot be personal itself; a personal field cannot be `unique` (its value's
+ * hash would outlive an erasure in the unique-value rows).
+ */
+function checkPrivacyFlags(field: FieldInput): void {
+  if (field.personal === true && field.unique === true)
+    throw invalid('A personal field cannot be unique.', { field: field.name })
+  if (field.subject !== true) return
+  if (field.personal === true) throw invalid('The subject field cannot be personal.', { field: field.name })
+  if (field.type !== 'string' && field.type !== 'reference')
+    throw invalid('The subject field must be a string or a reference.', { field: field.name })
 }

@@ -1,4 +1,5 @@
 import { defineEntity } from 'audited'
+import { personalFieldsOf } from './personal-fields.js'
 import { RETENTION_ENTITIES } from './retention-entities.js'
 
 /** Every CMS table, audited. Secrets (password and token hashes, webhook secrets) are redacted. */
@@ -36,10 +37,13 @@ export interface UserRow {
   created_at: Date
   updated_at: Date
 }
+/** E-mail and name are personal data of the user (README "Personal data and erasure"). */
 export const users = defineEntity<UserRow>({
   table: 'users',
   tenantColumn: 'tenant_id',
   ...stamped,
+  personal: ['email', 'name'],
+  subject: 'id',
   redact: ['password_hash'],
   columns: { ...stamped.columns, platform_admin: 'boolean' },
 })
@@ -84,6 +88,10 @@ export interface FieldDefinition {
   required?: boolean
   unique?: boolean
   options?: string[]
+  /** Personal data: its values are encrypted in events under the subject's key (set only when true). */
+  personal?: boolean
+  /** Names the entry's data subject (at most one field; a string or reference; set only when true). */
+  subject?: boolean
 }
 export interface ContentTypeRow {
   id: string
@@ -113,12 +121,15 @@ export interface EntryRow {
   created_at: Date
   updated_at: Date
 }
+/** Fields flagged `personal` by the entry's content type are encrypted in events (see
+ * `personalFieldsOf`). */
 export const entries = defineEntity<EntryRow>({
   table: 'entries',
   tenantColumn: 'tenant_id',
   statusColumn: 'status',
   ...stamped,
   columns: { ...stamped.columns, data: 'json' },
+  personalJson: { column: 'data', fields: personalFieldsOf },
 })
 
 /** One value of a `unique` entry field; `id` = sha256(tenant, type, field, canonical value). */

@@ -1,11 +1,11 @@
-import { AuditedError, isAuditedError } from 'audited'
+import { AuditedError, ERASED, isAuditedError } from 'audited'
 import type { Caller, CmsStore } from './caller.js'
 import { restoring } from './caller.js'
 import { loadType } from './content-type-operations.js'
 import { type ContentTypeRow, type EntryRow, entries } from './entities.js'
 import { createEntry, type EntryStatus, findEntry, updateEntry } from './entry-operations.js'
-import { type Data, withoutStaleFields } from './entry-validation.js'
-import { restoreTarget, textOf } from './restore-source.js'
+import { type Data, fieldValue, withoutStaleFields } from './entry-validation.js'
+import { assertNotErased, restoreTarget, textOf } from './restore-source.js'
 
 export interface EntryRestore {
   readonly eventId: string
@@ -36,6 +36,12 @@ export async function restoreEntry(
     throw new AuditedError('validation', 'The event holds no entry data to restore.', { details: { id } })
   }
   const data = withoutStaleFields(type, stored as Data)
+  const erased = type.fields.filter((f) => f.personal === true && fieldValue(data, f.name) === ERASED)
+  assertNotErased(
+    'entries',
+    erased.map((f) => f.name),
+    body.eventId,
+  )
   const locale = textOf(target, 'locale')
   const by = restoring(caller, body.eventId)
   if (current === undefined) {

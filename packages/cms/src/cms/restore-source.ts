@@ -1,5 +1,5 @@
 import type { Auditor, Entity, JsonObject } from 'audited'
-import { AuditedError } from 'audited'
+import { AuditedError, ERASED } from 'audited'
 
 /**
  * The state a record had right after `eventId`, read through the engine's events API
@@ -23,7 +23,20 @@ export async function restoreTarget(
       details: { eventId },
     })
   }
+  assertNotErased(
+    entity.table,
+    [...entity.personal].filter((c) => event.newValues![c] === ERASED),
+    eventId,
+  )
   return event.newValues
+}
+
+/** A restore would write `"[erased]"` back as a value: refused (`conflict`, reason `erased`). */
+export function assertNotErased(table: string, fields: readonly string[], eventId: string): void {
+  if (fields.length === 0) return
+  throw new AuditedError('conflict', "The event's personal values were erased: they cannot be restored.", {
+    details: { reason: 'erased', table, fields: [...fields], eventId },
+  })
 }
 
 /** A text column of a restore target, or `validation` when the event does not hold one. */

@@ -32,6 +32,7 @@ import { contentRoutes } from './routes/content.js'
 import { explorerRoutes } from './routes/explorer.js'
 import { operationsRoutes } from './routes/operations.js'
 import { retentionRoutes } from './routes/retention.js'
+import { subjectRoutes } from './routes/subjects.js'
 import { webhookRoutes } from './routes/webhooks.js'
 import { optionalBodies } from './schemas/envelope.js'
 import { SHARED_SCHEMAS } from './schemas/records.js'
@@ -80,6 +81,7 @@ const API_TAGS = [
   { name: 'media', description: 'Media metadata' },
   { name: 'webhooks', description: 'Webhooks' },
   { name: 'retention', description: 'Retention policy and legal holds' },
+  { name: 'privacy', description: 'Data subjects: erasure and access requests (personal data)' },
   {
     name: 'audit',
     description:
@@ -270,6 +272,7 @@ export function buildApp(options: AppOptions): App {
     await assetsRoutes(scoped as App, deps)
     await retentionRoutes(scoped as App, deps)
     await explorerRoutes(scoped as App)
+    await subjectRoutes(scoped as App, deps)
     await webhookRoutes(scoped as App, {
       ...deps,
       webhooks:

@@ -3,6 +3,7 @@ import { AuditedError } from 'audited'
 import { isStreamName, isSubjectPrefix } from '../delivery/nats-subjects.js'
 import { type CheckpointSettings, checkpointSettings } from './checkpoint-key.js'
 import { LOGIN_LIMIT_DEFAULTS } from './login-limiter.js'
+import { type PersonalDataSettings, personalDataSettings } from './personal-data-key.js'
 import { type RetentionSettings, retentionSettings } from './retention-settings.js'
 import { type WebhookSettings, webhookSettings } from './webhook-config.js'
 
@@ -42,6 +43,8 @@ export interface ServerConfig {
   readonly nats?: NatsConfig | undefined
   /** The checkpoint signing key and the witness file (absent: `checkpointSettings({})`). */
   readonly checkpoints?: CheckpointSettings
+  /** PERSONAL_DATA_KEY / DATA_DIR: the personal-data master key (absent: `personalDataSettings({})`). */
+  readonly personalData?: PersonalDataSettings
 }
 
 /** NATS_URL, NATS_SUBJECT_PREFIX (default `audited`), NATS_STREAM (default `AUDITED`). */
@@ -219,5 +222,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     live: { heartbeatMs: integer(env, 'SSE_HEARTBEAT_MS', 15_000, 10, 3_600_000) },
     nats: natsConfig(env),
     checkpoints: checkpointSettings(env),
+    personalData: personalDataSettings(env),
   }
 }

@@ -17,13 +17,15 @@ import {
 import { logFormatFor, loggedError, prettyStream } from './log-lines.js'
 import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
+import { loadMasterKey, personalDataSettings } from './personal-data-key.js'
 import { newRedis } from './redis-client.js'
 import { retentionSettings, startRetention } from './retention-settings.js'
 import { type Sealing, startSealing } from './sealing.js'
 import { holdShutdownSignals, type ShutdownSignals } from './shutdown-signals.js'
 import { webhookSettings } from './webhook-config.js'
 
-/** Loads (or on first start generates) the checkpoint signing key, opens (and on SQLite
+/** Loads (or on first start generates) the checkpoint signing key and the personal-data
+ * master key, opens (and on SQLite
  * creates) the database, migrates, bootstraps, listens, seals the tenant logs, purges expired
  * sessions periodically; closes gracefully on SIGINT/SIGTERM: stops the purge (after its
  * current batch), stops accepting, finishes in-flight requests, stops the feed consumers
@@ -48,6 +50,8 @@ async function start(
   const checkpoints = config.checkpoints ?? checkpointSettings({})
   const key = loadSigningKey(checkpoints, true)
   if (key.generated !== undefined) process.stdout.write(keyNotice(key))
+  const master = loadMasterKey(config.personalData ?? personalDataSettings({}), true)
+  if (master.generated !== undefined) process.stdout.write(masterKeyNotice(master.generated))
   const retention = config.retention ?? retentionSettings({})
   const db = await openDatabase(config.databaseUrl, {
     pool: { max: config.poolMax, acquireTimeoutMs: config.acquireTimeoutMs },
@@ -63,6 +67,7 @@ async function start(
     auditor = createAuditor({
       db,
       hooks: { before: limiter.before, committed: metrics.recordEvents },
+      personalData: { masterKey: master.masterKey },
       durability: config.durability ?? 'full',
       ...(config.nodeId ? { nodeId: config.nodeId } : {}),
     })
@@ -269,6 +274,17 @@ function keyNotice(key: LoadedKey): string {
     `Checkpoint signing key generated: ${key.generated}   (mode 0600: keep it secret, back it up)`,
     `  verifier key:  ${key.signer.verifierKey}`,
     '  Give the verifier key to whoever checks the logs: audited verify --key <verifier key>',
+    '',
+    '',
+  ].join('\n')
+}
+
+/** What the start that generated the personal-data master key prints once (never the key). */
+function masterKeyNotice(file: string): string {
+  return [
+    '',
+    `Personal-data master key generated: ${file}   (mode 0600: keep it secret, back it up with the database;`,
+    '  without it no personal value in the audit trail can be read again)',
     '',
     '',
   ].join('\n')

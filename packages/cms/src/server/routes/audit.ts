@@ -27,6 +27,11 @@ const PointInTime = Type.String({
 const Limit = Type.Integer({ minimum: 1, maximum: 1000, description: 'Page size (default 100)' })
 const Cursor = Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page' })
 
+/** `stored=true`: events as stored (personal values encrypted), the form their leaves hash. */
+const Stored = Type.Union([Type.Literal('true'), Type.Literal('false')], {
+  description: 'true: as stored, personal values encrypted: the form the Merkle leaves hash (proofs)',
+})
+
 const ListQuery = Type.Object(
   {
     table: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
@@ -42,10 +47,12 @@ const ListQuery = Type.Object(
         description: 'asc (default): oldest first; desc: newest first (after continues with older events)',
       }),
     ),
+    stored: Type.Optional(Stored),
   },
   { additionalProperties: false },
 )
 type ListQuery = Static<typeof ListQuery>
+const GetQuery = Type.Object({ stored: Type.Optional(Stored) }, { additionalProperties: false })
 
 const EventParams = Type.Object({ eventId: Type.String({ pattern: ULID }) })
 const RecordParams = Type.Object({
@@ -111,10 +118,15 @@ export async function auditRoutes(app: App, deps: RouteDeps): Promise<void> {
       schema: {
         ...op('getEvent', 'Read one change event'),
         params: EventParams,
+        querystring: GetQuery,
         response: { 200: ref('ChangeEvent'), ...errors(...AUTHORIZED, 404) },
       },
     },
-    async (request) => auditor.events.get(request.params.eventId, { tenantId: tenantOf(request) }),
+    async (request) =>
+      auditor.events.get(request.params.eventId, {
+        tenantId: tenantOf(request),
+        stored: request.query.stored === 'true',
+      }),
   )
 
   app.get(
@@ -292,6 +304,7 @@ function listQuery(tenantId: string, q: ListQuery): ListEventsQuery {
     ...optional('after'),
     ...optional('limit'),
     ...optional('order'),
+    ...(q.stored === 'true' ? { stored: true } : {}),
   }
 }
 

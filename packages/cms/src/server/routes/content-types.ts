@@ -24,6 +24,8 @@ const FieldSchema = Type.Object(
     required: Type.Optional(Type.Boolean()),
     unique: Type.Optional(Type.Boolean()),
     options: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 1000 })),
+    personal: Type.Optional(Type.Boolean({ description: 'Personal data: encrypted in events, erasable' })),
+    subject: Type.Optional(Type.Boolean({ description: "Holds the id of the entry's data subject" })),
   },
   { additionalProperties: false },
 )

@@ -9,6 +9,7 @@ import { FIELD_TYPES } from '../../cms/content-fields.js'
 import { ROLES } from '../../cms/entities.js'
 import { ErrorEnvelope, Page, ref } from './envelope.js'
 import { INTEGRITY_SCHEMAS } from './integrity.js'
+import { PRIVACY_SCHEMAS } from './privacy.js'
 import { RETENTION_SCHEMAS } from './retention.js'
 import { WEBHOOK_SCHEMAS } from './webhooks.js'
 
@@ -69,6 +70,8 @@ const Field = Type.Object(
     required: Type.Optional(Type.Boolean()),
     unique: Type.Optional(Type.Boolean()),
     options: Type.Optional(Type.Array(Type.String())),
+    personal: Type.Optional(Type.Boolean()),
+    subject: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 )
@@ -209,6 +212,7 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   State,
   RestoredRecord,
   ...RETENTION_SCHEMAS,
+  ...PRIVACY_SCHEMAS,
   Status('ok', 'Health'),
   Status('ready', 'Readiness'),
   ...WEBHOOK_SCHEMAS,
