@@ -28,8 +28,10 @@ import { CTX, engineWriter, type Writer } from './workload.js'
 export interface AbCell {
   readonly op: 'create' | 'update'
   readonly concurrency: number
-  /** The feature on (sealing / personal columns). */
+  /** The feature on (sealing / personal columns), its time including the side's settling. */
   readonly on: CaseStats
+  /** The same operations' time without the settling (the writes alone). */
+  readonly onWrites: CaseStats
   readonly off: CaseStats
 }
 
@@ -52,30 +54,46 @@ async function alternate(
   const cells: AbCell[] = []
   const run = async (side: Side, count: number, concurrency: number) => {
     const ids = Array.from({ length: count }, () => newId())
-    const out: Sample[] = []
+    const out: { settled: Sample; writes: Sample }[] = []
     for (const op of ops) {
-      const sample = await measure(count, concurrency, 1, rss, (i) =>
+      const writes = await measure(count, concurrency, 1, rss, (i) =>
         op === 'create' ? side.writer.create(ids[i]!, i) : side.writer.update(ids[i]!, i),
       )
       const settleStart = performance.now()
       await side.settle?.()
-      out.push({ ...sample, elapsedMs: sample.elapsedMs + (performance.now() - settleStart) })
+      out.push({
+        writes,
+        settled: { ...writes, elapsedMs: writes.elapsedMs + (performance.now() - settleStart) },
+      })
     }
     return out
   }
   for (const concurrency of CONCURRENCIES) {
-    const samples = { on: ops.map((): Sample[] => []), off: ops.map((): Sample[] => []) }
+    const samples = {
+      on: ops.map((): Sample[] => []),
+      onWrites: ops.map((): Sample[] => []),
+      off: ops.map((): Sample[] => []),
+    }
     await run(sides.on, warmup, concurrency)
     await run(sides.off, warmup, concurrency)
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)
       for (const s of order) {
         const out = await run(sides[s], perRound, concurrency)
-        for (const [i, x] of out.entries()) samples[s][i]!.push(x)
+        for (const [i, x] of out.entries()) {
+          samples[s][i]!.push(x.settled)
+          if (s === 'on') samples.onWrites[i]!.push(x.writes)
+        }
       }
     }
     for (const [i, op] of ops.entries())
-      cells.push({ op, concurrency, on: summarize(samples.on[i]!), off: summarize(samples.off[i]!) })
+      cells.push({
+        op,
+        concurrency,
+        on: summarize(samples.on[i]!),
+        onWrites: summarize(samples.onWrites[i]!),
+        off: summarize(samples.off[i]!),
+      })
   }
   return cells
 }
