@@ -37,7 +37,9 @@ export async function openIntegrityDb(
   drops.track(created)
   let db: AuditedDatabase | undefined
   try {
-    db = await openDatabase(created.url, { pool: { max: POOL_SIZE, acquireTimeoutMs: 60_000, statementTimeoutMs: 60_000 } })
+    db = await openDatabase(created.url, {
+      pool: { max: POOL_SIZE, acquireTimeoutMs: 60_000, statementTimeoutMs: 60_000 },
+    })
     await migrate(db)
     await createItemsTable(db)
     await prepare?.(db)

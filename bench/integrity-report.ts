@@ -48,14 +48,14 @@ function dialectRows(r: Extract<IntegrityReport, { status: 'ran' }>): string[][]
     [
       r.name,
       'sealing a backlog (one sealer)',
-      `${f0(v.events / (v.sealMs / 1000))} events/s (${(v.sealMs / 1000).toFixed(1)} s, ${f0(v.checkpoints)} checkpoints)`,
+      `${f0(v.events / (v.sealMs / 1000))} events/s (${(v.sealMs / 1000).toFixed(1)} s, ${f0(v.checkpoints)} checkpoints; ${f0(v.events / (v.sealCpuMs / 1000))} per CPU-second of the bench process)`,
       '—',
       'info',
     ],
     [
       r.name,
       `verifyLogs, ${f0(v.events)} events`,
-      `${f0(rate)} events/s (${(v.verifyMs / 1000).toFixed(1)} s)`,
+      `${f0(rate)} events/s (${(v.verifyMs / 1000).toFixed(1)} s; ${f0(v.events / (v.verifyCpuMs / 1000))} per CPU-second of the bench process)`,
       targeted ? `≥ ${f0(VERIFY_RATE)} events/s` : '— (reported)',
       targeted ? verdict(rate >= VERIFY_RATE) : 'info',
     ],

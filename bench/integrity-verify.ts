@@ -21,6 +21,10 @@ export interface VerifyFigures {
   readonly seedMs: number
   readonly sealMs: number
   readonly verifyMs: number
+  /** This process's CPU time (user + system) while sealing / verifying: under shared load
+   * the wall time stretches, this much less (the database server's own CPU is not in it). */
+  readonly sealCpuMs: number
+  readonly verifyCpuMs: number
   readonly rssBeforeBytes: number
   /** Peak RSS over the whole verification. */
   readonly peakRssBytes: number
@@ -36,6 +40,7 @@ export interface VerifyFigures {
 }
 
 const newId = monotonicFactory()
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000
 
 export async function benchVerify(
   target: DialectTarget,
@@ -65,6 +70,7 @@ export async function benchVerify(
     log(`  seeded ${events.toLocaleString('en-US')} events in ${(seedMs / 1000).toFixed(1)} s`)
 
     const sealStart = performance.now()
+    const sealCpu = process.cpuUsage()
     const sealer = startSealer({ db: h.db, auditor: h.auditor, signer: h.signer })
     try {
       await sealer.flush(30 * 60_000)
@@ -72,6 +78,7 @@ export async function benchVerify(
       await sealer.stop()
     }
     const sealMs = performance.now() - sealStart
+    const sealCpuMs = cpuMs(process.cpuUsage(sealCpu))
     log(`  sealed in ${(sealMs / 1000).toFixed(1)} s`)
 
     rss.reset()
@@ -81,6 +88,7 @@ export async function benchVerify(
     let heapAtTenthBytes = 0
     let heapPeakAfterTenthBytes = 0
     const verifyStart = performance.now()
+    const verifyCpu = process.cpuUsage()
     const report = await verifyLogs({
       db: h.db,
       auditor: h.auditor,
@@ -98,6 +106,7 @@ export async function benchVerify(
       },
     })
     const verifyMs = performance.now() - verifyStart
+    const verifyCpuMs = cpuMs(process.cpuUsage(verifyCpu))
     rss.sample()
     if (!report.clean)
       throw new Error(`verify found ${report.findings.length} findings: ${report.findings[0]?.detail}`)
@@ -110,6 +119,8 @@ export async function benchVerify(
       seedMs,
       sealMs,
       verifyMs,
+      sealCpuMs,
+      verifyCpuMs,
       rssBeforeBytes,
       peakRssBytes: Math.max(peakBeforeTenth ?? 0, rss.peak),
       rssAtTenthBytes,

@@ -6,7 +6,6 @@ import type { Subscription } from '../feed/feed.js'
 import { decodeFeedCursor, FEED_START, type FeedPoint, isAfter } from '../feed/feed-cursor.js'
 import type { FeedEvent } from '../feed/feed-reader.js'
 import { type CheckpointSigner, signCheckpoint } from './checkpoints.js'
-import { eventLeafHash } from './leaf.js'
 import {
   type LogState,
   LogStore,
@@ -15,8 +14,9 @@ import {
   type StoredCheckpoint,
   type StoredLeaf,
 } from './log-store.js'
-import { CompactRange, toHex } from './merkle.js'
+import { CompactRange } from './merkle.js'
 import { nodeHasher } from './node-crypto.js'
+import { nodeLeafHash, nodeToHex as toHex } from './node-leaf.js'
 
 export interface SealerOptions {
   readonly db: AuditedDatabase
@@ -134,7 +134,7 @@ export function startSealer(options: SealerOptions): Sealer {
         const leaves: StoredLeaf[] = []
         const nodes: { logKey: string; height: number; index: number; hash: string }[] = []
         for (const e of fresh) {
-          const hash = eventLeafHash(e, nodeHasher)
+          const hash = nodeLeafHash(e)
           leaves.push({ logKey, leafIndex: range.size, eventId: e.eventId, leafHash: toHex(hash) })
           range.append(hash, (height, index, h) => {
             if (height % NODE_STRIDE === 0) nodes.push({ logKey, height, index, hash: toHex(h) })
