@@ -124,8 +124,9 @@ ${renderTable(['database', 'figure', 'measured', 'target', 'result'], rows, [])}
 How each figure is measured (every one in this run, each on fresh databases):
 
 - **seeding / sealing / verifyLogs**: a log of N real engine events (\`createMany\` of 1,000 rows
-  per call, 4 calls in flight; one tenant, so one log), with PostgreSQL's \`ANALYZE\` run after
-  seeding (as autovacuum would on a table that size). Then one sealer (\`startSealer\`, default
+  per call, 4 calls in flight; one tenant, so one log), with PostgreSQL's \`ANALYZE change_events\`
+  run each time the log doubles while seeding and \`ANALYZE\` after it (autovacuum is off on
+  this machine's server; without statistics the engine's reads are planned for an empty table). Then one sealer (\`startSealer\`, default
   settings) seals the whole backlog (timed until \`flush()\` returns), then one \`verifyLogs\` over
   the whole log (timed; it must report clean with N leaves). MariaDB's log is smaller by default
   (200,000 events at scale 1): its engine createMany is the slowest of the three.
