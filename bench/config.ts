@@ -5,7 +5,9 @@
  * BENCH_SCALE     multiplier for every operation count (default 1; e.g. 0.05 for a smoke run)
  * BENCH_CASES     `all` (default) or `durability`: only the relaxed ÷ full durability cells,
  *                 whose section of bench/results.md is replaced (the rest is kept); `nats`:
- *                 only the "NATS publishes/s" cells (bench/nats.ts), likewise
+ *                 only the "NATS publishes/s" cells (bench/nats.ts), likewise; `integrity`:
+ *                 only the integrity figures (bench/integrity.ts), written to
+ *                 bench/integrity-results.md alone
  * PG_URL / MYSQL_URL  server URLs (defaults: the local services)
  */
 import type { DialectName } from '../packages/audited/src/index.js'
@@ -43,7 +45,7 @@ export interface Sizes {
 
 export interface BenchConfig {
   readonly dialects: readonly DialectName[]
-  readonly cases: 'all' | 'durability' | 'delivery' | 'nats'
+  readonly cases: 'all' | 'durability' | 'delivery' | 'nats' | 'integrity'
   readonly scale: number
   sizes(dialect: DialectName): Sizes
 }
@@ -83,8 +85,14 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
   const dialects = parseDialects(env.BENCH_DIALECTS)
   const scale = parseScale(env.BENCH_SCALE)
   const cases = env.BENCH_CASES === undefined || env.BENCH_CASES === '' ? 'all' : env.BENCH_CASES
-  if (cases !== 'all' && cases !== 'durability' && cases !== 'delivery' && cases !== 'nats')
-    throw new Error(`BENCH_CASES must be all, durability, delivery or nats, got "${cases}"`)
+  if (
+    cases !== 'all' &&
+    cases !== 'durability' &&
+    cases !== 'delivery' &&
+    cases !== 'nats' &&
+    cases !== 'integrity'
+  )
+    throw new Error(`BENCH_CASES must be all, durability, delivery, nats or integrity, got "${cases}"`)
   return {
     dialects,
     cases,

@@ -13,6 +13,8 @@ import { type BenchConfig, MYSQL_URL, PG_URL, POOL_SIZE, readConfig } from './co
 import { PendingDrops, readSettings, TARGETS } from './databases.js'
 import { benchDelivery, type DeliveryReport, deliveryMarkdown, deliverySizes } from './delivery.js'
 import { benchDurability, type DurabilityReport, durabilitySection, spliceDurability } from './durability.js'
+import { benchIntegrity, type IntegrityReport, integritySizes } from './integrity.js'
+import { integrityMarkdown } from './integrity-report.js'
 import { RssSampler } from './measure.js'
 import { runNats, spliceNats } from './nats-cells.js'
 import { type DialectReport, renderConsole, renderMarkdown } from './report.js'
@@ -117,6 +119,28 @@ function machineFacts(config: BenchConfig): [string, string][] {
   ]
 }
 
+/** The integrity figures of every dialect, written to bench/integrity-results.md. */
+async function runIntegrity(config: BenchConfig, rss: RssSampler, startedAt: Date, loadAtStart: number) {
+  const reports: IntegrityReport[] = []
+  for (const name of config.dialects) {
+    const sizes = integritySizes(name, config.scale, config.sizes(name))
+    log(
+      `\n${name}: integrity (verify ${sizes.verifyEvents.toLocaleString('en-US')} events, lag ${sizes.lagMs / 1000} s)`,
+    )
+    reports.push(await benchIntegrity(TARGETS[name], sizes, rss, log, drops))
+  }
+  const markdown = integrityMarkdown(reports, startedAt, config.scale, {
+    start: loadAtStart,
+    end: loadavg()[0] ?? 0,
+    cpus: cpus().length,
+  })
+  process.stdout.write(markdown)
+  const file = new URL('./integrity-results.md', import.meta.url)
+  writeFileSync(file, markdown)
+  log(`wrote ${file.pathname}`)
+  if (reports.some((r) => r.status === 'failed')) process.exitCode = 1
+}
+
 async function main(): Promise<void> {
   let config: BenchConfig
   try {
@@ -135,6 +159,11 @@ async function main(): Promise<void> {
   const durability: DurabilityReport[] = []
   const delivery: DeliveryReport[] = []
   const file = new URL('./results.md', import.meta.url)
+  if (config.cases === 'integrity') {
+    await runIntegrity(config, rss, startedAt, loadAtStart)
+    rss.stop()
+    return
+  }
   if (config.cases === 'nats') {
     // Only the NATS publishes/s cells: their section of results.md is replaced.
     const nats = await runNats(config, drops, log, loud)
@@ -167,6 +196,7 @@ async function main(): Promise<void> {
   if (delivery.some((r) => r.status === 'failed')) process.exitCode = 1
   if (config.cases === 'delivery') return
   const nats = config.cases === 'all' ? await runNats(config, drops, log, loud) : undefined
+  if (config.cases === 'all') await runIntegrity(config, rss, new Date(), loadavg()[0] ?? 0)
   rss.stop()
   const section = durabilitySection(durability, startedAt, {
     start: loadAtStart,

@@ -10,6 +10,7 @@ import {
   formatCheckpoint,
   openNote,
   parseCheckpoint,
+  type SignatureCheck,
   signNote,
   type Verifier,
 } from './note.js'
@@ -61,8 +62,8 @@ export function signCheckpoint(signer: CheckpointSigner, facts: CheckpointFacts)
  * Opens a checkpoint note signed by `verifier` and returns what it says (throws NoteError on
  * a bad or missing signature, Error on a malformed body or origin).
  */
-export function openCheckpoint(note: string, verifier: Verifier): CheckpointFacts {
-  const c: Checkpoint = parseCheckpoint(openNote(note, verifier))
+export function openCheckpoint(note: string, verifier: Verifier, check?: SignatureCheck): CheckpointFacts {
+  const c: Checkpoint = parseCheckpoint(openNote(note, verifier, check))
   const tenantId = tenantOfOrigin(verifier.name, c.origin)
   if (tenantId === undefined)
     throw new Error(`the checkpoint's origin ${c.origin} is not one of ${verifier.name}`)

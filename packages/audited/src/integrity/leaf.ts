@@ -10,32 +10,38 @@ import { type MerkleHasher, merkleHasher } from './merkle.js'
 
 const encoder = new TextEncoder()
 
-/** The event's leaf input: canonical JSON of exactly the ChangeEvent fields (extra
- * properties, such as a feed cursor, are left out). */
-export function eventLeafBytes(e: ChangeEvent): Uint8Array {
+/** The event's leaf input as text: canonical JSON of exactly the ChangeEvent fields (extra
+ * properties, such as a feed cursor, are left out). The fields are listed in sorted order,
+ * so an event as the engine stores it (canonical values) is stringified without a rebuild. */
+export function eventLeafText(e: ChangeEvent): string {
   const fields = {
-    eventId: e.eventId,
-    hlc: e.hlc,
-    wallTime: e.wallTime,
-    nodeId: e.nodeId,
-    tenantId: e.tenantId,
-    txId: e.txId,
-    table: e.table,
-    recordId: e.recordId,
-    operation: e.operation,
     action: e.action,
     actorId: e.actorId,
     actorType: e.actorType,
-    oldValues: e.oldValues,
-    newValues: e.newValues,
     changedFields: e.changedFields,
-    requestId: e.requestId,
+    eventId: e.eventId,
+    hlc: e.hlc,
     ip: e.ip,
-    userAgent: e.userAgent,
-    reason: e.reason,
     metadata: e.metadata,
+    newValues: e.newValues,
+    nodeId: e.nodeId,
+    oldValues: e.oldValues,
+    operation: e.operation,
+    reason: e.reason,
+    recordId: e.recordId,
+    requestId: e.requestId,
+    table: e.table,
+    tenantId: e.tenantId,
+    txId: e.txId,
+    userAgent: e.userAgent,
+    wallTime: e.wallTime,
   }
-  return encoder.encode(JSON.stringify(canonicalizeParsed(fields)))
+  return JSON.stringify(canonicalizeParsed(fields))
+}
+
+/** The event's leaf input: the UTF-8 bytes of `eventLeafText`. */
+export function eventLeafBytes(e: ChangeEvent): Uint8Array {
+  return encoder.encode(eventLeafText(e))
 }
 
 /** SHA-256(0x00 ‖ eventLeafBytes(e)). */

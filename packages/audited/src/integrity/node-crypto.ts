@@ -3,9 +3,17 @@
  * sealer and the verifier, and checkpoint signing keys in the Go `sumdb/note` text form
  * (`PRIVATE+KEY+<name>+<id>+<base64(0x01 ‖ seed)>`), so keys move between tools.
  */
-import { createHash, createPrivateKey, createPublicKey, randomBytes, sign } from 'node:crypto'
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  randomBytes,
+  sign,
+  verify,
+} from 'node:crypto'
 import type { MerkleHasher } from './merkle.js'
-import { fromBase64, keyId, toBase64, verifierKey } from './note.js'
+import { fromBase64, keyId, type SignatureCheck, toBase64, verifierKey } from './note.js'
 
 const ONE = Buffer.from([1])
 const ZERO = Buffer.from([0])
@@ -13,6 +21,27 @@ const ZERO = Buffer.from([0])
 export const nodeHasher: MerkleHasher = {
   leaf: (bytes) => createHash('sha256').update(ZERO).update(bytes).digest(),
   node: (left, right) => createHash('sha256').update(ONE).update(left).update(right).digest(),
+}
+
+const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex')
+const publicKeys = new Map<string, KeyObject>()
+
+/**
+ * Ed25519 verification by node:crypto (OpenSSL), about 20× faster than the portable check:
+ * the verifier checks a checkpoint every 1,000 events. Both accept every signature made with
+ * the key and reject any other; OpenSSL is strict RFC 8032 where @noble/curves follows
+ * ZIP 215 (they could differ only on a non-canonical encoding made by the key's holder).
+ */
+export const nodeSignatureCheck: SignatureCheck = (signature, message, publicKey) => {
+  if (publicKey.length !== 32 || signature.length !== 64) return false
+  const id = Buffer.from(publicKey).toString('hex')
+  let key = publicKeys.get(id)
+  if (key === undefined) {
+    key = createPublicKey({ key: Buffer.concat([SPKI_ED25519, publicKey]), format: 'der', type: 'spki' })
+    if (publicKeys.size >= 64) publicKeys.clear()
+    publicKeys.set(id, key)
+  }
+  return verify(null, message, key, signature)
 }
 
 /** A checkpoint signer: its key name, public key and verifier key text, and `sign`. */

@@ -7,6 +7,13 @@ import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 
 const SIG_ED25519 = 0x01
+
+/** Checks an Ed25519 signature of `message` by `publicKey`. */
+export type SignatureCheck = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean
+
+/** The portable check (@noble/curves). */
+export const nobleSignatureCheck: SignatureCheck = (signature, message, publicKey) =>
+  ed25519.verify(signature, message, publicKey)
 const DASH = '\u2014 '
 const encoder = new TextEncoder()
 
@@ -92,9 +99,14 @@ export class NoteError extends Error {
 /**
  * Opens a signed note: returns its text when a signature line of `verifier` verifies;
  * throws NoteError when the note is malformed, carries no signature of that key, or that
- * signature is bad (lines of other keys are ignored, as the spec says).
+ * signature is bad (lines of other keys are ignored, as the spec says). `check` verifies the
+ * Ed25519 signature (default: the portable one; Node.js servers pass `nodeSignatureCheck`).
  */
-export function openNote(note: string, verifier: Verifier): string {
+export function openNote(
+  note: string,
+  verifier: Verifier,
+  check: SignatureCheck = nobleSignatureCheck,
+): string {
   const split = note.lastIndexOf('\n\n')
   if (split < 0 || !note.endsWith('\n')) throw new NoteError('malformed note')
   const text = note.slice(0, split + 1)
@@ -114,7 +126,7 @@ export function openNote(note: string, verifier: Verifier): string {
     if (m[1] !== verifier.name || hex(blob.slice(0, 4)) !== wantId) continue
     let ok = false
     try {
-      ok = blob.length === 68 && ed25519.verify(blob.slice(4), encoder.encode(text), verifier.publicKey)
+      ok = blob.length === 68 && check(blob.slice(4), encoder.encode(text), verifier.publicKey)
     } catch {
       ok = false
     }

@@ -1,10 +1,10 @@
 import type { Auditor } from '../audit/auditor.js'
 import type { AuditedDatabase } from '../db/open-database.js'
-import { decodeFeedCursor, FEED_START, type FeedPoint, isAfter } from '../feed/feed-cursor.js'
+import { FEED_START, type FeedPoint, isAfter } from '../feed/feed-cursor.js'
+import type { FeedPage } from '../feed/feed-reader.js'
 import { PurgeMarks } from './archive-marks.js'
 import { ArchiveStore } from './archive-store.js'
 import { type CheckpointFacts, openCheckpoint } from './checkpoints.js'
-import { eventLeafHash } from './leaf.js'
 import {
   type LogState,
   LogStore,
@@ -13,8 +13,9 @@ import {
   type StoredLeaf,
   tenantOfLogKey,
 } from './log-store.js'
-import { CompactRange, fromHex, toHex } from './merkle.js'
-import { nodeHasher } from './node-crypto.js'
+import { CompactRange } from './merkle.js'
+import { nodeHasher, nodeSignatureCheck } from './node-crypto.js'
+import { nodeFromHex, nodeLeafHex, nodeToHex } from './node-leaf.js'
 import type { Verifier } from './note.js'
 
 export type FindingKind =
@@ -60,6 +61,13 @@ export interface VerifyReport {
 }
 
 const PAGE = 1000
+
+/** A read started ahead of its use: if the run stops before awaiting it, its failure is
+ * not an unhandled rejection (awaiting it still throws). */
+function ahead<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined)
+  return p
+}
 /** Unmatched leaves or events kept per log before they are reported as they are. */
 const WINDOW = 100_000
 
@@ -75,6 +83,9 @@ class LogCheck {
   lastMatch: { f: number; l: number } | undefined
   #marks: PurgeMarks | undefined
   #leafBuf: StoredLeaf[] = []
+  #leafAt = 0
+  /** The page after `#leafBuf`, read while this one is checked. */
+  #leafAhead: Promise<StoredLeaf[]> | undefined
   #leafNext = 0
   #leavesDone = false
   #cpBuf: StoredCheckpoint[] = []
@@ -123,12 +134,21 @@ class LogCheck {
   async #nextStoredLeaf(): Promise<StoredLeaf | undefined> {
     // Leaves sealed after the run began are not judged (their events count as unsealed).
     if (this.#leafNext >= (this.state?.size ?? 0)) return undefined
-    if (this.#leafBuf.length === 0 && !this.#leavesDone) {
-      this.#leafBuf = await this.store.leaves(this.logKey, this.#leafNext, PAGE)
+    if (this.#leafAt === this.#leafBuf.length && !this.#leavesDone) {
+      this.#leafBuf = await (this.#leafAhead ?? this.store.leaves(this.logKey, this.#leafNext, PAGE))
+      this.#leafAt = 0
+      this.#leafAhead = undefined
       if (this.#leafBuf.length < PAGE) this.#leavesDone = true
+      else {
+        // The next page starts after this one's last leaf, where #leafNext will be then.
+        const from = this.#leafBuf.at(-1)!.leafIndex + 1
+        if (from < (this.state?.size ?? 0))
+          this.#leafAhead = ahead(this.store.leaves(this.logKey, from, PAGE))
+      }
     }
-    const leaf = this.#leafBuf.shift()
+    const leaf = this.#leafBuf[this.#leafAt]
     if (leaf === undefined) return undefined
+    this.#leafAt += 1
     if (leaf.leafIndex !== this.#leafNext)
       this.find({
         kind: 'deleted',
@@ -136,7 +156,7 @@ class LogCheck {
         detail: `leaves ${this.#leafNext}…${leaf.leafIndex - 1} are missing from the log`,
       })
     this.#leafNext = leaf.leafIndex + 1
-    this.stored.append(fromHex(leaf.leafHash))
+    this.stored.append(nodeFromHex(leaf.leafHash))
     await this.#checkpointsAt(this.stored.size)
     return leaf
   }
@@ -155,7 +175,7 @@ class LogCheck {
   async #checkpointsAt(size: number): Promise<void> {
     let root: string | undefined
     const rootNow = () => {
-      root ??= toHex(this.stored.root())
+      root ??= nodeToHex(this.stored.root())
       return root
     }
     for (
@@ -168,7 +188,7 @@ class LogCheck {
       this.checkpoints += 1
       let facts: CheckpointFacts
       try {
-        facts = openCheckpoint(c.note, this.verifier)
+        facts = openCheckpoint(c.note, this.verifier, nodeSignatureCheck)
       } catch (e) {
         this.find({
           kind: 'bad_signature',
@@ -316,7 +336,7 @@ export async function verifyLogs(o: VerifyOptions): Promise<VerifyReport> {
   const witnessedByLog = new Map<string, CheckpointFacts[]>()
   for (const note of o.witnessed ?? []) {
     try {
-      const facts = openCheckpoint(note, o.verifier)
+      const facts = openCheckpoint(note, o.verifier, nodeSignatureCheck)
       const key = logKeyOf(facts.tenantId)
       witnessedByLog.set(key, [...(witnessedByLog.get(key) ?? []), facts])
     } catch (e) {
@@ -361,21 +381,25 @@ export async function verifyLogs(o: VerifyOptions): Promise<VerifyReport> {
     total = Number((await q.executeTakeFirst())?.n ?? 0)
   }
   let done = 0
-  let after: string | undefined
-  for (;;) {
-    const page = await o.auditor.feed.read({
+  const read = (after: string | undefined): Promise<FeedPage> =>
+    o.auditor.feed.read({
       limit: PAGE,
       ...(after === undefined ? {} : { after }),
       ...(o.tenantId === undefined ? {} : { tenantId: o.tenantId }),
     })
+  // The next page is read while this one is checked (another connection, on a server).
+  let next = read(undefined)
+  for (;;) {
+    const page = await next
+    const full = page.events.length === PAGE
+    if (full) next = ahead(read(page.cursor))
     for (const e of page.events) {
       const log = logOf(logKeyOf(e.tenantId))
-      await log.event(e.eventId, decodeFeedCursor(e.cursor), toHex(eventLeafHash(e, nodeHasher)))
+      await log.event(e.eventId, { position: BigInt(e.position), eventId: e.eventId }, nodeLeafHex(e))
     }
     done += page.events.length
     o.onProgress?.(done, Math.max(total, done))
-    if (page.events.length < PAGE) break
-    after = page.cursor
+    if (!full) break
   }
   for (const log of logs.values()) await log.finish()
   return {
