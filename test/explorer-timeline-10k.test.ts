@@ -10,6 +10,10 @@ import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { createAuditor, openDatabase } from '../packages/audited/src/index.js'
+import { operatorCaller } from '../packages/cms/src/cms/caller.js'
+import { entries } from '../packages/cms/src/cms/entities.js'
+import { touched } from '../packages/cms/src/cms/records.js'
 import {
   apiToken,
   browserSkip,
@@ -21,10 +25,6 @@ import {
   startServer,
   waitCount,
 } from './explorer-support.js'
-import { createAuditor, openDatabase } from '../packages/audited/src/index.js'
-import { operatorCaller } from '../packages/cms/src/cms/caller.js'
-import { entries } from '../packages/cms/src/cms/entities.js'
-import { touched } from '../packages/cms/src/cms/records.js'
 import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
 const VERSIONS = 10_000
