@@ -134,6 +134,8 @@ export function createAuditor(options: AuditorOptions): Auditor {
         return value
       },
     )
+    if (committed !== undefined && committed.recorder.newKeys.size > 0)
+      core.subjectKeys?.adopt(committed.recorder.newKeys)
     if (committed !== undefined && committed.recorder.events.length > 0) {
       feed.notify()
       if (onCommitted !== undefined) {

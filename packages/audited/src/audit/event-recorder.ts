@@ -80,7 +80,7 @@ export class EventRecorder {
       actorId: ctx.actorId,
       actorType: ctx.actorType,
       oldValues: await this.#personal(entity, before, eventState(entity, oldCanonical)),
-      newValues: await this.#personal(entity, after, eventState(entity, newCanonical)),
+      newValues: await this.#personal(entity, after, eventState(entity, newCanonical), before === null),
       changedFields,
       requestId: ctx.requestId ?? null,
       ip: ctx.ip ?? null,
@@ -114,13 +114,16 @@ export class EventRecorder {
 
   /** `state` (of `row`) with the entity's personal columns, and the personal keys of its
    * `personalJson` column, encrypted under the subject's key. */
-  async #personal(entity: Entity<object>, row: Row | null, state: JsonObject | null) {
+  async #personal(entity: Entity<object>, row: Row | null, state: JsonObject | null, inserted = false) {
     if (state === null || row === null) return state
     if (entity.personal.size === 0 && entity.personalJson === undefined) return state
     let out = state
     const subject = entity.subject === undefined ? undefined : row[entity.subject]
     if (subject !== null && subject !== undefined) {
-      const key = await this.#keyOf(entity, String(subject))
+      // A row inserted as its own subject (`subject` is its primary key) is a new subject:
+      // its key is made without looking for one (a second key of a subject is allowed, and
+      // erasing destroys every key of the subject).
+      const key = await this.#keyOf(entity, String(subject), inserted && entity.subject === entity.primaryKey)
       out = { ...state }
       for (const column of entity.personal)
         if (Object.hasOwn(out, column) && out[column] !== null)
@@ -138,14 +141,19 @@ export class EventRecorder {
     return sealJsonKeys(out, json.column, fields.keys, await this.#keyOf(entity, fields.subject))
   }
 
-  async #keyOf(entity: Entity<object>, subject: string): Promise<SubjectKey> {
+  /** Subject keys this transaction created: the auditor caches them once it committed. */
+  get newKeys(): ReadonlyMap<string, SubjectKey> {
+    return this.#newKeys
+  }
+
+  async #keyOf(entity: Entity<object>, subject: string, fresh = false): Promise<SubjectKey> {
     const keys = this.#core.subjectKeys
     if (keys === undefined)
       throw new AuditedError(
         'validation',
         `${entity.table} has personal data: createAuditor needs personalData.masterKey.`,
       )
-    return keys.forWrite(this.#tx, this.deferred, this.#newKeys, this.#ctx.tenantId, subject)
+    return keys.forWrite(this.#tx, this.deferred, this.#newKeys, this.#ctx.tenantId, subject, fresh)
   }
 
   /** Reads of `personalJson.fields`, in this transaction, each query once. */

@@ -8,6 +8,8 @@ import { open, seal } from './field-crypto.js'
 /** How long a process keeps a subject's key after reading it (ms): another process's erase
  * is seen within this. */
 const CACHE_MS = 30_000
+/** Keys a process keeps cached, per map. */
+const CACHE_ENTRIES = 10_000
 const TABLE = 'audited_subject_keys'
 
 export interface SubjectKey {
@@ -63,7 +65,8 @@ export class SubjectKeys {
   /**
    * The subject's key for a write in `tx`: cached, else read in the transaction, else a new
    * one whose INSERT is queued in `deferred` (it commits with the events or not at all).
-   * `created` holds keys this transaction made, so it reuses them.
+   * `created` holds keys this transaction made, so it reuses them. `fresh`: the subject is
+   * new (a row inserted as its own subject), so no key is looked for.
    */
   async forWrite(
     tx: Transaction,
@@ -71,12 +74,14 @@ export class SubjectKeys {
     created: Map<string, SubjectKey>,
     tenantId: string | null,
     subjectId: string,
+    fresh = false,
   ): Promise<SubjectKey> {
     const sk = subjectKey(tenantId, subjectId)
     const cached = this.#bySubject.get(sk)
     if (cached !== undefined && Date.now() - cached.at < CACHE_MS) return cached.key
     const mine = created.get(sk)
     if (mine !== undefined) return mine
+    if (fresh) return this.#create(deferred, created, sk, tenantId, subjectId)
     let q = this.#db
       .selectFrom(TABLE)
       .select(['key_id', 'wrapped_key'])
@@ -97,6 +102,17 @@ export class SubjectKeys {
       this.#remember(sk, key)
       return key
     }
+    return this.#create(deferred, created, sk, tenantId, subjectId)
+  }
+
+  /** A new key, its INSERT queued with the COMMIT. */
+  #create(
+    deferred: Statement[],
+    created: Map<string, SubjectKey>,
+    sk: string,
+    tenantId: string | null,
+    subjectId: string,
+  ): SubjectKey {
     const key = { keyId: this.#newId(), key: randomBytes(32) }
     const insert = this.#db
       .insertInto(TABLE)
@@ -115,8 +131,17 @@ export class SubjectKeys {
 
   #remember(sk: string, key: SubjectKey): void {
     const at = Date.now()
+    this.#bySubject.delete(sk)
     this.#bySubject.set(sk, { key, at })
     this.#byId.set(key.keyId, { key: key.key, at })
+    // Bounded: the oldest entries go first (insertion order).
+    if (this.#bySubject.size > CACHE_ENTRIES) this.#bySubject.delete(this.#bySubject.keys().next().value!)
+    if (this.#byId.size > CACHE_ENTRIES) this.#byId.delete(this.#byId.keys().next().value!)
+  }
+
+  /** The keys a transaction created, once it committed: cached like keys read. */
+  adopt(created: ReadonlyMap<string, SubjectKey>): void {
+    for (const [sk, key] of created) this.#remember(sk, key)
   }
 
   /** A key by id for reading (undefined: destroyed, i.e. erased). */
@@ -130,7 +155,7 @@ export class SubjectKeys {
       .executeTakeFirst()
     const key = row === undefined ? undefined : this.#unwrap(keyId, String(row.wrapped_key))
     this.#byId.set(keyId, { key, at: Date.now() })
-    if (this.#byId.size > 10_000) this.#byId.delete(this.#byId.keys().next().value!)
+    if (this.#byId.size > CACHE_ENTRIES) this.#byId.delete(this.#byId.keys().next().value!)
     return key
   }
 
