@@ -42,7 +42,7 @@ export class SubjectKeys {
   readonly #dialect: Dialect
   readonly #newId: () => string
   readonly #bySubject = new Map<string, { key: SubjectKey; at: number }>()
-  readonly #byId = new Map<string, { key: Uint8Array | undefined; at: number }>()
+  readonly #byId = new Map<string, { key: Uint8Array | undefined; tenantKey?: string; at: number }>()
 
   // biome-ignore lint/suspicious/noExplicitAny: as above.
   constructor(master: Uint8Array, db: Kysely<any>, dialect: Dialect, newId: () => string) {
@@ -133,7 +133,7 @@ export class SubjectKeys {
     const at = Date.now()
     this.#bySubject.delete(sk)
     this.#bySubject.set(sk, { key, at })
-    this.#byId.set(key.keyId, { key: key.key, at })
+    this.#byId.set(key.keyId, { key: key.key, tenantKey: sk.slice(0, sk.indexOf('\u0000')), at })
     // Bounded: the oldest entries go first (insertion order).
     if (this.#bySubject.size > CACHE_ENTRIES) this.#bySubject.delete(this.#bySubject.keys().next().value!)
     if (this.#byId.size > CACHE_ENTRIES) this.#byId.delete(this.#byId.keys().next().value!)
@@ -144,19 +144,23 @@ export class SubjectKeys {
     for (const [sk, key] of created) this.#remember(sk, key)
   }
 
-  /** A key by id for reading (undefined: destroyed, i.e. erased). */
-  async byId(keyId: string): Promise<Uint8Array | undefined> {
+  /** A key by id for reading an event of `tenantId` (undefined: destroyed, i.e. erased, or
+   * a key of another tenant: an envelope copied across tenants never opens). */
+  async byId(keyId: string, tenantId: string | null): Promise<Uint8Array | undefined> {
+    const tenantKey = tenantId ?? ''
     const cached = this.#byId.get(keyId)
-    if (cached !== undefined && Date.now() - cached.at < CACHE_MS) return cached.key
+    if (cached !== undefined && Date.now() - cached.at < CACHE_MS)
+      return cached.tenantKey === tenantKey ? cached.key : undefined
     const row = await this.#db
       .selectFrom(TABLE)
-      .select(['key_id', 'wrapped_key'])
+      .select(['key_id', 'tenant_key', 'wrapped_key'])
       .where('key_id', '=', keyId)
       .executeTakeFirst()
     const key = row === undefined ? undefined : this.#unwrap(keyId, String(row.wrapped_key))
-    this.#byId.set(keyId, { key, at: Date.now() })
+    const owner = row === undefined ? undefined : String(row.tenant_key)
+    this.#byId.set(keyId, { key, ...(owner === undefined ? {} : { tenantKey: owner }), at: Date.now() })
     if (this.#byId.size > CACHE_ENTRIES) this.#byId.delete(this.#byId.keys().next().value!)
-    return key
+    return owner === tenantKey ? key : undefined
   }
 
   /** The ids of a subject's keys. */
