@@ -56,7 +56,12 @@ export async function prepareVerify(
     })
   if (/^nats:\/\//i.test(against)) {
     const { readNatsWitness, witnessTarget } = await import('../delivery/nats-witness.js')
-    const url = new URL(against)
+    let url: URL
+    try {
+      url = new URL(against)
+    } catch (e) {
+      throw refused('is not a NATS address (nats://host:port[/STREAM])', e)
+    }
     const stream = decodeURIComponent(url.pathname.replace(/^\//, ''))
     const target = witnessTarget(nats.stream, nats.subjectPrefix)
     const chosen = stream === '' ? target : { ...target, stream }
