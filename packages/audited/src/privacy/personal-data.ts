@@ -1,7 +1,8 @@
 import { CompiledQuery } from 'kysely'
-import type { ChangeEvent } from '../audit/change-event.js'
+import type { ChangeEvent, JsonObject } from '../audit/change-event.js'
 import type { EngineCore } from '../audit/engine-core.js'
 import type { Entity } from '../audit/entity.js'
+import { REDACTED } from '../audit/row-codec.js'
 import type { AuditedWriter } from '../audit/write-scope.js'
 import type { AuditContext } from '../core/audit-context.js'
 import { AuditedError } from '../core/errors.js'
@@ -105,8 +106,9 @@ export class PersonalData {
     return { rows, keys: ids.length }
   }
 
-  /** Every event of the tenant holding a personal value of the subject, decrypted (for an
-   * access request; after an erasure its values read `"[erased]"`). Reads the tenant's feed. */
+  /** Every event of the tenant holding a personal value of the subject, its values decrypted
+   * (for an access request; after an erasure it finds none); another subject's personal
+   * values in the same event read `"[redacted]"`. Reads the tenant's feed. */
   async export(tenantId: string | null, subjectId: string): Promise<ChangeEvent[]> {
     const keys = this.#keys()
     const ids = new Set(await keys.idsOf(tenantId, subjectId))
@@ -123,6 +125,27 @@ export class PersonalData {
       if (page.events.length < PAGE) break
       after = page.cursor
     }
-    return openEvents(keys, out)
+    // Only this subject's values are opened: an event may also hold another subject's (an
+    // entry moved between subjects), and those are not this subject's to receive.
+    const others = (state: JsonObject | null): JsonObject | null => {
+      if (state === null) return null
+      const hide = (v: unknown) => {
+        const id = envelopeKeyId(v)
+        return id !== undefined && !ids.has(id)
+      }
+      const outState: JsonObject = {}
+      for (const [column, value] of Object.entries(state)) {
+        if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+          outState[column] = Object.fromEntries(
+            Object.entries(value).map(([k, v]) => [k, hide(v) ? REDACTED : v]),
+          ) as JsonObject[string]
+        } else outState[column] = hide(value) ? REDACTED : value
+      }
+      return outState
+    }
+    return openEvents(
+      keys,
+      out.map((e) => ({ ...e, oldValues: others(e.oldValues), newValues: others(e.newValues) })),
+    )
   }
 }
