@@ -10,6 +10,9 @@ import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
 import { forEachHttpDialect } from './http-setup.js'
 
+/** A browser module of the explorer (not type-checked here: it uses the DOM's types). */
+const UI = (name: string): string => `../packages/cms/ui/src/${name}.js`
+
 forEachHttpDialect(
   'review S: explorer verify of a personal event',
   (f) => {
@@ -40,9 +43,9 @@ forEachHttpDialect(
           headers: { 'content-type': String(res.headers['content-type'] ?? 'application/json') },
         })
       }
-      ;({ verifyEvent } = (await import('../packages/cms/ui/src/verify.js')) as never)
+      ;({ verifyEvent } = (await import(UI('verify'))) as never)
       // The module keeps the token it read first: this suite's own (one suite per dialect).
-      const { session } = (await import('../packages/cms/ui/src/api.js')) as never as {
+      const { session } = (await import(UI('api'))) as never as {
         session: { set(t: string): void }
       }
       session.set(f.adminToken)

@@ -54,6 +54,20 @@ export class PersonalData {
     return keys
   }
 
+  /**
+   * Refuses (`validation`) a master key that does not open the subject keys the database
+   * already holds — another key than the one they were written with: every read of a
+   * personal event and every write of an existing subject would fail. Run it at start-up.
+   */
+  async checkMasterKey(): Promise<void> {
+    if (!(await this.#keys().opensStored()))
+      throw new AuditedError(
+        'validation',
+        'personalData.masterKey does not open the subject keys stored in this database (they were written with another master key).',
+        { details: { field: 'personalData.masterKey' } },
+      )
+  }
+
   /** Personal values of stored events decrypted (or `"[erased]"`), for readers of the feed. */
   open<E extends ChangeEvent>(events: E[]): Promise<E[]> {
     return openEvents(this.#core.subjectKeys, events)

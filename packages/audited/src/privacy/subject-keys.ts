@@ -163,6 +163,16 @@ export class SubjectKeys {
     return owner === tenantKey ? key : undefined
   }
 
+  /** Whether the master key opens the subject keys already stored (checked on one; true
+   * when there is none yet). */
+  async opensStored(): Promise<boolean> {
+    const row = await this.#db.selectFrom(TABLE).select(['key_id', 'wrapped_key']).limit(1).executeTakeFirst()
+    if (row === undefined) return true
+    return (
+      open(this.#master, Buffer.from(String(row.wrapped_key), 'base64'), String(row.key_id)) !== undefined
+    )
+  }
+
   /** The ids of a subject's keys. */
   async idsOf(tenantId: string | null, subjectId: string): Promise<string[]> {
     const rows = await this.#db

@@ -1,4 +1,5 @@
-import { AuditedError, createAuditor, migrate, openDatabase } from 'audited'
+import { rmSync } from 'node:fs'
+import { AuditedError, createAuditor, isAuditedError, migrate, openDatabase } from 'audited'
 import { type BootstrapResult, bootstrap } from '../cms/bootstrap.js'
 import { createLimiter, MemoryBucketStore, RedisBucketStore } from '../cms/limits.js'
 import { CMS_MIGRATIONS } from '../cms/schema.js'
@@ -17,7 +18,7 @@ import {
 import { logFormatFor, loggedError, prettyStream } from './log-lines.js'
 import { LoginLimiter } from './login-limiter.js'
 import { ServerMetrics } from './metrics.js'
-import { loadMasterKey, personalDataSettings } from './personal-data-key.js'
+import { loadMasterKey, MASTER_KEY_FILE, personalDataSettings } from './personal-data-key.js'
 import { newRedis } from './redis-client.js'
 import { retentionSettings, startRetention } from './retention-settings.js'
 import { type Sealing, startSealing } from './sealing.js'
@@ -76,6 +77,23 @@ async function start(
     await buckets.close()
     await db.close()
     throw error
+  }
+  // A master key that does not open the stored subject keys (a lost DATA_DIR, a generated
+  // key beside another server's database) is refused before anything is served.
+  try {
+    await auditor.privacy.checkMasterKey()
+  } catch (error) {
+    if (master.generated !== undefined) rmSync(master.generated, { force: true })
+    await auditor.close()
+    await buckets.close()
+    await db.close()
+    throw isAuditedError(error) && error.code === 'validation'
+      ? new AuditedError(
+          'validation',
+          `${error.message} Set PERSONAL_DATA_KEY, or restore ${MASTER_KEY_FILE} into DATA_DIR.`,
+          { details: { name: 'PERSONAL_DATA_KEY' }, cause: error },
+        )
+      : error
   }
   const loginLimiter =
     config.redisUrl === undefined
