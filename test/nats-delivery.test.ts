@@ -90,6 +90,8 @@ else
         NATS_URL,
         NATS_SUBJECT_PREFIX: prefix,
         NATS_STREAM: stream,
+        // The fixture's master key: the server opens the subject keys its writes made.
+        PERSONAL_DATA_KEY: process.env.PERSONAL_DATA_KEY,
       })
     const inStream = async (n: number) => (await reader.count(stream)) === n
 

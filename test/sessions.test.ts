@@ -267,6 +267,7 @@ for (const d of DIALECTS) {
           ADMIN_EMAIL: ADMIN.email,
           ADMIN_PASSWORD: ADMIN.password,
           SESSION_PURGE_INTERVAL_MS: '1000',
+          PERSONAL_DATA_KEY: process.env.PERSONAL_DATA_KEY,
         }),
       )
       const db = await openDatabase(url)
@@ -311,7 +312,13 @@ for (const d of DIALECTS) {
     if (d.name === 'sqlite') {
       it('SESSION_PURGE_INTERVAL_MS=0: no purge runs', async () => {
         const server = await serve(
-          loadConfig({ DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'silent', SESSION_PURGE_INTERVAL_MS: '0' }),
+          loadConfig({
+            DATABASE_URL: url,
+            PORT: '0',
+            LOG_LEVEL: 'silent',
+            SESSION_PURGE_INTERVAL_MS: '0',
+            PERSONAL_DATA_KEY: process.env.PERSONAL_DATA_KEY,
+          }),
         )
         const db = await openDatabase(url)
         try {

@@ -41,10 +41,15 @@ export interface NatsWitness {
   close(): Promise<void>
 }
 
-/** Creates the witness stream when absent (an existing one is left as it is). */
+/** Creates the witness stream when absent; an existing one must refuse deletes and purges
+ * (`deny_delete`, `deny_purge`): one that allows them witnesses nothing, and is refused. */
 export async function ensureWitnessStream(jsm: JetStreamManager, target: NatsWitnessTarget): Promise<void> {
   try {
-    await jsm.streams.info(target.stream)
+    const { config } = await jsm.streams.info(target.stream)
+    if (config.deny_delete !== true || config.deny_purge !== true)
+      throw new Error(
+        `the NATS stream ${target.stream} allows deleting or purging messages (deny_delete and deny_purge must be set): a witness it can rewrite proves nothing`,
+      )
     return
   } catch (e) {
     if (!(e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound)) throw e
