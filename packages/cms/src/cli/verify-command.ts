@@ -66,7 +66,11 @@ export async function prepareVerify(
     const target = witnessTarget(nats.stream, nats.subjectPrefix)
     const chosen = stream === '' ? target : { ...target, stream }
     try {
-      const notes = await readNatsWitness(`nats://${url.host}`, chosen)
+      // Credentials in the URL (nats://user:pass@host) are used, never printed.
+      const notes = await readNatsWitness(`nats://${url.host}`, chosen, undefined, {
+        user: decodeURIComponent(url.username),
+        pass: decodeURIComponent(url.password),
+      })
       return {
         verifier,
         verifierKey,

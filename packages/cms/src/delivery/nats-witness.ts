@@ -105,11 +105,14 @@ export async function readNatsWitness(
   url: string,
   target: NatsWitnessTarget,
   tenantId?: string | null,
+  auth: { user?: string; pass?: string } = {},
 ): Promise<string[]> {
   const nc: NatsConnection = await connect({
     servers: url.split(',').map((s) => s.trim()),
     timeout: 5000,
     maxReconnectAttempts: 0,
+    ...(auth.user ? { user: auth.user } : {}),
+    ...(auth.pass ? { pass: auth.pass } : {}),
   })
   try {
     const jsm = await jetstreamManager(nc)
