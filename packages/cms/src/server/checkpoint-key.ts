@@ -4,19 +4,11 @@
  * `checkpoint-signing.key` in `DATA_DIR`, generated (mode 0600) by the server's first start.
  * The CLI's `verify` derives its verifier key from the same settings, never generating one.
  */
-import { randomBytes } from 'node:crypto'
-import {
-  closeSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs'
+
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AuditedError, generateSigningKey, type NoteSigner, signerFromKey } from 'audited'
+import { createKeyFile } from './key-file.js'
 
 /** The checkpoint settings from the environment. */
 export interface CheckpointSettings {
@@ -92,36 +84,22 @@ export function loadSigningKey(settings: CheckpointSettings, create: boolean): L
     )
   }
   const text = generateSigningKey(settings.keyName)
-  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  let written: 'created' | 'exists'
   try {
-    mkdirSync(settings.dataDir, { recursive: true })
-    const fd = openSync(temporary, 'wx', 0o600)
-    try {
-      writeSync(fd, `${text}\n`)
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    try {
-      linkSync(temporary, file)
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-      const theirs = readKeyFile(file) // another process generated it first
-      if (theirs !== undefined) return { signer: theirs }
-      throw e
-    }
+    written = createKeyFile(settings.dataDir, file, text)
   } catch (e) {
     throw new AuditedError(
       'validation',
       `Cannot write the checkpoint signing key to ${file}: ${(e as Error).message} (set DATA_DIR to a writable directory, or CHECKPOINT_SIGNING_KEY).`,
       { details: { name: 'DATA_DIR' }, cause: e },
     )
-  } finally {
-    try {
-      unlinkSync(temporary)
-    } catch {
-      // not written
-    }
+  }
+  if (written === 'exists') {
+    const theirs = readKeyFile(file) // another process generated it first
+    if (theirs !== undefined) return { signer: theirs }
+    throw new AuditedError('validation', `${file} appeared while the key was generated, holding no key.`, {
+      details: { name: 'DATA_DIR' },
+    })
   }
   return { signer: signerFromKey(text), generated: file }
 }

@@ -5,19 +5,12 @@
  * settings and never generates one: a second, different key would make the subject keys
  * the server wrapped unreadable.
  */
+
 import { randomBytes } from 'node:crypto'
-import {
-  closeSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AuditedError } from 'audited'
+import { createKeyFile } from './key-file.js'
 
 export interface PersonalDataSettings {
   /** `PERSONAL_DATA_KEY`, checked; absent: the key file in `dataDir`. */
@@ -72,36 +65,22 @@ export function loadMasterKey(settings: PersonalDataSettings, create: boolean): 
   if (existing !== undefined) return { masterKey: existing }
   if (!create) return undefined
   const text = randomBytes(32).toString('base64')
-  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  let written: 'created' | 'exists'
   try {
-    mkdirSync(settings.dataDir, { recursive: true })
-    const fd = openSync(temporary, 'wx', 0o600)
-    try {
-      writeSync(fd, `${text}\n`)
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    try {
-      linkSync(temporary, file)
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-      const theirs = readKeyFile(file) // another process generated it first
-      if (theirs !== undefined) return { masterKey: theirs }
-      throw e
-    }
+    written = createKeyFile(settings.dataDir, file, text)
   } catch (e) {
     throw new AuditedError(
       'validation',
       `Cannot write the personal-data master key to ${file}: ${(e as Error).message} (set DATA_DIR to a writable directory, or PERSONAL_DATA_KEY).`,
       { details: { name: 'DATA_DIR' }, cause: e },
     )
-  } finally {
-    try {
-      unlinkSync(temporary)
-    } catch {
-      // not written
-    }
+  }
+  if (written === 'exists') {
+    const theirs = readKeyFile(file) // another process generated it first
+    if (theirs !== undefined) return { masterKey: theirs }
+    throw new AuditedError('validation', `${file} appeared while the key was generated, holding no key.`, {
+      details: { name: 'DATA_DIR' },
+    })
   }
   return { masterKey: text, generated: file }
 }
