@@ -1,5 +1,3 @@
-import type { Auditor } from '../audit/auditor.js'
-import type { AuditedDatabase } from '../db/open-database.js'
 import { FEED_START, type FeedPoint, isAfter } from '../feed/feed-cursor.js'
 import type { FeedPage } from '../feed/feed-reader.js'
 import { PurgeMarks } from './archive-marks.js'
@@ -17,48 +15,9 @@ import { CompactRange } from './merkle.js'
 import { nodeHasher, nodeSignatureCheck } from './node-crypto.js'
 import { nodeFromHex, nodeLeafHex, nodeToHex } from './node-leaf.js'
 import type { Verifier } from './note.js'
+import type { Finding, FindingKind, VerifyOptions, VerifyReport } from './verify-report.js'
 
-export type FindingKind =
-  | 'modified'
-  | 'deleted'
-  | 'inserted'
-  | 'reordered'
-  | 'truncated'
-  | 'bad_signature'
-  | 'root_mismatch'
-  | 'checkpoint_missing'
-  | 'witness_mismatch'
-  /** A leaf marked purged that no validly signed archive manifest covers. */
-  | 'forged_purge'
-
-export interface Finding {
-  readonly kind: FindingKind
-  readonly tenantId: string | null
-  readonly eventId?: string
-  readonly leafIndex?: number
-  readonly treeSize?: number
-  readonly detail: string
-}
-
-export interface VerifyOptions {
-  readonly db: AuditedDatabase
-  readonly auditor: Auditor
-  /** The log's public key: every checkpoint must carry its valid signature. */
-  readonly verifier: Verifier
-  /** Only this tenant's log (`null`: events without a tenant); omitted: every log. */
-  readonly tenantId?: string | null
-  /** Checkpoint notes seen by witnesses (e.g. the lines of `CHECKPOINT_LOG`). */
-  readonly witnessed?: readonly string[]
-  /** Events checked so far and the total, after each page. */
-  readonly onProgress?: (done: number, total: number) => void
-}
-
-export interface VerifyReport {
-  readonly clean: boolean
-  readonly events: number
-  readonly logs: { tenantId: string | null; leaves: number; checkpoints: number; unsealed: number }[]
-  readonly findings: Finding[]
-}
+export type { Finding, FindingKind, VerifyOptions, VerifyReport } from './verify-report.js'
 
 const PAGE = 1000
 

@@ -1,0 +1,46 @@
+/** What `verifyLogs` takes and reports (verify.ts runs it). */
+import type { Auditor } from '../audit/auditor.js'
+import type { AuditedDatabase } from '../db/open-database.js'
+import type { Verifier } from './note.js'
+
+export type FindingKind =
+  | 'modified'
+  | 'deleted'
+  | 'inserted'
+  | 'reordered'
+  | 'truncated'
+  | 'bad_signature'
+  | 'root_mismatch'
+  | 'checkpoint_missing'
+  | 'witness_mismatch'
+  /** A leaf marked purged that no validly signed archive manifest covers. */
+  | 'forged_purge'
+
+export interface Finding {
+  readonly kind: FindingKind
+  readonly tenantId: string | null
+  readonly eventId?: string
+  readonly leafIndex?: number
+  readonly treeSize?: number
+  readonly detail: string
+}
+
+export interface VerifyOptions {
+  readonly db: AuditedDatabase
+  readonly auditor: Auditor
+  /** The log's public key: every checkpoint must carry its valid signature. */
+  readonly verifier: Verifier
+  /** Only this tenant's log (`null`: events without a tenant); omitted: every log. */
+  readonly tenantId?: string | null
+  /** Checkpoint notes seen by witnesses (e.g. the lines of `CHECKPOINT_LOG`). */
+  readonly witnessed?: readonly string[]
+  /** Events checked so far and the total, after each page. */
+  readonly onProgress?: (done: number, total: number) => void
+}
+
+export interface VerifyReport {
+  readonly clean: boolean
+  readonly events: number
+  readonly logs: { tenantId: string | null; leaves: number; checkpoints: number; unsealed: number }[]
+  readonly findings: Finding[]
+}
