@@ -253,10 +253,10 @@ export class EventQueries {
   }
 
   /** Events by id (at most 500; within the tenant when given), in no particular order;
-   * ids with no event are left out. */
+   * ids with no event are left out. `stored`: as stored (see `ListEventsQuery.stored`). */
   async getMany(
     eventIds: readonly string[],
-    options: { tenantId?: string | null } = {},
+    options: { tenantId?: string | null; stored?: boolean } = {},
   ): Promise<ChangeEvent[]> {
     if (
       !Array.isArray(eventIds) ||
@@ -286,7 +286,8 @@ export class EventQueries {
     ids.forEach((id, i) => {
       args[`e${i}`] = id
     })
-    return openEvents(this.#core.subjectKeys, (await this.#reads.run(template, args)).map(this.#decode))
+    const events = (await this.#reads.run(template, args)).map(this.#decode)
+    return options.stored === true ? events : openEvents(this.#core.subjectKeys, events)
   }
 
   /**

@@ -93,6 +93,28 @@ export interface FeedCapability {
 }
 
 /**
+ * How a database builds a change event's leaf input (integrity/leaf.ts) from its stored
+ * columns, so that `verify` reads one value per event instead of decoding every event.
+ * Only an optimisation: whatever these build, an event whose result does not match its
+ * leaf is read and hashed in full before anything is reported.
+ */
+export interface LeafSql {
+  /** A text column as a JSON string literal (`null` when NULL), escaped as `JSON.stringify`. */
+  jsonString(column: string): string
+  /** A JSON column's stored text as written, or `fallback` (JSON text) when NULL. */
+  storedJson(column: string, fallback: string): string
+  /** A timestamp column as the API's ISO-8601 UTC text with milliseconds, quoted as JSON. */
+  isoMillis(column: string): string
+  /** The concatenation of SQL text expressions. */
+  concat(parts: readonly string[]): string
+  /** Lower-case hex of SHA-256(0x00 ‖ UTF-8 of `text`), where the database has SHA-256. */
+  leafHex?(text: string): string
+  /** Statements making the change-event JSON columns keep their text as written, where the
+   * first migration's JSON type rewrites it (PostgreSQL jsonb reorders keys). */
+  readonly keepJsonTextSql?: readonly string[]
+}
+
+/**
  * Everything the engine needs to know about one database, in one place. The engine asks
  * the capability flags ("can you RETURNING?"), never "are you postgres?".
  */
@@ -147,6 +169,8 @@ export interface Dialect {
    * (SQLite: the WAL is checkpointed and truncated; freed cells are zeroed by
    * `secure_delete`). */
   readonly afterEraseSql?: readonly string[]
+  /** Leaf inputs built by the database (verification's fast read), where it can. */
+  readonly leafSql?: LeafSql
   /** Largest number of bound parameters one statement may carry. */
   readonly maxParameters: number
   /** SQL expression reading a BIGINT column as its exact decimal text. */

@@ -113,6 +113,17 @@ const MIGRATIONS: readonly Migration[] = [
   { id: 5, name: 'integrity_logs', up: addIntegrityLogs },
   { id: 6, name: 'archive_segments', up: addArchiveSegments },
   { id: 7, name: 'subject_keys', up: addSubjectKeys },
+  {
+    id: 8,
+    name: 'change_events_json_text',
+    // The JSON columns keep the text the engine wrote (canonical JSON), so `verify` can
+    // hash it as stored. PostgreSQL's jsonb reorders keys; its json keeps the text (events
+    // are never queried inside their JSON). Rows converted here carry jsonb's text form:
+    // they verify through the full read, as before.
+    async up(db, dialect) {
+      for (const statement of dialect.leafSql?.keepJsonTextSql ?? []) await sql.raw(statement).execute(db)
+    },
+  },
 ]
 
 /**

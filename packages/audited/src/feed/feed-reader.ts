@@ -1,4 +1,4 @@
-import { CompiledQuery, sql } from 'kysely'
+import { type AliasedRawBuilder, CompiledQuery, sql } from 'kysely'
 import { type ChangeEvent, eventFromPackedRow, eventFromRow } from '../audit/change-event.js'
 import type { EngineCore } from '../audit/engine-core.js'
 import { checkLimit, readSelection } from '../audit/event-queries.js'
@@ -6,6 +6,7 @@ import { ReadTemplates } from '../audit/read-templates.js'
 import { slot } from '../audit/statements.js'
 import { AuditedError } from '../core/errors.js'
 import { textProblem } from '../core/text-rules.js'
+import type { Dialect } from '../db/dialect.js'
 import { decodeFeedCursor, encodeFeedCursor, FEED_START, type FeedPoint } from './feed-cursor.js'
 
 export interface FeedQuery {
@@ -35,6 +36,21 @@ export interface FeedPage {
 
 const MAX_TEMPLATES = 200
 
+export interface FeedFilter {
+  readonly tenantId?: string | null | undefined
+  readonly tables?: readonly string[] | undefined
+  readonly actions?: readonly string[] | undefined
+}
+
+/** A selection of the feed's rows, compiled once per filter shape under its `name`. */
+export interface RowShape {
+  readonly name: string
+  select(d: Dialect): AliasedRawBuilder<unknown, string>[]
+}
+
+/** The events themselves, as the feed hands them out. */
+const EVENT_ROWS: RowShape = { name: 'read', select: readSelection }
+
 function names(value: unknown, field: string): readonly string[] | undefined {
   if (value === undefined) return undefined
   if (
@@ -52,17 +68,20 @@ function names(value: unknown, field: string): readonly string[] | undefined {
   return [...new Set(value as string[])]
 }
 
+/** What the reader reads through: an engine's core, or an open database's read side. */
+export type FeedSource = Pick<EngineCore, 'readKysely' | 'dialect'>
+
 /**
  * Reads the change feed in feed order (see db/dialects/feed-positions.ts): following the
  * cursor returns every committed event exactly once, never one that rolled back, and the
  * same order every time it is read from the start.
  */
 export class FeedReader {
-  readonly #core: EngineCore
+  readonly #core: FeedSource
   readonly #reads: ReadTemplates
   readonly #decode: (row: Record<string, unknown>) => ChangeEvent
 
-  constructor(core: EngineCore) {
+  constructor(core: FeedSource) {
     this.#core = core
     this.#reads = new ReadTemplates(core.readKysely, MAX_TEMPLATES)
     this.#decode = core.dialect.packRowFunction === undefined ? eventFromRow : eventFromPackedRow
@@ -97,20 +116,31 @@ export class FeedReader {
   async readAfter(
     from: FeedPoint,
     limit: number,
-    filter: {
-      tenantId?: string | null | undefined
-      tables?: readonly string[] | undefined
-      actions?: readonly string[] | undefined
-    } = {},
+    filter: FeedFilter = {},
   ): Promise<{ event: ChangeEvent; point: FeedPoint }[]> {
+    const rows = await this.rowsAfter(from, limit, filter, EVENT_ROWS)
+    return rows.map((row) => {
+      const event = this.#decode(row)
+      return { event, point: { position: BigInt(String(row.feed_position)), eventId: event.eventId } }
+    })
+  }
+
+  /** Rows of `shape`'s columns (and `feed_position`) for the events after `from`, in feed
+   * order: the feed's range and filters with another selection (verification's leaf read). */
+  async rowsAfter(
+    from: FeedPoint,
+    limit: number,
+    filter: FeedFilter,
+    shape: RowShape,
+  ): Promise<Record<string, unknown>[]> {
     const d = this.#core.dialect
     const tenant = filter.tenantId === undefined ? 'any' : filter.tenantId === null ? 'null' : 'one'
     const nt = filter.tables?.length ?? 0
     const na = filter.actions?.length ?? 0
-    const template = this.#reads.template(`read:${tenant}:${nt}:${na}`, () => {
+    const template = this.#reads.template(`${shape.name}:${tenant}:${nt}:${na}`, () => {
       let q = this.#core.readKysely
         .selectFrom('change_events')
-        .select([...readSelection(d), sql.raw<string>(d.bigintAsText('feed_pos')).as('feed_position')])
+        .select([...shape.select(d), sql.raw<string>(d.bigintAsText('feed_pos')).as('feed_position')])
         // The plain range lets the index seek to the cursor; the OR keeps its exactness.
         .where('change_events.feed_pos', '>=', slot('pos'))
         .where((eb) =>
@@ -149,11 +179,7 @@ export class FeedReader {
     filter.actions?.forEach((a, i) => {
       args[`a${i}`] = a
     })
-    const rows = await this.#reads.run(template, args)
-    return rows.map((row) => {
-      const event = this.#decode(row)
-      return { event, point: { position: BigInt(String(row.feed_position)), eventId: event.eventId } }
-    })
+    return this.#reads.run(template, args)
   }
 
   /** The newest final point (a consumer that starts "from now" starts here). */

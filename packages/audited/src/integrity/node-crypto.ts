@@ -3,7 +3,11 @@
  * sealer and the verifier, and checkpoint signing keys in the Go `sumdb/note` text form
  * (`PRIVATE+KEY+<name>+<id>+<base64(0x01 ‖ seed)>`), so keys move between tools.
  */
+
+// A namespace import: a named import of `hash` would fail to link on Node before 20.12.
+import * as nodeCrypto from 'node:crypto'
 import {
+  type BinaryLike,
   createHash,
   createPrivateKey,
   createPublicKey,
@@ -18,9 +22,21 @@ import { fromBase64, keyId, type SignatureCheck, toBase64, verifierKey } from '.
 const ONE = Buffer.from([1])
 const ZERO = Buffer.from([0])
 
+/** One-shot SHA-256 where Node has it (20.12+), about half the cost of a Hash object. */
+const oneShot: ((algorithm: string, data: BinaryLike, encoding: 'buffer') => Buffer) | undefined =
+  typeof nodeCrypto.hash === 'function' ? nodeCrypto.hash : undefined
+/** 0x01 ‖ left ‖ right of one interior node (hashes are 32 bytes; anything else goes the long way). */
+const pair = Buffer.alloc(65, 1)
+
 export const nodeHasher: MerkleHasher = {
   leaf: (bytes) => createHash('sha256').update(ZERO).update(bytes).digest(),
-  node: (left, right) => createHash('sha256').update(ONE).update(left).update(right).digest(),
+  node: (left, right) => {
+    if (oneShot === undefined || left.length !== 32 || right.length !== 32)
+      return createHash('sha256').update(ONE).update(left).update(right).digest()
+    pair.set(left, 1)
+    pair.set(right, 33)
+    return oneShot('sha256', pair, 'buffer')
+  },
 }
 
 const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex')

@@ -3,28 +3,44 @@
  * event's canonical text, and hex through `Buffer`. Byte for byte what the portable
  * functions (leaf.ts, merkle.ts) give, errors included.
  */
-import { createHash } from 'node:crypto'
+import * as crypto from 'node:crypto'
 import type { ChangeEvent } from '../audit/change-event.js'
 import { eventLeafText } from './leaf.js'
 import { fromHex } from './merkle.js'
 
-const ZERO = new Uint8Array(1)
+/** One-shot SHA-256 (`crypto.hash`, Node 20.12+: half the cost of a Hash object for a
+ * short input), or a Hash object on older versions. */
+const oneShot: ((algorithm: string, data: crypto.BinaryLike, encoding: 'hex') => string) | undefined =
+  typeof crypto.hash === 'function' ? crypto.hash : undefined
+
+/** Lower-case hex SHA-256 of the UTF-8 bytes of `text`. */
+export function sha256TextHex(text: string): string {
+  return oneShot !== undefined
+    ? oneShot('sha256', text, 'hex')
+    : crypto.createHash('sha256').update(text, 'utf8').digest('hex')
+}
 
 /** `eventLeafHash(e)`: SHA-256(0x00 ‖ UTF-8 canonical JSON of the event). */
 export function nodeLeafHash(e: ChangeEvent): Uint8Array {
-  return createHash('sha256').update(ZERO).update(eventLeafText(e), 'utf8').digest()
+  return crypto
+    .createHash('sha256')
+    .update(`\0${eventLeafText(e)}`, 'utf8')
+    .digest()
 }
 
 /** `toHex(eventLeafHash(e))`. */
 export function nodeLeafHex(e: ChangeEvent): string {
-  return createHash('sha256').update(ZERO).update(eventLeafText(e), 'utf8').digest('hex')
+  return sha256TextHex(`\0${eventLeafText(e)}`)
 }
 
 /** `toHex(b)`. */
 export const nodeToHex = (b: Uint8Array): string =>
   Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
-const HEX = /^(?:[0-9a-f]{2})*$/
-
-/** `fromHex(s)`: the same bytes, and the same error for text that is not lower-case hex. */
-export const nodeFromHex = (s: string): Uint8Array => (HEX.test(s) ? Buffer.from(s, 'hex') : fromHex(s))
+/** `fromHex(s)`: the same bytes, and the same error for text that is not lower-case hex.
+ * `Buffer.from` stops at the first pair that is not hex (so a short result means one) and
+ * takes upper case too (hence the comparison). */
+export function nodeFromHex(s: string): Uint8Array {
+  const b = Buffer.from(s, 'hex')
+  return b.length * 2 === s.length && s === s.toLowerCase() ? b : fromHex(s)
+}

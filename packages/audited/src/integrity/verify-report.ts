@@ -41,6 +41,10 @@ export interface VerifyOptions {
 export interface VerifyReport {
   readonly clean: boolean
   readonly events: number
+  /** Events whose leaf, as the database built it from the stored columns, differed from the
+   * sealed one, and which were therefore read and hashed in full (0 for a clean log written
+   * by this version; each modified event is one). */
+  readonly rechecked: number
   readonly logs: { tenantId: string | null; leaves: number; checkpoints: number; unsealed: number }[]
   readonly findings: Finding[]
 }

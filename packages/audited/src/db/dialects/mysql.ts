@@ -7,6 +7,7 @@ import type { Dialect, Session, Statement, StatementResult } from '../dialect.js
 import { type DatabaseHealth, UNREACHABLE } from '../health.js'
 import { observedDialect } from '../observed-kysely-dialect.js'
 import { MYSQL_FEED } from './feed-positions.js'
+import { MYSQL_LEAF_SQL } from './leaf-sql.js'
 import { MysqlPoolStats } from './mysql-pool-stats.js'
 import type { PoolOptions } from './postgres.js'
 
@@ -185,6 +186,7 @@ export function createMysql(url: string, options: PoolOptions, health: DatabaseH
         `ALTER TABLE \`${table}\` CONVERT TO CHARACTER SET utf8mb4 COLLATE ${collation}`,
     },
     feed: MYSQL_FEED,
+    leafSql: MYSQL_LEAF_SQL,
     maxParameters: 60_000,
     bigintAsText: (column) => `CAST(${column} AS CHAR)`,
     bigintParameter: (value) => value,

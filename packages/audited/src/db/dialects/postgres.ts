@@ -8,6 +8,7 @@ import type { Dialect, Session, Statement, StatementResult } from '../dialect.js
 import { type DatabaseHealth, UNREACHABLE } from '../health.js'
 import { observedDialect } from '../observed-kysely-dialect.js'
 import { POSTGRES_FEED } from './feed-positions.js'
+import { POSTGRES_LEAF_SQL } from './leaf-sql.js'
 
 export interface PoolOptions {
   /** Connections in the pool (default 10). */
@@ -179,6 +180,7 @@ export function createPostgres(url: string, options: PoolOptions, health: Databa
     columnsSql:
       'SELECT column_name AS name FROM information_schema.columns WHERE table_name = $1 AND table_schema = current_schema()',
     feed: POSTGRES_FEED,
+    leafSql: POSTGRES_LEAF_SQL,
     maxParameters: 65_000,
     bigintAsText: (column) => `CAST(${column} AS TEXT)`,
     bigintParameter: (value) => value.toString(),

@@ -8,6 +8,7 @@ import type { DatabaseHealth } from '../health.js'
 import { observedDialect } from '../observed-kysely-dialect.js'
 import { WriterLock } from '../writer-lock.js'
 import { SQLITE_FEED } from './feed-positions.js'
+import { SQLITE_LEAF_SQL } from './leaf-sql.js'
 import { CommitGroup } from './sqlite-group-commit.js'
 import { LeasedSqliteDialect, StatementCache } from './sqlite-kysely-dialect.js'
 
@@ -113,6 +114,7 @@ export function createSqlite(
     indexExistsSql: undefined,
     columnsSql: 'SELECT name FROM pragma_table_info(?)',
     feed: SQLITE_FEED,
+    leafSql: SQLITE_LEAF_SQL,
     afterEraseSql: ['PRAGMA wal_checkpoint(TRUNCATE)'],
     maxParameters: 32_000,
     packRowFunction: 'json_array',

@@ -1,0 +1,155 @@
+/**
+ * The feed as `verify` reads it: per event its id, tenant, feed point and leaf hash, with
+ * the leaf built by the database from the stored columns (leaf-sql.ts) and hashed there
+ * where it can — no event objects, one value per event. A leaf that differs from the sealed
+ * one is decided by `Recheck` (the event read and hashed in full), so a database's escaping
+ * or formatting can cost speed, never a false finding. Where the dialect builds no leaf,
+ * the events are read whole and hashed here.
+ *
+ * Nothing stored can stop the run: a page the database cannot build leaves for (a BLOB
+ * where SQLite expects text) is read whole; one that cannot be read whole either (the same
+ * BLOB breaks SQLite's packed read) is read as ids, every event of it rechecked alone, and
+ * an event that cannot be read at all is modified.
+ */
+import { type AliasedRawBuilder, sql } from 'kysely'
+import type { Auditor } from '../audit/auditor.js'
+import type { ChangeEvent } from '../audit/change-event.js'
+import type { AuditedDatabase } from '../db/open-database.js'
+import type { FeedPoint } from '../feed/feed-cursor.js'
+import { FeedReader, type RowShape } from '../feed/feed-reader.js'
+import { leafSelectSql } from './leaf-sql.js'
+import { nodeLeafHex, sha256TextHex } from './node-leaf.js'
+
+export interface LeafRow {
+  readonly eventId: string
+  readonly tenantId: string | null
+  readonly point: FeedPoint
+  /** SHA-256 leaf hash, lower-case hex ('' when the event could not be read). */
+  readonly hex: string
+}
+
+const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
+
+const idColumns = (): AliasedRawBuilder<unknown, string>[] => [
+  sql.ref('event_id').as('event_id'),
+  sql.ref('tenant_id').as('tenant_id'),
+]
+const IDS: RowShape = { name: 'verify-ids', select: idColumns }
+
+export class VerifyReader {
+  readonly #reader: FeedReader
+  readonly #tenantId: string | null | undefined
+  readonly #shape: RowShape | undefined
+  readonly #hashed: boolean
+
+  constructor(db: AuditedDatabase, tenantId: string | null | undefined) {
+    this.#reader = new FeedReader({ readKysely: db.readKysely, dialect: db.capabilities })
+    this.#tenantId = tenantId
+    const leaf = leafSelectSql(db.capabilities)
+    this.#hashed = leaf?.hashed ?? false
+    this.#shape =
+      leaf === undefined
+        ? undefined
+        : { name: 'verify-leaf', select: () => [...idColumns(), sql.raw(leaf.sql).as('leaf')] }
+  }
+
+  /** Up to `limit` events after `from`, in feed order. */
+  async page(from: FeedPoint, limit: number): Promise<LeafRow[]> {
+    if (this.#shape !== undefined) {
+      try {
+        return this.#rows(await this.#reader.rowsAfter(from, limit, this.#filter(), this.#shape), (r) => {
+          const leaf = text(r.leaf) ?? ''
+          return this.#hashed ? leaf : sha256TextHex(`\0${leaf}`)
+        })
+      } catch {
+        // Read whole below; a database that is down fails there too, and that throws.
+      }
+    }
+    try {
+      const events = await this.#reader.readAfter(from, limit, this.#filter())
+      return events.map(({ event, point }) => ({
+        eventId: event.eventId,
+        tenantId: event.tenantId,
+        point,
+        hex: nodeLeafHex(event),
+      }))
+    } catch (e) {
+      if (this.#shape === undefined) throw e
+      return this.#rows(await this.#reader.rowsAfter(from, limit, this.#filter(), IDS), () => '')
+    }
+  }
+
+  #filter() {
+    return { tenantId: this.#tenantId }
+  }
+
+  #rows(rows: Record<string, unknown>[], hex: (r: Record<string, unknown>) => string): LeafRow[] {
+    return rows.map((r) => {
+      const eventId = String(r.event_id)
+      return {
+        eventId,
+        tenantId: text(r.tenant_id),
+        point: { position: BigInt(String(r.feed_position)), eventId },
+        hex: hex(r),
+      }
+    })
+  }
+}
+
+/** One event whose leaf, as read, differed from its sealed leaf. */
+interface Suspect {
+  readonly eventId: string
+  readonly expected: string
+  /** Called when the full read confirms the difference. */
+  readonly modified: () => void
+}
+
+/** At most this many events per full read (`events.getMany`' limit). */
+const BATCH = 500
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/
+
+/** Reads suspects in full (as stored), in batches, and reports the ones that really differ. */
+export class Recheck {
+  readonly #auditor: Auditor
+  #pending: Suspect[] = []
+  count = 0
+
+  constructor(auditor: Auditor) {
+    this.#auditor = auditor
+  }
+
+  add(s: Suspect): void {
+    this.#pending.push(s)
+    this.count += 1
+  }
+
+  get size(): number {
+    return this.#pending.length
+  }
+
+  async flush(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, BATCH)
+      const hexById = new Map<string, string>()
+      for (const e of await this.#read(batch.map((s) => s.eventId))) hexById.set(e.eventId, nodeLeafHex(e))
+      for (const s of batch) if (hexById.get(s.eventId) !== s.expected) s.modified()
+    }
+  }
+
+  /** The events that can be read, as stored: a batch at once, or one by one when one of
+   * them cannot be (malformed JSON); an id that is not a ULID was rewritten (a sealed leaf
+   * names one), and is left out. */
+  async #read(ids: readonly string[]): Promise<ChangeEvent[]> {
+    const valid = ids.filter((id) => ULID.test(id))
+    try {
+      return await this.#auditor.events.getMany(valid, { stored: true })
+    } catch {
+      const events: ChangeEvent[] = []
+      for (const id of valid) {
+        const e = await this.#auditor.events.get(id, { stored: true }).catch(() => undefined)
+        if (e !== undefined) events.push(e)
+      }
+      return events
+    }
+  }
+}
