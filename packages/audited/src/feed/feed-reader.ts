@@ -42,6 +42,12 @@ export interface FeedFilter {
   readonly actions?: readonly string[] | undefined
 }
 
+/** A part of the feed after a point: up to `upTo` (inclusive), leaving out `skip` events. */
+export interface FeedRange {
+  readonly upTo?: FeedPoint
+  readonly skip?: number
+}
+
 /** A selection of the feed's rows, compiled once per filter shape under its `name`. */
 export interface RowShape {
   readonly name: string
@@ -117,8 +123,9 @@ export class FeedReader {
     from: FeedPoint,
     limit: number,
     filter: FeedFilter = {},
+    range: FeedRange = {},
   ): Promise<{ event: ChangeEvent; point: FeedPoint }[]> {
-    const rows = await this.rowsAfter(from, limit, filter, EVENT_ROWS)
+    const rows = await this.rowsAfter(from, limit, filter, EVENT_ROWS, range)
     return rows.map((row) => {
       const event = this.#decode(row)
       return { event, point: { position: BigInt(String(row.feed_position)), eventId: event.eventId } }
@@ -126,18 +133,24 @@ export class FeedReader {
   }
 
   /** Rows of `shape`'s columns (and `feed_position`) for the events after `from`, in feed
-   * order: the feed's range and filters with another selection (verification's leaf read). */
+   * order: the feed's range and filters with another selection (verification's leaf read).
+   * `upTo`: only events up to that point (a range known to be final); `skip`: leave out
+   * the first this many (a page's last key without reading the page). */
   async rowsAfter(
     from: FeedPoint,
     limit: number,
     filter: FeedFilter,
     shape: RowShape,
+    range: FeedRange = {},
   ): Promise<Record<string, unknown>[]> {
     const d = this.#core.dialect
     const tenant = filter.tenantId === undefined ? 'any' : filter.tenantId === null ? 'null' : 'one'
     const nt = filter.tables?.length ?? 0
     const na = filter.actions?.length ?? 0
-    const template = this.#reads.template(`${shape.name}:${tenant}:${nt}:${na}`, () => {
+    const upTo = range.upTo !== undefined
+    const skip = range.skip !== undefined
+    const key = `${shape.name}:${tenant}:${nt}:${na}:${upTo ? 'u' : ''}${skip ? 's' : ''}`
+    const template = this.#reads.template(key, () => {
       let q = this.#core.readKysely
         .selectFrom('change_events')
         .select([...shape.select(d), sql.raw<string>(d.bigintAsText('feed_pos')).as('feed_position')])
@@ -148,6 +161,12 @@ export class FeedReader {
         )
       if (d.feed.boundSql !== undefined)
         q = q.where('change_events.feed_pos', '<', sql.raw<string>(d.feed.boundSql))
+      if (upTo)
+        q = q
+          .where('change_events.feed_pos', '<=', slot('upPos'))
+          .where((eb) =>
+            eb.or([eb('change_events.feed_pos', '<', slot('upPos')), eb('event_id', '<=', slot('upId'))]),
+          )
       if (tenant === 'null') q = q.where('tenant_id', 'is', null)
       else if (tenant === 'one') q = q.where('tenant_id', '=', slot('tenant'))
       if (nt > 0)
@@ -162,16 +181,20 @@ export class FeedReader {
           'in',
           Array.from({ length: na }, (_, i) => slot(`a${i}`)),
         )
-      return q
+      const ordered = q
         .orderBy('change_events.feed_pos')
         .orderBy('event_id')
         .limit(slot('limit') as unknown as number)
+      return skip ? ordered.offset(slot('skip') as unknown as number) : ordered
     })
     const args: Record<string, unknown> = {
       pos: d.bigintParameter(from.position),
       id: from.eventId,
       tenant: filter.tenantId,
       limit,
+      upPos: range.upTo === undefined ? undefined : d.bigintParameter(range.upTo.position),
+      upId: range.upTo?.eventId,
+      skip: range.skip,
     }
     filter.tables?.forEach((t, i) => {
       args[`t${i}`] = t

@@ -15,7 +15,7 @@ import { type AliasedRawBuilder, sql } from 'kysely'
 import type { Auditor } from '../audit/auditor.js'
 import type { ChangeEvent } from '../audit/change-event.js'
 import type { AuditedDatabase } from '../db/open-database.js'
-import type { FeedPoint } from '../feed/feed-cursor.js'
+import { FEED_START, type FeedPoint } from '../feed/feed-cursor.js'
 import { FeedReader, type RowShape } from '../feed/feed-reader.js'
 import { leafSelectSql } from './leaf-sql.js'
 import { nodeLeafHex, sha256TextHex } from './node-leaf.js'
@@ -26,6 +26,13 @@ export interface LeafRow {
   readonly point: FeedPoint
   /** SHA-256 leaf hash, lower-case hex ('' when the event could not be read). */
   readonly hex: string
+}
+
+/** A read started ahead of its use: if the run stops before awaiting it, its failure is
+ * not an unhandled rejection (awaiting it still throws). */
+function ahead<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined)
+  return p
 }
 
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
@@ -53,20 +60,67 @@ export class VerifyReader {
         : { name: 'verify-leaf', select: () => [...idColumns(), sql.raw(leaf.sql).as('leaf')] }
   }
 
-  /** Up to `limit` events after `from`, in feed order. */
-  async page(from: FeedPoint, limit: number): Promise<LeafRow[]> {
+  /**
+   * The whole feed (the tenant's), page by page in feed order, with up to `depth` pages
+   * read at once: each page's end is found first by its last key (an index read), so the
+   * pages after it can be read meanwhile on other connections — the database's work of
+   * building leaves is what limits a read on a server. Events up to a key that was final
+   * when it was found are final, so a range read later holds exactly the same events.
+   */
+  async *pages(limit: number, depth: number): AsyncGenerator<LeafRow[]> {
+    let cursor = FEED_START
+    let open = true
+    const queue: Promise<LeafRow[]>[] = []
+    for (;;) {
+      while (open && queue.length < depth) {
+        const end = await this.#lastKey(cursor, limit)
+        if (end === undefined) {
+          // Fewer than a page are final now: the rest is read as one page.
+          queue.push(ahead(this.page(cursor, limit)))
+          open = false
+        } else {
+          queue.push(ahead(this.page(cursor, limit, end)))
+          cursor = end
+        }
+      }
+      const next = queue.shift()
+      if (next === undefined) return
+      const page = await next
+      yield page
+      if (!open && queue.length === 0) {
+        // The last page was full: events became final meanwhile; go on after it.
+        if (page.length < limit) return
+        cursor = page.at(-1)!.point
+        open = true
+      }
+    }
+  }
+
+  /** The feed point of the `limit`-th event after `from`, or undefined when there are fewer. */
+  async #lastKey(from: FeedPoint, limit: number): Promise<FeedPoint | undefined> {
+    const [row] = await this.#reader.rowsAfter(from, 1, this.#filter(), IDS, { skip: limit - 1 })
+    if (row === undefined) return undefined
+    return { position: BigInt(String(row.feed_position)), eventId: String(row.event_id) }
+  }
+
+  /** Up to `limit` events after `from` (up to `upTo` when given), in feed order. */
+  async page(from: FeedPoint, limit: number, upTo?: FeedPoint): Promise<LeafRow[]> {
+    const range = upTo === undefined ? {} : { upTo }
     if (this.#shape !== undefined) {
       try {
-        return this.#rows(await this.#reader.rowsAfter(from, limit, this.#filter(), this.#shape), (r) => {
-          const leaf = text(r.leaf) ?? ''
-          return this.#hashed ? leaf : sha256TextHex(`\0${leaf}`)
-        })
+        return this.#rows(
+          await this.#reader.rowsAfter(from, limit, this.#filter(), this.#shape, range),
+          (r) => {
+            const leaf = text(r.leaf) ?? ''
+            return this.#hashed ? leaf : sha256TextHex(`\0${leaf}`)
+          },
+        )
       } catch {
         // Read whole below; a database that is down fails there too, and that throws.
       }
     }
     try {
-      const events = await this.#reader.readAfter(from, limit, this.#filter())
+      const events = await this.#reader.readAfter(from, limit, this.#filter(), range)
       return events.map(({ event, point }) => ({
         eventId: event.eventId,
         tenantId: event.tenantId,
@@ -75,7 +129,7 @@ export class VerifyReader {
       }))
     } catch (e) {
       if (this.#shape === undefined) throw e
-      return this.#rows(await this.#reader.rowsAfter(from, limit, this.#filter(), IDS), () => '')
+      return this.#rows(await this.#reader.rowsAfter(from, limit, this.#filter(), IDS, range), () => '')
     }
   }
 

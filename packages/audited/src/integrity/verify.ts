@@ -20,6 +20,8 @@ import type { Finding, VerifyOptions, VerifyReport } from './verify-report.js'
 export type { Finding, FindingKind, VerifyOptions, VerifyReport } from './verify-report.js'
 
 const PAGE = 1000
+/** Feed pages read at once (on a server, each on its own connection). */
+const READ_DEPTH = 2
 /** Suspect events read in full once this many are waiting (and at the end). */
 const RECHECK_BATCH = 500
 
@@ -378,12 +380,7 @@ export async function verifyLogs(o: VerifyOptions): Promise<VerifyReport> {
     total = Number((await q.executeTakeFirst())?.n ?? 0)
   }
   let done = 0
-  // The next page is read while this one is checked (another connection, on a server).
-  let next = reader.page(FEED_START, PAGE)
-  for (;;) {
-    const page = await next
-    const full = page.length === PAGE
-    if (full) next = ahead(reader.page(page.at(-1)!.point, PAGE))
+  for await (const page of reader.pages(PAGE, READ_DEPTH)) {
     for (const r of page) {
       const reading = logOf(logKeyOf(r.tenantId)).event(r.eventId, r.point, r.hex)
       if (reading !== undefined) await reading
@@ -391,7 +388,6 @@ export async function verifyLogs(o: VerifyOptions): Promise<VerifyReport> {
     if (recheck.size >= RECHECK_BATCH) await recheck.flush()
     done += page.length
     o.onProgress?.(done, Math.max(total, done))
-    if (!full) break
   }
   for (const log of logs.values()) await log.finish()
   await recheck.flush()
