@@ -371,6 +371,23 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
       await page.getByText('Saved.').waitFor()
       await page.getByText('Events older than 400 days are purged after archiving.').waitFor()
       assert.equal(await page.getByLabel(/^Per-table keep days/).inputValue(), 'entries=30')
+
+      // Sign out ends the session on the server too; the other tab's session is its own.
+      const tokenOf = (p: Page) =>
+        p.evaluate(() =>
+          (
+            globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }
+          ).sessionStorage.getItem('audited.session'),
+        )
+      const [mine, theirs] = [await tokenOf(page), await tokenOf(watcher)]
+      const me = (t: string | null) =>
+        fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${t}` } })
+      assert.equal((await me(mine)).status, 200)
+      await page.getByRole('button', { name: 'Sign out' }).click()
+      await page.getByRole('heading', { name: 'Sign in to the audit explorer' }).waitFor()
+      assert.equal(((await page.getByRole('status').textContent()) ?? '').trim(), 'You are signed out.')
+      assert.equal((await me(mine)).status, 401, 'the signed-out token is refused')
+      assert.equal((await me(theirs)).status, 200, "the other tab's session goes on")
       assert.deepEqual(cspErrors, [], 'the app never violates its own CSP')
       await context.close()
     })
