@@ -5,7 +5,7 @@
  */
 
 import type { AuditedWriter } from 'audited'
-import { AuditedError, decodeRow } from 'audited'
+import { AuditedError, decodeRow, isAuditedError } from 'audited'
 import type { Caller, CmsStore } from './caller.js'
 import { type Role, type TokenRow, tokens } from './entities.js'
 import { newRecordId } from './records.js'
@@ -47,6 +47,23 @@ export async function deleteToken(store: CmsStore, caller: Caller, id: string): 
   const current = decodeRow(tokens, raw) as unknown as TokenRow
   assertMayManage(caller, current)
   await store.auditor.delete(tokens, id, caller.ctx, { expectedVersion: current.version })
+}
+
+/** The `reason` of the delete event a sign-out writes. */
+export const LOGOUT_REASON = 'logout'
+
+/**
+ * Ends the caller's own login session `sessionId` (`POST /auth/logout`): an audited delete,
+ * reason "logout", so its token is refused from the next request on, by every server
+ * process (each request looks its token up in the database). A session that another request
+ * ended meanwhile (a concurrent sign-out, the purge) is ended already: nothing to do.
+ */
+export async function endSession(store: CmsStore, caller: Caller, sessionId: string): Promise<void> {
+  try {
+    await store.auditor.delete(tokens, sessionId, { ...caller.ctx, reason: LOGOUT_REASON })
+  } catch (e) {
+    if (!isAuditedError(e) || e.code !== 'not_found') throw e
+  }
 }
 
 /** Tokens are not restorable: a revoked credential must stay revoked. */

@@ -13,7 +13,7 @@ export class ApiError extends Error {
 }
 
 let token: string | null = sessionStorage.getItem(KEY)
-let onSignedOut: () => void = () => {}
+let onSignedOut: (notice: string) => void = () => {}
 
 export const session = {
   get token(): string | null {
@@ -24,8 +24,15 @@ export const session = {
     if (value === null) sessionStorage.removeItem(KEY)
     else sessionStorage.setItem(KEY, value)
   },
-  onSignedOut(f: () => void): void {
+  /** `f` hears every sign-out, with what the sign-in screen should say. */
+  onSignedOut(f: (notice: string) => void): void {
     onSignedOut = f
+  },
+  /** The server refused the session (expired, ended, account changed): the tab forgets it. */
+  ended(message: string): void {
+    token = null
+    sessionStorage.removeItem(KEY)
+    onSignedOut(`You were signed out: ${message}`)
   },
 }
 
@@ -41,13 +48,30 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   if (res.status === 204) return undefined as T
   const json = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } }
   if (!res.ok) {
-    if (res.status === 401 && path !== '/auth/login') {
-      session.set(null)
-      onSignedOut()
+    if (res.status === 401 && path !== '/auth/login' && path !== '/auth/logout') {
+      session.ended(json.error?.message ?? 'the session is no longer valid.')
     }
     throw new ApiError(res.status, json.error?.code ?? 'error', json.error?.message ?? res.statusText)
   }
   return json as T
+}
+
+/**
+ * Signs out: the server ends the session (`POST /auth/logout`, so its token is refused from
+ * then on), and the tab forgets it whatever the answer; the sign-in screen says which.
+ */
+export async function signOut(): Promise<void> {
+  let notice = 'You are signed out.'
+  try {
+    if (token !== null) await api('POST', '/auth/logout')
+  } catch (e) {
+    // 401: the session had ended already. Anything else: the server did not end it.
+    if (!(e instanceof ApiError && e.status === 401)) {
+      notice = `Signed out of this tab, but the server could not end the session (${(e as Error).message}): it stays valid until it expires.`
+    }
+  }
+  session.set(null)
+  onSignedOut(notice)
 }
 
 /** A query string of the defined, non-empty values. */

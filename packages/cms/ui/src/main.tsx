@@ -1,7 +1,7 @@
 /** The audit explorer: sign-in, then activity, record timelines, diffs, restore, event proofs, content, webhooks, retention. */
 import { render } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { api, session } from './api.js'
+import { api, session, signOut } from './api.js'
 import { href, useRoute } from './route.js'
 import { Activity } from './views/activity.js'
 import { Content } from './views/content.js'
@@ -27,9 +27,20 @@ const NAV: [string, string][] = [
 function App() {
   const [signedIn, setSignedIn] = useState(session.token !== null)
   const [me, setMe] = useState<Me | null>(null)
+  const [notice, setNotice] = useState<string | null>(null)
+  const [leaving, setLeaving] = useState(false)
   const route = useRoute()
   const main = useRef<HTMLElement>(null)
-  useEffect(() => session.onSignedOut(() => setSignedIn(false)), [])
+  useEffect(
+    () =>
+      session.onSignedOut((text) => {
+        setNotice(text)
+        setMe(null)
+        setLeaving(false)
+        setSignedIn(false)
+      }),
+    [],
+  )
   useEffect(() => {
     if (signedIn) api<Me>('GET', '/me').then(setMe, () => {})
   }, [signedIn])
@@ -37,7 +48,16 @@ function App() {
     // A new screen: focus moves to its heading, for keyboard and screen-reader users.
     main.current?.querySelector('h1')?.focus()
   }, [route.join('/')])
-  if (!signedIn) return <Login onSignedIn={() => setSignedIn(true)} />
+  if (!signedIn)
+    return (
+      <Login
+        notice={notice}
+        onSignedIn={() => {
+          setNotice(null)
+          setSignedIn(true)
+        }}
+      />
+    )
   const [screen = 'activity', ...rest] = route
   return (
     <div class="shell">
@@ -62,9 +82,10 @@ function App() {
           <button
             type="button"
             class="link"
+            disabled={leaving}
             onClick={() => {
-              session.set(null)
-              setSignedIn(false)
+              setLeaving(true)
+              void signOut()
             }}
           >
             Sign out

@@ -23,6 +23,12 @@ export function followStream(
         if (session.token !== null) headers.authorization = `Bearer ${session.token}`
         if (lastId !== undefined) headers['last-event-id'] = lastId
         const res = await fetch(`/api/v1/audit/stream${params}`, { headers, signal: abort.signal })
+        if (res.status === 401) {
+          // The session ended (expired, signed out elsewhere): retrying cannot help.
+          const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } }
+          session.ended(body.error?.message ?? 'the session is no longer valid.')
+          return
+        }
         if (!res.ok || res.body === null) throw new Error(`stream answered ${res.status}`)
         onState(true)
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()

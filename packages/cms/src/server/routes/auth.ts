@@ -2,11 +2,13 @@ import { AuditedError, decodeRow } from 'audited'
 import { Type } from 'typebox'
 import { tokens, type UserRow, users } from '../../cms/entities.js'
 import { credentialsFingerprint, dummyPasswordHash, newToken, verifyPassword } from '../../cms/secrets.js'
+import { endSession } from '../../cms/token-operations.js'
 import type { App } from '../app-type.js'
 import type { DerivationGate } from '../derivation-gate.js'
 import type { LoginLimiter } from '../login-limiter.js'
 import { clientIp, requirePrincipal } from '../principal.js'
-import { AUTHENTICATED, errors, ref } from '../schemas/envelope.js'
+import { callerOf } from '../request-caller.js'
+import { AUTHENTICATED, errors, NoContent, ref } from '../schemas/envelope.js'
 import type { RouteDeps } from './deps.js'
 
 export interface AuthRouteDeps extends RouteDeps {
@@ -29,7 +31,7 @@ const LoginBody = Type.Object(
 )
 
 /** `POST /api/v1/auth/login`: a 12 h session token for an e-mail and password;
- * `GET /api/v1/me`: who is calling. */
+ * `POST /api/v1/auth/logout`: that session ends; `GET /api/v1/me`: who is calling. */
 export async function authRoutes(app: App, deps: AuthRouteDeps): Promise<void> {
   const { db, auditor, sessionTtlMs, newId, limiter, gate } = deps
   // Made once, before the first login, so that login costs one derivation like all others.
@@ -99,6 +101,29 @@ export async function authRoutes(app: App, deps: AuthRouteDeps): Promise<void> {
         },
       )
       return { token, expiresAt: expiresAt.toISOString() }
+    },
+  )
+
+  app.post(
+    '/api/v1/auth/logout',
+    {
+      schema: {
+        tags: ['auth'],
+        operationId: 'logout',
+        summary: 'Sign out: the session this request carries ends; its token is refused from now on',
+        response: { 204: NoContent, ...errors(...AUTHENTICATED, 409, 413, 429) },
+      },
+    },
+    async (request, reply) => {
+      const p = requirePrincipal(request)
+      if (p.actorType !== 'user') {
+        throw new AuditedError(
+          'validation',
+          `Sign-out ends a login session; an API token is revoked with DELETE /api/v1/tokens/${p.tokenId}.`,
+        )
+      }
+      await endSession(deps, callerOf(request), p.tokenId)
+      return reply.code(204).send()
     },
   )
 

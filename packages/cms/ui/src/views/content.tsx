@@ -19,6 +19,9 @@ interface Entry {
   version: number
   updatedAt: string
 }
+/** A field being defined: its options as typed (split on submit, so a comma can be typed). */
+type DraftField = Field & { optionsText?: string }
+
 const FIELD_TYPES = [
   'string',
   'text',
@@ -39,7 +42,7 @@ export function Content({ type, id }: { type: string | undefined; id: string | u
 
 function Types() {
   const [types, setTypes] = useState<ContentType[]>([])
-  const [fields, setFields] = useState<Field[]>([{ name: 'title', type: 'string', required: true }])
+  const [fields, setFields] = useState<DraftField[]>([{ name: 'title', type: 'string', required: true }])
   const [error, setError] = useState<string | null>(null)
   const load = () =>
     api<Page<ContentType>>('GET', '/content-types?limit=200').then(
@@ -47,7 +50,7 @@ function Types() {
       (e) => setError(e.message),
     )
   useEffect(() => void load(), [])
-  const setField = (i: number, patch: Partial<Field>) =>
+  const setField = (i: number, patch: Partial<DraftField>) =>
     setFields((fs) => fs.map((f, j) => (j === i ? { ...f, ...patch } : f)))
   const create = async (e: Event) => {
     e.preventDefault()
@@ -78,7 +81,18 @@ function Types() {
       <h2>New content type</h2>
       <form onSubmit={create} class="type-form">
         <label>
-          Key <input name="key" required pattern="[a-z][a-z0-9_]{0,63}" placeholder="article" />
+          Key{' '}
+          <input
+            name="key"
+            required
+            pattern="[a-z][a-z0-9_]{0,63}"
+            placeholder="article"
+            aria-describedby="key-rule"
+            title="A lower-case letter, then lower-case letters, digits or _ (at most 64)"
+          />
+          <span id="key-rule" class="muted small">
+            a–z first, then a–z, 0–9, _
+          </span>
         </label>
         <label>
           Name <input name="name" required placeholder="Article" />
@@ -115,15 +129,10 @@ function Types() {
                 <label>
                   Field {i + 1} options (comma-separated)
                   <input
-                    value={(f.options ?? []).join(',')}
-                    onInput={(e) =>
-                      setField(i, {
-                        options: e.currentTarget.value
-                          .split(',')
-                          .map((s) => s.trim())
-                          .filter(Boolean),
-                      })
-                    }
+                    value={f.optionsText ?? ''}
+                    required
+                    placeholder="draft, published"
+                    onInput={(e) => setField(i, { optionsText: e.currentTarget.value })}
                   />
                 </label>
               )}
@@ -151,11 +160,18 @@ function Types() {
   )
 }
 
-const clean = (f: Field): Field => ({
+const clean = (f: DraftField): Field => ({
   name: f.name,
   type: f.type,
   ...(f.required ? { required: true } : {}),
-  ...(f.type === 'enum' ? { options: f.options ?? [] } : {}),
+  ...(f.type === 'enum'
+    ? {
+        options: (f.optionsText ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      }
+    : {}),
 })
 
 function useType(typeKey: string): [ContentType | null, string | null] {
@@ -281,6 +297,7 @@ function EditEntry({ typeKey, id }: { typeKey: string; id: string }) {
           fields={type.fields}
           data={entry.data}
           submitLabel="Save"
+          focusSubmit={saved !== null}
           onSubmit={async (data) => {
             const next = await api<Entry>('PATCH', path, { data, version: entry.version })
             setEntry(next)

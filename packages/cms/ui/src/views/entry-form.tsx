@@ -1,5 +1,5 @@
 /** A form for an entry's data: one simple input per field type. */
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 
 export interface Field {
   name: string
@@ -9,7 +9,15 @@ export interface Field {
   options?: string[]
 }
 
-const toLocal = (iso: unknown) => (typeof iso === 'string' && iso !== '' ? iso.slice(0, 19) : '')
+const pad = (n: number, w = 2) => String(n).padStart(w, '0')
+/** An ISO instant as a `datetime-local` value in the browser's time zone (what the input shows
+ * and what `new Date(value)` reads back), milliseconds only when there are some. */
+function toLocal(iso: unknown): string {
+  const d = typeof iso === 'string' && iso !== '' ? new Date(iso) : null
+  if (d === null || Number.isNaN(d.getTime())) return ''
+  const ms = d.getMilliseconds()
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${ms === 0 ? '' : `.${pad(ms, 3)}`}`
+}
 
 function Input({ field, value }: { field: Field; value: unknown }) {
   const common = { name: field.name, id: `f-${field.name}`, required: field.required === true }
@@ -31,7 +39,15 @@ function Input({ field, value }: { field: Field; value: unknown }) {
         <input name={field.name} id={`f-${field.name}`} type="checkbox" defaultChecked={value === true} />
       )
     case 'datetime':
-      return <input {...common} type="datetime-local" step="1" defaultValue={toLocal(value)} />
+      return (
+        <input
+          {...common}
+          type="datetime-local"
+          // Seconds; any fraction when the stored value has milliseconds (else it could not be saved).
+          step={toLocal(value).includes('.') ? 'any' : '1'}
+          defaultValue={toLocal(value)}
+        />
+      )
     case 'json':
       return (
         <textarea
@@ -43,10 +59,12 @@ function Input({ field, value }: { field: Field; value: unknown }) {
       )
     case 'enum':
       return (
-        <select {...common} defaultValue={typeof value === 'string' ? value : ''}>
+        // The stored option is marked `selected` (a select's defaultValue sets nothing in the DOM:
+        // the form showed "—" and a save erased the value).
+        <select {...common}>
           <option value="">—</option>
           {(field.options ?? []).map((o) => (
-            <option key={o} value={o}>
+            <option key={o} value={o} selected={o === value}>
               {o}
             </option>
           ))}
@@ -54,6 +72,14 @@ function Input({ field, value }: { field: Field; value: unknown }) {
       )
     default:
       return <input {...common} type="text" defaultValue={typeof value === 'string' ? value : ''} />
+  }
+}
+
+function parseJson(name: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw)
+  } catch (e) {
+    throw new Error(`${name}: not valid JSON (${(e as Error).message}).`)
   }
 }
 
@@ -75,7 +101,7 @@ function readData(
     if (raw === '') value = absent
     else if (field.type === 'number' || field.type === 'integer') value = Number(raw)
     else if (field.type === 'datetime') value = new Date(raw).toISOString()
-    else if (field.type === 'json') value = JSON.parse(raw)
+    else if (field.type === 'json') value = parseJson(field.name, raw)
     else value = raw
     if (value !== undefined) data[field.name] = value
   }
@@ -87,16 +113,24 @@ export function EntryForm({
   data,
   submitLabel,
   onSubmit,
+  focusSubmit = false,
 }: {
   fields: readonly Field[]
   data: Record<string, unknown>
   submitLabel: string
   onSubmit: (data: Record<string, unknown>) => Promise<void>
+  /** Focus the submit button on mount: a saved form comes back where the keyboard left it. */
+  focusSubmit?: boolean
 }) {
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+  const button = useRef<HTMLButtonElement>(null)
+  useEffect(() => {
+    if (focusSubmit) button.current?.focus()
+  }, [])
   const submit = async (e: Event) => {
     e.preventDefault()
+    if (busy) return
     setBusy(true)
     setError(null)
     try {
@@ -128,7 +162,8 @@ export function EntryForm({
           {error}
         </p>
       )}
-      <button type="submit" disabled={busy}>
+      {/* aria-disabled, not disabled: a disabled button drops the keyboard's focus to the page. */}
+      <button type="submit" aria-disabled={busy} ref={button}>
         {submitLabel}
       </button>
     </form>

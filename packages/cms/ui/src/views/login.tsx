@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks'
 import { api, session } from '../api.js'
 
-export function Login({ onSignedIn }: { onSignedIn: () => void }) {
+export function Login({ notice, onSignedIn }: { notice: string | null; onSignedIn: () => void }) {
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
   const submit = async (e: Event) => {
@@ -25,6 +25,11 @@ export function Login({ onSignedIn }: { onSignedIn: () => void }) {
   return (
     <main class="login" id="main">
       <h1>Sign in to the audit explorer</h1>
+      {notice && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
       <p>Use the CMS account the server printed on its first start.</p>
       <form onSubmit={submit}>
         <label class="stack">

@@ -9,6 +9,23 @@ interface Policy {
   tables?: Record<string, { keepDays: number }>
 }
 
+/** `entries=30, users=3650`: each table's own keepDays; a malformed pair is named. */
+function parseTables(text: string): Record<string, { keepDays: number }> {
+  const pairs = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const [table = '', days = '', ...rest] = pair.split('=').map((x) => x.trim())
+      if (table === '' || rest.length > 0 || !/^\d+$/.test(days)) {
+        throw new Error(`Per-table keep days: "${pair}" is not table=days (days a whole number).`)
+      }
+      return [table, { keepDays: Number(days) }]
+    }),
+  )
+}
+
 export function Retention() {
   const [policy, setPolicy] = useState<Policy | null | undefined>(undefined)
   const [error, setError] = useState<string | null>(null)
@@ -22,18 +39,9 @@ export function Retention() {
   const save = async (e: Event) => {
     e.preventDefault()
     const f = new FormData(e.currentTarget as HTMLFormElement)
-    // `entries=30, users=3650`: a table's own keepDays.
-    const tables = Object.fromEntries(
-      String(f.get('tables') ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-        .map((pair) => {
-          const [table = '', days = ''] = pair.split('=').map((x) => x.trim())
-          return [table, { keepDays: Number(days) }]
-        }),
-    )
+    setNote(null)
     try {
+      const tables = parseTables(String(f.get('tables') ?? ''))
       const saved = await api<Policy>('PUT', '/retention', {
         keepDays: Number(f.get('keepDays')),
         archive: f.get('archive') === 'on',

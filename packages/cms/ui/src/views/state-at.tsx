@@ -8,11 +8,14 @@ export function StateAt({
   id,
   at,
   onAt,
+  label,
 }: {
   table: string
   id: string
   at: string
   onAt: (at: string) => void
+  /** How to name an event's HLC (its version), when known. */
+  label?: (hlc: string) => string | undefined
 }) {
   const [state, setState] = useState<{ at: string; state: unknown } | null>(null)
   const [error, setError] = useState<string | null>(null)
@@ -50,7 +53,7 @@ export function StateAt({
             As of{' '}
             <code>
               {/^\d+$/.test(at)
-                ? `event HLC ${at}`
+                ? (label?.(at) ?? `event HLC ${at}`)
                 : new Date(at).toLocaleString(undefined, { hour12: false })}
             </code>
             : {state.state === null ? <strong>the record did not exist.</strong> : null}

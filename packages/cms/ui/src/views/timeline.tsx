@@ -142,14 +142,28 @@ export function Timeline({ table, id }: { table: string; id: string }) {
           />
         </section>
       )}
-      <StateAt table={table} id={id} at={stateAt} onAt={setStateAt} />
+      <StateAt
+        table={table}
+        id={id}
+        at={stateAt}
+        onAt={setStateAt}
+        label={(hlc) => {
+          const i = items.findIndex((e) => e.hlc === hlc)
+          return i < 0 ? undefined : `version ${i + 1} (${when(items[i]!.wallTime)})`
+        }}
+      />
       {restoreOf && (
         <RestorePanel
           table={table}
           id={id}
           target={restoreOf}
           version={(index.get(restoreOf.eventId) ?? 0) + 1}
-          onClose={() => setRestoreOf(null)}
+          onClose={() => {
+            const n = (index.get(restoreOf.eventId) ?? 0) + 1
+            setRestoreOf(null)
+            // Back where the keyboard was: the Restore button that opened the preview.
+            document.querySelector<HTMLElement>(`[aria-label="Restore version ${n}"]`)?.focus()
+          }}
           onRestored={() => {
             setRestoreOf(null)
             void more(cursor, NEXT_PAGE)
