@@ -107,6 +107,11 @@ export interface LeafSql {
   isoMillis(column: string): string
   /** The concatenation of SQL text expressions. */
   concat(parts: readonly string[]): string
+  /** Feed pages worth reading at once: more than 1 where reads run on server connections
+   * in parallel with this process, 1 where they run in it (SQLite). */
+  readonly readDepth: number
+  /** The aggregate joining `expr` of a group's rows with commas, in `order`. */
+  joined(expr: string, order: string): string
   /** Lower-case hex of SHA-256(0x00 ‖ UTF-8 of `text`), where the database has SHA-256. */
   leafHex?(text: string): string
   /** Statements making the change-event JSON columns keep their text as written, where the

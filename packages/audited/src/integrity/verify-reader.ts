@@ -48,8 +48,11 @@ export class VerifyReader {
   readonly #tenantId: string | null | undefined
   readonly #shape: RowShape | undefined
   readonly #hashed: boolean
+  /** Pages read at once (see `LeafSql.readDepth`). */
+  readonly depth: number
 
   constructor(db: AuditedDatabase, tenantId: string | null | undefined) {
+    this.depth = db.capabilities.leafSql?.readDepth ?? 1
     this.#reader = new FeedReader({ readKysely: db.readKysely, dialect: db.capabilities })
     this.#tenantId = tenantId
     const leaf = leafSelectSql(db.capabilities)
@@ -67,8 +70,18 @@ export class VerifyReader {
    * building leaves is what limits a read on a server. Events up to a key that was final
    * when it was found are final, so a range read later holds exactly the same events.
    */
-  async *pages(limit: number, depth: number): AsyncGenerator<LeafRow[]> {
+  async *pages(limit: number): AsyncGenerator<LeafRow[]> {
+    const depth = this.depth
     let cursor = FEED_START
+    if (depth <= 1) {
+      // Reads in this process: one after the other, no end keys to find.
+      for (;;) {
+        const page = await this.page(cursor, limit)
+        yield page
+        if (page.length < limit) return
+        cursor = page.at(-1)!.point
+      }
+    }
     let open = true
     const queue: Promise<LeafRow[]>[] = []
     for (;;) {

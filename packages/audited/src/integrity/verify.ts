@@ -2,6 +2,7 @@ import { FEED_START, type FeedPoint, isAfter } from '../feed/feed-cursor.js'
 import { PurgeMarks } from './archive-marks.js'
 import { ArchiveStore } from './archive-store.js'
 import { type CheckpointFacts, openCheckpoint } from './checkpoints.js'
+import { LeafRanges } from './leaf-ranges.js'
 import {
   type LogState,
   LogStore,
@@ -20,8 +21,6 @@ import type { Finding, VerifyOptions, VerifyReport } from './verify-report.js'
 export type { Finding, FindingKind, VerifyOptions, VerifyReport } from './verify-report.js'
 
 const PAGE = 1000
-/** Feed pages read at once (on a server, each on its own connection). */
-const READ_DEPTH = 2
 /** Suspect events read in full once this many are waiting (and at the end). */
 const RECHECK_BATCH = 500
 
@@ -69,6 +68,7 @@ class LogCheck {
     readonly verifier: Verifier,
     readonly archive: ArchiveStore,
     readonly recheck: Recheck,
+    readonly ranges: LeafRanges,
   ) {
     this.tenantId = tenantOfLogKey(logKey)
     this.witnessed = witnessed.sort((a, b) => a.treeSize - b.treeSize)
@@ -104,11 +104,11 @@ class LogCheck {
     // range emptied by deletion is skipped, the gap reported below.
     while (this.#leafAt === this.#leafBuf.length) {
       if (this.#rangeFrom >= size) return undefined
-      this.#leafBuf = await (this.#leafAhead ?? this.store.leafRange(this.logKey, this.#rangeFrom, PAGE))
+      this.#leafBuf = await (this.#leafAhead ?? this.ranges.read(this.logKey, this.#rangeFrom, PAGE))
       this.#leafAt = 0
       this.#rangeFrom += PAGE
       this.#leafAhead =
-        this.#rangeFrom < size ? ahead(this.store.leafRange(this.logKey, this.#rangeFrom, PAGE)) : undefined
+        this.#rangeFrom < size ? ahead(this.ranges.read(this.logKey, this.#rangeFrom, PAGE)) : undefined
     }
     const leaf = this.#leafBuf[this.#leafAt]
     if (leaf === undefined) return undefined
@@ -331,6 +331,7 @@ export async function verifyLogs(o: VerifyOptions): Promise<VerifyReport> {
   const findings: Finding[] = []
   const reader = new VerifyReader(o.db, o.tenantId)
   const recheck = new Recheck(o.auditor)
+  const ranges = new LeafRanges(store, o.db.capabilities)
   const witnessedByLog = new Map<string, CheckpointFacts[]>()
   for (const note of o.witnessed ?? []) {
     try {
@@ -362,6 +363,7 @@ export async function verifyLogs(o: VerifyOptions): Promise<VerifyReport> {
         o.verifier,
         archive,
         recheck,
+        ranges,
       )
       logs.set(key, l)
     }
@@ -380,7 +382,7 @@ export async function verifyLogs(o: VerifyOptions): Promise<VerifyReport> {
     total = Number((await q.executeTakeFirst())?.n ?? 0)
   }
   let done = 0
-  for await (const page of reader.pages(PAGE, READ_DEPTH)) {
+  for await (const page of reader.pages(PAGE)) {
     for (const r of page) {
       const reading = logOf(logKeyOf(r.tenantId)).event(r.eventId, r.point, r.hex)
       if (reading !== undefined) await reading
