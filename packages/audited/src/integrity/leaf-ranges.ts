@@ -21,7 +21,8 @@ export class LeafRanges {
   /** The leaves of `logKey` with an index in `from` … `from + count − 1`, in order. */
   async read(logKey: string, from: number, count: number): Promise<StoredLeaf[]> {
     const l = this.#dialect.leafSql
-    if (l === undefined) return this.#store.leafRange(logKey, from, count)
+    const rows = () => this.#store.leafRange(logKey, from, count)
+    if (l === undefined) return rows()
     const order = 'leaf_index'
     const row = await this.#store.db
       .selectFrom('audited_log_leaves')
@@ -38,12 +39,11 @@ export class LeafRanges {
       .executeTakeFirst()
     const n = Number(row?.n ?? 0)
     if (n === 0) return []
-    if (Number(row?.purged) !== 0) return this.#store.leafRange(logKey, from, count)
+    if (Number(row?.purged) !== 0) return rows()
     const idx = String(row?.idx ?? '').split(',')
     const ids = String(row?.ids ?? '').split(',')
     const hashes = String(row?.hashes ?? '').split(',')
-    if (idx.length !== n || ids.length !== n || hashes.length !== n)
-      return this.#store.leafRange(logKey, from, count)
+    if (idx.length !== n || ids.length !== n || hashes.length !== n) return rows()
     const leaves: StoredLeaf[] = new Array(n)
     for (let i = 0; i < n; i += 1)
       leaves[i] = {

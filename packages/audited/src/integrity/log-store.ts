@@ -177,38 +177,19 @@ export class LogStore {
     return r === undefined ? undefined : leafOf(r)
   }
 
-  /** Leaves `from` … `from + limit − 1` of a log, in order. */
-  async leaves(logKey: string, from: number, limit: number): Promise<StoredLeaf[]> {
-    const rows = await this.#db
-      .selectFrom('audited_log_leaves')
-      .selectAll()
-      .where('log_key', '=', logKey)
-      .where('leaf_index', '>=', from)
-      .orderBy('leaf_index')
-      .limit(limit)
-      .execute()
-    return rows.map(leafOf)
-  }
-
   /** The leaves of a log with an index in `from` … `from + count − 1`, in order (fewer
    * where some are missing): a bounded range, so the plan is an index range scan even
    * where the table has no statistics yet. */
   async leafRange(logKey: string, from: number, count: number): Promise<StoredLeaf[]> {
     const rows = await this.#db
       .selectFrom('audited_log_leaves')
-      .select(['leaf_index', 'event_id', 'leaf_hash', 'segment_id'])
+      .selectAll()
       .where('log_key', '=', logKey)
       .where('leaf_index', '>=', from)
       .where('leaf_index', '<', from + count)
       .orderBy('leaf_index')
       .execute()
-    return rows.map((r) => ({
-      logKey,
-      leafIndex: Number(r.leaf_index),
-      eventId: String(r.event_id),
-      leafHash: String(r.leaf_hash),
-      segmentId: r.segment_id === null || r.segment_id === undefined ? null : String(r.segment_id),
-    }))
+    return rows.map(leafOf)
   }
 
   /** Checkpoints of a log with a tree size above `after`, oldest first. */

@@ -19,6 +19,7 @@ import { FEED_START, type FeedPoint } from '../feed/feed-cursor.js'
 import { FeedReader, type RowShape } from '../feed/feed-reader.js'
 import { leafSelectSql } from './leaf-sql.js'
 import { nodeLeafHex, sha256TextHex } from './node-leaf.js'
+import { ahead } from './read-ahead.js'
 
 export interface LeafRow {
   readonly eventId: string
@@ -26,13 +27,6 @@ export interface LeafRow {
   readonly point: FeedPoint
   /** SHA-256 leaf hash, lower-case hex ('' when the event could not be read). */
   readonly hex: string
-}
-
-/** A read started ahead of its use: if the run stops before awaiting it, its failure is
- * not an unhandled rejection (awaiting it still throws). */
-function ahead<T>(p: Promise<T>): Promise<T> {
-  p.catch(() => undefined)
-  return p
 }
 
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
