@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import type { Browser, Page } from 'playwright-core'
 import {
+  addField,
   apiToken,
   assertText,
   browserSkip,
@@ -132,12 +133,8 @@ for (const d of DIALECTS) {
       await page.getByRole('heading', { name: 'Content types' }).waitFor()
       await page.getByLabel('Key').fill('article')
       await page.getByLabel('Name', { exact: true }).fill('Article')
-      await page.getByRole('button', { name: 'Add field' }).click()
-      await page.getByLabel('Field 2 name').fill('body')
-      await page.getByLabel('Field 2 type').selectOption('text')
-      await page.getByRole('button', { name: 'Add field' }).click()
-      await page.getByLabel('Field 3 name').fill('meta')
-      await page.getByLabel('Field 3 type').selectOption('json')
+      await addField(page, 2, 'body', 'text')
+      await addField(page, 3, 'meta', 'json')
       await axe('content types')
       await shot('content-types')
       await page.getByRole('button', { name: 'Create content type' }).click()

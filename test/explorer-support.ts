@@ -164,6 +164,13 @@ export async function signIn(page: Page, url: string): Promise<void> {
   await page.getByRole('heading', { name: 'Activity', level: 1 }).waitFor()
 }
 
+/** Adds field number `n` (the form's second and later) to the content-type form. */
+export async function addField(page: Page, n: number, name: string, type: string): Promise<void> {
+  await page.getByRole('button', { name: 'Add field' }).click()
+  await page.getByLabel(`Field ${n} name`).fill(name)
+  await page.getByLabel(`Field ${n} type`).selectOption(type)
+}
+
 /** A bearer token for seeding through the API. */
 export async function apiToken(url: string): Promise<string> {
   const res = await fetch(`${url}/api/v1/auth/login`, {

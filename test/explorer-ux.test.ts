@@ -16,6 +16,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import {
+  addField,
   apiToken,
   assertText,
   browserSkip,
@@ -72,19 +73,13 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite')) {
       assert.match((await page.locator(`#${rule}`).textContent()) ?? '', /a–z first/)
       await key.fill('ux_event')
       await page.getByLabel('Name', { exact: true }).fill('UX event')
-      await page.getByRole('button', { name: 'Add field' }).click()
-      await page.getByLabel('Field 2 name').fill('starts')
-      await page.getByLabel('Field 2 type').selectOption('datetime')
-      await page.getByRole('button', { name: 'Add field' }).click()
-      await page.getByLabel('Field 3 name').fill('kind')
-      await page.getByLabel('Field 3 type').selectOption('enum')
+      await addField(page, 2, 'starts', 'datetime')
+      await addField(page, 3, 'kind', 'enum')
       // Typed key by key, as a person does: the comma stays.
       const options = page.getByLabel('Field 3 options (comma-separated)')
       await options.pressSequentially('draft, published')
       assert.equal(await options.inputValue(), 'draft, published')
-      await page.getByRole('button', { name: 'Add field' }).click()
-      await page.getByLabel('Field 4 name').fill('meta')
-      await page.getByLabel('Field 4 type').selectOption('json')
+      await addField(page, 4, 'meta', 'json')
       await page.getByRole('button', { name: 'Create content type' }).click()
       await page.getByRole('heading', { name: 'UX event: entries' }).waitFor()
       assert.deepEqual(await page.locator('#f-kind option').allTextContents(), ['—', 'draft', 'published'])
