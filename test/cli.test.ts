@@ -39,7 +39,7 @@ for (const d of DIALECTS) {
     it('migrate, token create, events, history and export work end to end', async () => {
       assert.match(
         (await cli('migrate')).stdout,
-        /Applied: 1, 2, 3, 4, 5, 6, 7, 1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007\n/,
+        /Applied: 1, 2, 3, 4, 5, 6, 7, 8, 1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007\n/,
       )
       assert.match((await cli('migrate')).stdout, /Up to date/)
       const db = await openDatabase(String(env.DATABASE_URL))
