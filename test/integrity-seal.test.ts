@@ -134,3 +134,32 @@ forEachDialect('sealing the tenant logs', (f) => {
     assert.ok(report.findings.length > 0 && report.findings.every((x) => x.kind === 'bad_signature'))
   })
 })
+
+forEachDialect('flushing a lingering sealer', (f) => {
+  it('seals a small batch at once when flushed, without waiting out its linger', async () => {
+    const signer = signerFromKey(generateSigningKey('audited.test'))
+    const made: SealedCheckpoint[] = []
+    const sealer = startSealer({
+      db: f.db,
+      auditor: f.auditor,
+      signer,
+      consumer: `linger-${newId()}`,
+      lingerMs: 10_000,
+      onCheckpoint: (c) => {
+        made.push(c)
+      },
+    })
+    try {
+      const tenantId = `linger-${newId()}`
+      await sealer.flush()
+      await f.auditor.create(posts, { id: newId(), title: 'one' }, { ...ctx, tenantId })
+      // Without the cut the batch of one waits 10 s and this flush times out.
+      await sealer.flush(5_000)
+      const mine = made.filter((c) => c.tenantId === tenantId)
+      assert.equal(mine.length, 1)
+      assert.equal(mine[0]!.treeSize, 1)
+    } finally {
+      await sealer.stop()
+    }
+  })
+})

@@ -64,6 +64,20 @@ forEachDialect('personal data and erasure', (f) => {
     assert.ok(JSON.stringify(exported).includes(email))
   })
 
+  it('an update seals a column it left as it was once: the same envelope before and after', async () => {
+    const stored = (await auditor.feed.read({ tenantId: tenant.tenantId })).events
+    const renaming = stored[1]!
+    assert.deepEqual(renaming.changedFields, ['name'])
+    assert.equal(renaming.oldValues!.email, renaming.newValues!.email, 'unchanged email: one envelope')
+    assert.notEqual(renaming.oldValues!.name, renaming.newValues!.name)
+    assert.match(String(renaming.oldValues!.email), /^enc:v1:/)
+    // A value that comes back after a change is sealed afresh (its own IV).
+    assert.notEqual(stored[0]!.newValues!.email, renaming.oldValues!.email)
+    const history = (await auditor.events.history(people, id, { tenantId: tenant.tenantId })).events
+    assert.equal(history[1]!.oldValues!.email, email)
+    assert.equal(history[1]!.newValues!.email, email)
+  })
+
   it('refuses a personal entity on an auditor without a master key', async () => {
     await assert.rejects(f.auditor.create(people, { id: newId(), email: 'x@y.z' }, tenant), /personalData/)
   })

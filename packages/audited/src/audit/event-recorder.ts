@@ -4,7 +4,7 @@ import { canonicalize, canonicalizeStored } from '../core/canonical-json.js'
 import { AuditedError } from '../core/errors.js'
 import type { Statement } from '../db/dialect.js'
 import type { Transaction } from '../db/transaction.js'
-import { encryptValue } from '../privacy/field-crypto.js'
+import { encryptJson } from '../privacy/field-crypto.js'
 import { isSubjectId, memoRead, type PersonalReader, sealJsonKeys } from '../privacy/personal-json.js'
 import type { SubjectKey } from '../privacy/subject-keys.js'
 import {
@@ -20,6 +20,9 @@ import { eventState, type Row } from './row-codec.js'
 import type { ScopeClock } from './scope-clock.js'
 import { bindRows } from './statements.js'
 import { changed } from './write-rules.js'
+
+/** One event's encrypted personal columns, by column. */
+type Sealed = Map<string, { keyId: string; json: string; envelope: string }>
 
 /**
  * The change events of one transaction: each write's event is built here, passed to the
@@ -64,6 +67,7 @@ export class EventRecorder {
     const newCanonical = after === null ? null : (canonicalizeStored(after) as JsonObject)
     const changedFields = changed(oldCanonical, newCanonical)
     const ctx = this.#ctx
+    const sealed: Sealed = new Map()
     const wallDate = new Date()
     const event: PendingEvent = {
       eventId: this.#core.newEventId(),
@@ -79,8 +83,14 @@ export class EventRecorder {
       action,
       actorId: ctx.actorId,
       actorType: ctx.actorType,
-      oldValues: await this.#personal(entity, before, eventState(entity, oldCanonical)),
-      newValues: await this.#personal(entity, after, eventState(entity, newCanonical), before === null),
+      oldValues: await this.#personal(entity, before, eventState(entity, oldCanonical), sealed),
+      newValues: await this.#personal(
+        entity,
+        after,
+        eventState(entity, newCanonical),
+        sealed,
+        before === null,
+      ),
       changedFields,
       requestId: ctx.requestId ?? null,
       ip: ctx.ip ?? null,
@@ -113,8 +123,16 @@ export class EventRecorder {
   }
 
   /** `state` (of `row`) with the entity's personal columns, and the personal keys of its
-   * `personalJson` column, encrypted under the subject's key. */
-  async #personal(entity: Entity<object>, row: Row | null, state: JsonObject | null, inserted = false) {
+   * `personalJson` column, encrypted under the subject's key. A column an update left as it
+   * was gets the same envelope in both states (`sealed`): one encryption, and the equality
+   * it shows is already in `changedFields`. */
+  async #personal(
+    entity: Entity<object>,
+    row: Row | null,
+    state: JsonObject | null,
+    sealed: Sealed,
+    inserted = false,
+  ) {
     if (state === null || row === null) return state
     if (entity.personal.size === 0 && entity.personalJson === undefined) return state
     let out = state
@@ -125,9 +143,18 @@ export class EventRecorder {
       // erasing destroys every key of the subject).
       const key = await this.#keyOf(entity, String(subject), inserted && entity.subject === entity.primaryKey)
       out = { ...state }
-      for (const column of entity.personal)
-        if (Object.hasOwn(out, column) && out[column] !== null)
-          out[column] = encryptValue(key.keyId, key.key, column, out[column])
+      for (const column of entity.personal) {
+        if (!Object.hasOwn(out, column) || out[column] === null) continue
+        const json = JSON.stringify(out[column])
+        const before = sealed.get(column)
+        if (before !== undefined && before.keyId === key.keyId && before.json === json) {
+          out[column] = before.envelope
+          continue
+        }
+        const envelope = encryptJson(key.keyId, key.key, column, json)
+        sealed.set(column, { keyId: key.keyId, json, envelope })
+        out[column] = envelope
+      }
     }
     const json = entity.personalJson
     if (json === undefined) return out

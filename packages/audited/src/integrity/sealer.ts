@@ -28,10 +28,11 @@ export interface SealerOptions {
    * 1000) or once `checkpointEvents` leaves are unsigned, whichever comes first. */
   readonly checkpointMs?: number
   readonly checkpointEvents?: number
-  /** After a small batch (under 100 events), wait this long (ms, default 20) before sealing
-   * it, so that the commits arriving meanwhile are sealed together in the next batch: at
-   * one writer the sealer would otherwise run one transaction per commit (on SQLite behind
-   * the single writer), a third of the write throughput in the bench. 0: seal at once. */
+  /** After a small batch (under 100 events), wait this long (ms, default 100) before sealing
+   * it, so that the commits arriving meanwhile are sealed together in the next batch: each
+   * batch is a transaction (on SQLite behind the single writer) and a feed read, so at one
+   * writer sealing every commit alone cost a third of the write throughput in the bench.
+   * A `flush` cuts the wait short. 0: seal at once. */
   readonly lingerMs?: number
   /** The durable consumer's name (default `audited.sealer`). */
   readonly consumer?: string
@@ -61,8 +62,10 @@ const pointOf = (e: FeedEvent): FeedPoint => ({ position: BigInt(e.position), ev
 /** Batches smaller than this wait `lingerMs` first; a backlog is sealed without waiting. */
 const LINGER_BELOW = 100
 
-/** Resolves after `ms`, or at once when `signal` aborts (the sealer stops). */
-function linger(ms: number, signal: AbortSignal): Promise<void> {
+/** Resolves after `ms`, or at once when either signal aborts (the sealer stops, or a
+ * `flush` wants the batch sealed now). */
+function linger(ms: number, signals: readonly AbortSignal[]): Promise<void> {
+  const signal = AbortSignal.any([...signals])
   if (signal.aborted) return Promise.resolve()
   return new Promise((resolve) => {
     const done = () => {
@@ -86,7 +89,7 @@ export function startSealer(options: SealerOptions): Sealer {
   const everyMs = options.checkpointMs ?? 1000
   const everyEvents = options.checkpointEvents ?? 1000
   const name = options.consumer ?? 'audited.sealer'
-  const lingerMs = options.lingerMs ?? 20
+  const lingerMs = options.lingerMs ?? 100
   if (!(Number.isFinite(lingerMs) && lingerMs >= 0 && lingerMs <= 10_000))
     throw new AuditedError('validation', 'lingerMs must be a number of milliseconds from 0 to 10000.', {
       details: { field: 'lingerMs' },
@@ -133,8 +136,13 @@ export function startSealer(options: SealerOptions): Sealer {
     }
   }
 
+  /** Aborted while a `flush` waits: a lingering batch is sealed at once, and no other
+   * lingers until the flush returns. */
+  let hurry = new AbortController()
+  let flushing = 0
+
   const seal = async (events: readonly FeedEvent[], info: ConsumerInfo) => {
-    if (lingerMs > 0 && events.length < LINGER_BELOW) await linger(lingerMs, info.signal)
+    if (lingerMs > 0 && events.length < LINGER_BELOW) await linger(lingerMs, [info.signal, hurry.signal])
     const byLog = new Map<string, FeedEvent[]>()
     for (const e of events) {
       const key = logKeyOf(e.tenantId)
@@ -216,43 +224,55 @@ export function startSealer(options: SealerOptions): Sealer {
   const timer = setInterval(() => void runTick(false), Math.max(50, Math.floor(everyMs / 4)))
   timer.unref()
 
+  /** Waits until every event visible now is sealed, then checkpoints every dirty log. */
+  const flushNow = async (timeoutMs: number) => {
+    await subscription.ready
+    const deadline = Date.now() + timeoutMs
+    const wait = () => {
+      if (Date.now() > deadline) throw new Error('the sealer did not catch up in time')
+      return new Promise((r) => setTimeout(r, 10))
+    }
+    // Every event visible now must be final (on PostgreSQL an open transaction elsewhere
+    // can hold the feed back) and then sealed.
+    let head = decodeFeedCursor(await auditor.feed.head())
+    for (;;) {
+      const beyond = await db.readKysely
+        .selectFrom('change_events')
+        .select('event_id')
+        .where((eb) =>
+          eb.or([
+            eb('feed_pos', '>', db.capabilities.bigintParameter(head.position) as never),
+            eb.and([
+              eb('feed_pos', '=', db.capabilities.bigintParameter(head.position) as never),
+              eb('event_id', '>', head.eventId),
+            ]),
+          ]),
+        )
+        .limit(1)
+        .executeTakeFirst()
+      if (beyond === undefined) break
+      await wait()
+      head = decodeFeedCursor(await auditor.feed.head())
+    }
+    for (;;) {
+      const at = subscription.status().position
+      if (at !== undefined && !isAfter(head, decodeFeedCursor(at))) break
+      await wait()
+    }
+    await runTick(true)
+  }
+
   return {
     subscription,
     async flush(timeoutMs = 30_000) {
-      await subscription.ready
-      const deadline = Date.now() + timeoutMs
-      const wait = () => {
-        if (Date.now() > deadline) throw new Error('the sealer did not catch up in time')
-        return new Promise((r) => setTimeout(r, 10))
+      flushing += 1
+      hurry.abort()
+      try {
+        await flushNow(timeoutMs)
+      } finally {
+        flushing -= 1
+        if (flushing === 0) hurry = new AbortController()
       }
-      // Every event visible now must be final (on PostgreSQL an open transaction elsewhere
-      // can hold the feed back) and then sealed.
-      let head = decodeFeedCursor(await auditor.feed.head())
-      for (;;) {
-        const beyond = await db.readKysely
-          .selectFrom('change_events')
-          .select('event_id')
-          .where((eb) =>
-            eb.or([
-              eb('feed_pos', '>', db.capabilities.bigintParameter(head.position) as never),
-              eb.and([
-                eb('feed_pos', '=', db.capabilities.bigintParameter(head.position) as never),
-                eb('event_id', '>', head.eventId),
-              ]),
-            ]),
-          )
-          .limit(1)
-          .executeTakeFirst()
-        if (beyond === undefined) break
-        await wait()
-        head = decodeFeedCursor(await auditor.feed.head())
-      }
-      for (;;) {
-        const at = subscription.status().position
-        if (at !== undefined && !isAfter(head, decodeFeedCursor(at))) break
-        await wait()
-      }
-      await runTick(true)
     },
     async stop() {
       clearInterval(timer)

@@ -3,7 +3,8 @@
  * is stored as `enc:v1:<key id>:<base64(iv ‖ ciphertext ‖ tag)>`, the column name as
  * additional data (a ciphertext moved to another column fails to open).
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv } from 'node:crypto'
+import { randomPool } from '../core/random-pool.js'
 
 const PREFIX = 'enc:v1:'
 const ENVELOPE = /^enc:v1:([0-9A-HJKMNP-TV-Z]{26}):([A-Za-z0-9+/]+={0,2})$/
@@ -12,7 +13,7 @@ const ENVELOPE = /^enc:v1:([0-9A-HJKMNP-TV-Z]{26}):([A-Za-z0-9+/]+={0,2})$/
 export const ERASED = '[erased]'
 
 export function seal(key: Uint8Array, plaintext: Uint8Array, aad: string): Uint8Array {
-  const iv = randomBytes(12)
+  const iv = randomPool.bytes(12)
   const cipher = createCipheriv('aes-256-gcm', key, iv)
   cipher.setAAD(Buffer.from(aad, 'utf8'))
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()])
@@ -35,7 +36,12 @@ export function open(key: Uint8Array, blob: Uint8Array, aad: string): Uint8Array
 
 /** A personal value, encrypted for storage in an event. */
 export function encryptValue(keyId: string, key: Uint8Array, column: string, value: unknown): string {
-  return `${PREFIX}${keyId}:${Buffer.from(seal(key, Buffer.from(JSON.stringify(value), 'utf8'), column)).toString('base64')}`
+  return encryptJson(keyId, key, column, JSON.stringify(value))
+}
+
+/** A personal value given as its JSON text, encrypted for storage in an event. */
+export function encryptJson(keyId: string, key: Uint8Array, column: string, json: string): string {
+  return `${PREFIX}${keyId}:${Buffer.from(seal(key, Buffer.from(json, 'utf8'), column)).toString('base64')}`
 }
 
 /** The key id of an encrypted value (undefined: not one). */

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { AuditedError } from '../core/errors.js'
+import { randomPool } from '../core/random-pool.js'
 import type { Dialect, Statement } from '../db/dialect.js'
 import type { Transaction } from '../db/transaction.js'
 import { open, seal } from './field-crypto.js'
@@ -41,6 +41,7 @@ export class SubjectKeys {
   readonly #db: Kysely<any>
   readonly #dialect: Dialect
   readonly #newId: () => string
+  readonly #insertSql: string
   readonly #bySubject = new Map<string, { key: SubjectKey; at: number }>()
   readonly #byId = new Map<string, { key: Uint8Array | undefined; tenantKey?: string; at: number }>()
 
@@ -50,6 +51,11 @@ export class SubjectKeys {
     this.#db = db
     this.#dialect = dialect
     this.#newId = newId
+    // Compiled once: its parameters are the five values in this order (see #create).
+    this.#insertSql = db
+      .insertInto(TABLE)
+      .values({ key_id: '', tenant_key: '', subject_id: '', wrapped_key: '', created_at: '' })
+      .compile().sql
   }
 
   #unwrap(keyId: string, wrapped: string): Uint8Array {
@@ -113,18 +119,17 @@ export class SubjectKeys {
     tenantId: string | null,
     subjectId: string,
   ): SubjectKey {
-    const key = { keyId: this.#newId(), key: randomBytes(32) }
-    const insert = this.#db
-      .insertInto(TABLE)
-      .values({
-        key_id: key.keyId,
-        tenant_key: tenantId ?? '',
-        subject_id: subjectId,
-        wrapped_key: Buffer.from(seal(this.#master, key.key, key.keyId)).toString('base64'),
-        created_at: new Date().toISOString(),
-      })
-      .compile()
-    deferred.push({ sql: insert.sql, parameters: insert.parameters })
+    const key = { keyId: this.#newId(), key: randomPool.bytes(32) }
+    deferred.push({
+      sql: this.#insertSql,
+      parameters: [
+        key.keyId,
+        tenantId ?? '',
+        subjectId,
+        Buffer.from(seal(this.#master, key.key, key.keyId)).toString('base64'),
+        new Date().toISOString(),
+      ],
+    })
     created.set(sk, key)
     return key
   }

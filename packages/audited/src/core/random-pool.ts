@@ -1,0 +1,38 @@
+import { randomFillSync } from 'node:crypto'
+
+const POOL_BYTES = 4096
+
+/**
+ * Cryptographically random bytes handed out from a 4 KiB buffer the system fills at once.
+ * Asking the system for a few bytes costs about 10 µs a call here, which for a write with
+ * personal fields (an IV per value, a new subject key) was a tenth of its time. Every byte
+ * is handed out once; a refill is a new buffer, so slices already given never change.
+ */
+export class RandomPool {
+  #pool = Buffer.alloc(0)
+  #at = 0
+
+  /** `n` fresh random bytes (their own copy). */
+  bytes(n: number): Buffer {
+    if (n > POOL_BYTES / 4) return randomFillSync(Buffer.alloc(n))
+    if (this.#at + n > this.#pool.length) {
+      this.#pool = randomFillSync(Buffer.allocUnsafeSlow(POOL_BYTES))
+      this.#at = 0
+    }
+    const out = Buffer.from(this.#pool.subarray(this.#at, this.#at + n))
+    this.#at += n
+    return out
+  }
+
+  /** One random byte as a number in [0, 1) (a source for ulid). */
+  fraction(): number {
+    if (this.#at >= this.#pool.length) {
+      this.#pool = randomFillSync(Buffer.allocUnsafeSlow(POOL_BYTES))
+      this.#at = 0
+    }
+    return this.#pool[this.#at++]! / 256
+  }
+}
+
+/** The process's pool (not shared with other threads: each has its own module instance). */
+export const randomPool = new RandomPool()
