@@ -6,7 +6,8 @@ const POOL_BYTES = 4096
  * Cryptographically random bytes handed out from a 4 KiB buffer the system fills at once.
  * Asking the system for a few bytes costs about 10 µs a call here, which for a write with
  * personal fields (an IV per value, a new subject key) was a tenth of its time. Every byte
- * is handed out once; a refill is a new buffer, so slices already given never change.
+ * is handed out once (as its own copy); a refill is a new buffer. For IVs and ids: secret
+ * keys are drawn with `randomBytes`, which gives them memory of their own.
  */
 export class RandomPool {
   #pool = Buffer.alloc(0)

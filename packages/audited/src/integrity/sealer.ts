@@ -63,18 +63,18 @@ const pointOf = (e: FeedEvent): FeedPoint => ({ position: BigInt(e.position), ev
 const LINGER_BELOW = 100
 
 /** Resolves after `ms`, or at once when either signal aborts (the sealer stops, or a
- * `flush` wants the batch sealed now). */
+ * `flush` wants the batch sealed now). Listeners go from both signals when it resolves:
+ * both live as long as the sealer. */
 function linger(ms: number, signals: readonly AbortSignal[]): Promise<void> {
-  const signal = AbortSignal.any([...signals])
-  if (signal.aborted) return Promise.resolve()
+  if (signals.some((s) => s.aborted)) return Promise.resolve()
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer)
-      signal.removeEventListener('abort', done)
+      for (const s of signals) s.removeEventListener('abort', done)
       resolve()
     }
     const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done)
+    for (const s of signals) s.addEventListener('abort', done)
   })
 }
 
