@@ -163,3 +163,22 @@ forEachDialect('flushing a lingering sealer', (f) => {
     }
   })
 })
+
+forEachDialect('sealer options', (f) => {
+  it('refuses a lingerMs that is not a number of 0 to 10000 ms, naming the field; 0 is accepted', async () => {
+    const signer = signerFromKey(generateSigningKey('audited.test'))
+    for (const lingerMs of [-1, 10_001, Number.NaN, Number.POSITIVE_INFINITY, '5' as unknown as number]) {
+      assert.throws(
+        () => startSealer({ db: f.db, auditor: f.auditor, signer, lingerMs, consumer: `bad-${newId()}` }),
+        (e: unknown) =>
+          e instanceof Error &&
+          (e as { code?: string }).code === 'validation' &&
+          /lingerMs/.test(e.message) &&
+          (e as { details?: { field?: string } }).details?.field === 'lingerMs',
+        `lingerMs ${String(lingerMs)}`,
+      )
+    }
+    const ok = startSealer({ db: f.db, auditor: f.auditor, signer, lingerMs: 0, consumer: `zero-${newId()}` })
+    await ok.stop()
+  })
+})
