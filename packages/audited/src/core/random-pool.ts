@@ -5,21 +5,25 @@ const POOL_BYTES = 4096
 /**
  * Cryptographically random bytes handed out from a 4 KiB buffer the system fills at once.
  * Asking the system for a few bytes costs about 10 µs a call here, which for a write with
- * personal fields (an IV per value, a new subject key) was a tenth of its time. Every byte
- * is handed out once (as its own copy); a refill is a new buffer. For IVs and ids: secret
- * keys are drawn with `randomBytes`, which gives them memory of their own.
+ * personal fields (an IV per value) was a tenth of its time. Every byte is handed out once
+ * (as its own copy); a refill is a new buffer. For IVs and ids: secret keys are drawn with
+ * `randomBytes`, which gives them memory of their own.
  */
 export class RandomPool {
   #pool = Buffer.alloc(0)
   #at = 0
 
+  /** Makes sure `n` unused bytes are left, refilling when they are not. */
+  #reserve(n: number): void {
+    if (this.#at + n <= this.#pool.length) return
+    this.#pool = randomFillSync(Buffer.allocUnsafeSlow(POOL_BYTES))
+    this.#at = 0
+  }
+
   /** `n` fresh random bytes (their own copy). */
   bytes(n: number): Buffer {
     if (n > POOL_BYTES / 4) return randomFillSync(Buffer.alloc(n))
-    if (this.#at + n > this.#pool.length) {
-      this.#pool = randomFillSync(Buffer.allocUnsafeSlow(POOL_BYTES))
-      this.#at = 0
-    }
+    this.#reserve(n)
     const out = Buffer.from(this.#pool.subarray(this.#at, this.#at + n))
     this.#at += n
     return out
@@ -27,10 +31,7 @@ export class RandomPool {
 
   /** One random byte as a number in [0, 1) (a source for ulid). */
   fraction(): number {
-    if (this.#at >= this.#pool.length) {
-      this.#pool = randomFillSync(Buffer.allocUnsafeSlow(POOL_BYTES))
-      this.#at = 0
-    }
+    this.#reserve(1)
     return this.#pool[this.#at++]! / 256
   }
 }
