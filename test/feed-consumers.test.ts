@@ -66,6 +66,47 @@ forEachDialect('durable feed consumers', (f) => {
     await sub.stop()
   })
 
+  it("'now' leaves out events committed before it, even those an open transaction holds back", async () => {
+    const tenant = `now-held-${newId()}`
+    let release = () => {}
+    const open = new Promise<void>((r) => {
+      release = r
+    })
+    // Another tenant's transaction stays open while the earlier events commit. On
+    // PostgreSQL it holds them back (their positions are above its transaction id); SQLite
+    // has one writer, so there the earlier events could not commit beside it.
+    let began = () => {}
+    const begun = new Promise<void>((r) => {
+      began = r
+    })
+    const held =
+      f.name === 'sqlite'
+        ? Promise.resolve(began())
+        : f.auditor.transaction({ ...ctx, tenantId: `hold-${newId()}` }, async (tx) => {
+            await tx.create(posts, { id: newId(), title: `held ${newId()}` })
+            began()
+            await open
+          })
+    await begun
+    await write(tenant, 5)
+    const got: string[] = []
+    const sub = f.auditor.feed.subscribe(
+      `nh-${newId()}`,
+      (events) => {
+        for (const e of events) got.push(e.recordId)
+      },
+      { tenantId: tenant, from: 'now' },
+    )
+    setTimeout(release, 300)
+    await sub.ready
+    await held
+    const fresh = await write(tenant, 3)
+    await until(() => got.length >= 3, 10_000, '3 events')
+    await sleep(200)
+    assert.deepEqual(got, fresh, 'only the events committed after the subscription')
+    await sub.stop()
+  })
+
   it('a failing handler retries with backoff, then parks, without holding others back', async () => {
     const tenant = `park-${newId()}`
     const failing = `fail-${newId()}`

@@ -201,7 +201,9 @@ export class Consumer {
     while (!this.#stopped) {
       try {
         await this.#store.ensure(this.name, () =>
-          this.#o.from === 'now' ? this.#reader.head() : Promise.resolve({ position: -1n, eventId: '' }),
+          this.#o.from === 'now'
+            ? this.#reader.nowPoint(undefined, () => this.#stopped)
+            : Promise.resolve({ position: -1n, eventId: '' }),
         )
         break
       } catch (e) {

@@ -36,6 +36,9 @@ export interface FeedPage {
 
 const MAX_TEMPLATES = 200
 
+/** How long a "from now" start waits for transactions in flight to end (ms). */
+export const NOW_WAIT_MS = 5000
+
 export interface FeedFilter {
   readonly tenantId?: string | null | undefined
   readonly tables?: readonly string[] | undefined
@@ -205,15 +208,40 @@ export class FeedReader {
     return this.#reads.run(template, args)
   }
 
-  /** The newest final point (a consumer that starts "from now" starts here). */
-  async head(): Promise<FeedPoint> {
+  /** The newest final point: every event at or before it can be read now. */
+  head(): Promise<FeedPoint> {
+    return this.#newest(true)
+  }
+
+  /**
+   * Where a consumer that starts "from now" starts: after every event committed before
+   * this call. Where the feed holds back (PostgreSQL), an event can be committed and not
+   * final yet (an older transaction is still open); starting at the final head would hand
+   * such events out as new. So this reads the newest committed position first and waits
+   * until the feed is final up to it, up to `maxWaitMs`; a transaction that stays open
+   * longer holds every consumer back anyway, and then this starts at the final head, so
+   * events committed just before the call may be handed out (none is ever skipped).
+   */
+  async nowPoint(maxWaitMs = NOW_WAIT_MS, stopped: () => boolean = () => false): Promise<FeedPoint> {
+    if (this.#core.dialect.feed.boundSql === undefined) return this.head()
+    const newest = await this.#newest(false)
+    const deadline = Date.now() + maxWaitMs
+    for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+      const final = await this.head()
+      if (final.position >= newest.position || Date.now() >= deadline || stopped()) return final
+      await new Promise((r) => setTimeout(r, pause))
+    }
+  }
+
+  /** The newest point, final only (`final`) or committed at all. */
+  async #newest(final: boolean): Promise<FeedPoint> {
     const d = this.#core.dialect
-    const template = this.#reads.template('head', () => {
+    const bounded = final && d.feed.boundSql !== undefined
+    const template = this.#reads.template(bounded ? 'head' : 'newest', () => {
       let q = this.#core.readKysely
         .selectFrom('change_events')
         .select([sql.raw<string>(d.bigintAsText('feed_pos')).as('feed_position'), 'event_id'])
-      if (d.feed.boundSql !== undefined)
-        q = q.where('change_events.feed_pos', '<', sql.raw<string>(d.feed.boundSql))
+      if (bounded) q = q.where('change_events.feed_pos', '<', sql.raw<string>(d.feed.boundSql!))
       return q.orderBy('change_events.feed_pos', 'desc').orderBy('event_id', 'desc').limit(sql<number>`1`)
     })
     const [row] = await this.#reads.run(template, {})

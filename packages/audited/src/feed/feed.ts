@@ -9,7 +9,9 @@ import { type FeedPage, type FeedQuery, FeedReader } from './feed-reader.js'
 export interface Subscription {
   readonly name: string
   /** Resolves once the consumer's offset row exists (for `from: 'now'`: every event
-   * committed after this is handled); never rejects (failures are retried and reported). */
+   * committed after this is handled, and none committed before `subscribe` was called,
+   * unless a transaction stayed open for 5 s; see FeedReader.nowPoint); never rejects
+   * (failures are retried and reported). */
   readonly ready: Promise<void>
   status(): ConsumerStatus
   /** Ends a park now (the failed batch is tried again). */
@@ -69,7 +71,9 @@ export class Feed {
     return this.#reader.read(query)
   }
 
-  /** The cursor of the newest committed event (read from here to get only later ones). */
+  /** The cursor of the newest final event (read from here to get only later ones). On
+   * PostgreSQL an event committed moments ago can still be held back behind an older open
+   * transaction, and is then read after this cursor. */
   async head(): Promise<string> {
     return encodeFeedCursor(await this.#reader.head())
   }
