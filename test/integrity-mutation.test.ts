@@ -18,7 +18,7 @@ import {
   startSealer,
   verifyLogs,
 } from '../packages/audited/src/index.js'
-import { ctx, forEachDialect, newId, posts } from './setup.js'
+import { ctx, forEachDialect, forgedIdAfter, newId, posts } from './setup.js'
 
 const CASES = Number(process.env.AUDITED_MUTATION_CASES ?? 120)
 const TABLES = [
@@ -165,7 +165,15 @@ forEachDialect('tamper evidence under random mutations', (f) => {
           expect = { kinds: ['deleted'], eventId: target.id }
           break
         case 'insert': {
-          const forged = `${target.id.slice(0, 24)}ZZ`
+          const forged = await forgedIdAfter(target.id, async (x) =>
+            Boolean(
+              await db()
+                .selectFrom('change_events')
+                .select('event_id')
+                .where('event_id', '=', x)
+                .executeTakeFirst(),
+            ),
+          )
           await exec('DELETE FROM forge_row')
           await exec(`INSERT INTO forge_row SELECT * FROM change_events WHERE event_id = '${target.id}'`)
           await exec(`UPDATE forge_row SET event_id = '${forged}', reason = 'forged'`)

@@ -17,7 +17,7 @@ import {
   startSealer,
   verifyLogs,
 } from '../packages/audited/src/index.js'
-import { ctx, forEachDialect, newId, posts } from './setup.js'
+import { ctx, forEachDialect, forgedIdAfter, newId, posts } from './setup.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: the test alters the library's tables directly.
 type Db = Kysely<any>
@@ -130,7 +130,11 @@ forEachDialect('verifying tampered logs', (f) => {
       if (row[c] !== null && typeof row[c] !== 'string') row[c] = JSON.stringify(row[c])
     // Right after event 6 in feed order: the same place, a larger id.
     const base = ids.inserted[6]!
-    const id = base.endsWith('Z') ? `${base.slice(0, 24)}ZZ` : `${base.slice(0, 25)}Z`
+    const id = await forgedIdAfter(base, async (x) =>
+      Boolean(
+        await k().selectFrom('change_events').select('event_id').where('event_id', '=', x).executeTakeFirst(),
+      ),
+    )
     await k()
       .insertInto('change_events')
       .values({ ...row, event_id: id, new_values: JSON.stringify({ title: 'forged' }) })

@@ -272,6 +272,19 @@ export async function eventCount(db: AuditedDatabase): Promise<number> {
 
 let seq = 0
 /** A unique, sortable id for test rows. */
+/**
+ * An event id to forge right after `base` in feed order (same position, a larger id):
+ * `base` with its last characters raised to Z, as few as make it larger and not `taken`.
+ * (Only raising the last two collided whenever `base` ended in ZZ.)
+ */
+export async function forgedIdAfter(base: string, taken: (id: string) => Promise<boolean>): Promise<string> {
+  for (let k = 1; k < base.length; k++) {
+    const id = `${base.slice(0, base.length - k)}${'Z'.repeat(k)}`
+    if (id > base && !(await taken(id))) return id
+  }
+  throw new Error(`no id to forge after ${base}`)
+}
+
 export function newId(): string {
   seq += 1
   return `p${Date.now().toString(36)}${process.pid.toString(36)}${seq.toString().padStart(6, '0')}`.slice(
