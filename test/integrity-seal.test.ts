@@ -7,11 +7,14 @@
 import assert from 'node:assert/strict'
 import { after, before, it } from 'node:test'
 import {
+  createAuditor,
   eventLeafHash,
   fromHex,
   generateSigningKey,
   LogProofs,
+  migrate,
   openCheckpoint,
+  openDatabase,
   parseVerifierKey,
   type SealedCheckpoint,
   type Sealer,
@@ -21,7 +24,7 @@ import {
   verifyInclusion,
   verifyLogs,
 } from '../packages/audited/src/index.js'
-import { ctx, forEachDialect, newId, posts } from './setup.js'
+import { createTestTables, ctx, forEachDialect, newId, posts } from './setup.js'
 
 forEachDialect('sealing the tenant logs', (f) => {
   const signer = signerFromKey(generateSigningKey('audited.test'))
@@ -181,4 +184,57 @@ forEachDialect('sealer options', (f) => {
     const ok = startSealer({ db: f.db, auditor: f.auditor, signer, lingerMs: 0, consumer: `zero-${newId()}` })
     await ok.stop()
   })
+})
+
+forEachDialect('where the sealer hashes', (f) => {
+  const signer = signerFromKey(generateSigningKey('audited.test'))
+  const verifier = parseVerifierKey(signer.verifierKey)
+  const sealAndVerify = async (options: { worker?: boolean }) => {
+    const tenantId = `w-${newId()}`
+    await f.auditor.createMany(
+      posts,
+      Array.from({ length: 25 }, () => ({ id: newId(), title: `w ${newId()}` })),
+      { ...ctx, tenantId },
+    )
+    const sealer = startSealer({ db: f.db, auditor: f.auditor, signer, lingerMs: 0, ...options })
+    try {
+      await sealer.flush(20_000)
+    } finally {
+      await sealer.stop()
+    }
+    const report = await verifyLogs({ db: f.db, auditor: f.auditor, verifier, tenantId })
+    assert.deepEqual(report.findings, [])
+    assert.equal(report.rechecked, 0, 'every sealed leaf matched the stored event')
+    assert.equal(report.logs[0]?.leaves, 25)
+    return sealer.threaded
+  }
+
+  it('in a worker thread by default; its leaves are those the verifier recomputes', async () => {
+    assert.equal(await sealAndVerify({}), true)
+  })
+
+  it('on this thread with worker: false, the same way', async () => {
+    assert.equal(await sealAndVerify({ worker: false }), false)
+  })
+})
+
+it('an in-memory SQLite database, which no worker can open, is sealed on this thread', async () => {
+  const db = await openDatabase('sqlite::memory:')
+  try {
+    await migrate(db)
+    await createTestTables(db)
+    const auditor = createAuditor({ db })
+    await auditor.create(posts, { id: newId(), title: 'in memory' }, { ...ctx, tenantId: 'mem' })
+    const signer = signerFromKey(generateSigningKey('audited.test'))
+    const sealer = startSealer({ db, auditor, signer, lingerMs: 0 })
+    await sealer.flush(20_000)
+    await sealer.stop()
+    assert.equal(sealer.threaded, false)
+    const report = await verifyLogs({ db, auditor, verifier: parseVerifierKey(signer.verifierKey) })
+    assert.equal(report.clean, true)
+    assert.equal(report.events, 1)
+    await auditor.close()
+  } finally {
+    await db.close()
+  }
 })

@@ -173,6 +173,29 @@ catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, detai
           )
         }
 
+        // The sealer reads and hashes in a worker thread, whose file must ship and start
+        // from the built JavaScript (no loader): seal what the example wrote, then verify.
+        writeFileSync(
+          join(dir, 'seal.mjs'),
+          [
+            "import { openDatabase, createAuditor, startSealer, generateSigningKey, signerFromKey, verifyLogs } from 'audited'",
+            "import { parseVerifierKey } from 'audited/proofs'",
+            `const db = await openDatabase(${JSON.stringify(database.url)})`,
+            'const auditor = createAuditor({ db })',
+            "const signer = signerFromKey(generateSigningKey('stranger'))",
+            'const sealer = startSealer({ db, auditor, signer })',
+            'await sealer.flush(20000)',
+            'await sealer.stop()',
+            'const report = await verifyLogs({ db, auditor, verifier: parseVerifierKey(signer.verifierKey) })',
+            'console.log(JSON.stringify({ threaded: sealer.threaded, events: report.events, clean: report.clean }))',
+            'await auditor.close(); await db.close()',
+          ].join('\n'),
+        )
+        const sealed = JSON.parse((await run(process.execPath, ['seal.mjs'], { cwd: dir })).stdout)
+        assert.equal(sealed.threaded, true, 'the sealer ran its worker thread')
+        assert.ok(sealed.events >= 6, `verified ${sealed.events} events`)
+        assert.equal(sealed.clean, true, 'verify is clean')
+
         writeFileSync(join(dir, 'example.ts'), code)
         writeFileSync(
           join(dir, 'tsconfig.json'),

@@ -5,6 +5,7 @@ import { connectByUrl } from './dialects/connect.js'
 import type { PoolOptions } from './dialects/postgres.js'
 import type { SqliteOptions } from './dialects/sqlite.js'
 import { DatabaseHealth, observeDialect, UNREACHABLE } from './health.js'
+import { rememberOpening } from './reopen.js'
 
 export interface OpenDatabaseOptions {
   /** PostgreSQL / MySQL pool; for SQLite `acquireTimeoutMs` bounds the wait for the writer. */
@@ -63,7 +64,7 @@ export async function openDatabase<DB = any>(
       })
     )
   }
-  return {
+  const handle: AuditedDatabase<DB> = {
     // The schema type is the caller's promise about its tables; Kysely checks queries against it.
     kysely: opened.kysely as unknown as Kysely<DB>,
     readKysely: opened.readKysely as unknown as Kysely<DB>,
@@ -73,4 +74,6 @@ export async function openDatabase<DB = any>(
     health,
     close: opened.close,
   }
+  rememberOpening(handle, url, options)
+  return handle
 }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import type { ChangeEvent } from '../audit/change-event.js'
 import { AuditedError } from '../core/errors.js'
 import type { ConsumerStore } from './consumer-store.js'
 import { encodeFeedCursor, type FeedPoint } from './feed-cursor.js'
@@ -18,6 +17,18 @@ export interface ConsumerInfo {
 
 /** Handles one batch, in feed order. Resolving acknowledges the whole batch. */
 export type FeedHandler = (events: readonly FeedEvent[], info: ConsumerInfo) => void | Promise<void>
+
+/** Handles one batch of a source's items (see `BatchSource`). */
+export type BatchHandler<T> = (items: readonly T[], info: ConsumerInfo) => void | Promise<void>
+
+/**
+ * What a consumer reads: the next batch after `from` in feed order. `last` is the point of
+ * the last event read (undefined: none yet), `items` what of it reaches the handler (a
+ * filtered-out event still moves the offset).
+ */
+export interface BatchSource<T> {
+  read(from: FeedPoint, limit: number): Promise<{ last: FeedPoint | undefined; items: T[] }>
+}
 
 export interface SubscribeOptions {
   /** Where a consumer seen for the first time starts: the start of the feed (default) or
@@ -67,10 +78,32 @@ const positiveInt = (v: unknown, fallback: number, max: number, field: string): 
   return n as number
 }
 
+/** The events themselves, filtered by `options`, as `Feed.subscribe` hands them out. */
+export function eventSource(reader: FeedReader, options: SubscribeOptions): BatchSource<FeedEvent> {
+  const tables = options.tables === undefined ? undefined : new Set(options.tables)
+  const actions = options.actions === undefined ? undefined : new Set(options.actions)
+  const tenant = options.tenantId
+  return {
+    async read(from, limit) {
+      const rows = await reader.readAfter(from, limit)
+      const items: FeedEvent[] = []
+      for (const { event: e, point } of rows)
+        if (
+          (tenant === undefined || e.tenantId === tenant) &&
+          (tables === undefined || tables.has(e.table)) &&
+          (actions === undefined || actions.has(e.action))
+        )
+          items.push({ ...e, cursor: encodeFeedCursor(point), position: point.position.toString() })
+      return { last: rows.at(-1)?.point, items }
+    },
+  }
+}
+
 /** One durable consumer running in this process (see `Feed.subscribe`). */
-export class Consumer {
+export class Consumer<T = FeedEvent> {
   readonly name: string
-  readonly #handler: FeedHandler
+  readonly #handler: BatchHandler<T>
+  readonly #source: BatchSource<T>
   readonly #reader: FeedReader
   readonly #store: ConsumerStore
   readonly #onCommit: (callback: () => void) => () => void
@@ -80,7 +113,6 @@ export class Consumer {
   #kick: () => void = () => {}
   readonly #owner: string
   readonly #o: Required<Omit<SubscribeOptions, 'tenantId' | 'tables' | 'actions' | 'onError'>>
-  readonly #match: (e: ChangeEvent) => boolean
   readonly #onError: NonNullable<SubscribeOptions['onError']>
   #state: ConsumerState = 'starting'
   #stopped = false
@@ -98,9 +130,10 @@ export class Consumer {
 
   constructor(
     name: string,
-    handler: FeedHandler,
+    handler: BatchHandler<T>,
     options: SubscribeOptions,
     deps: {
+      source: BatchSource<T>
       reader: FeedReader
       store: ConsumerStore
       onCommit: (callback: () => void) => () => void
@@ -117,6 +150,7 @@ export class Consumer {
       throw new AuditedError('validation', 'subscribe takes a handler function.')
     this.name = name
     this.#handler = handler
+    this.#source = deps.source
     this.#reader = deps.reader
     this.#store = deps.store
     this.#onCommit = deps.onCommit
@@ -134,13 +168,6 @@ export class Consumer {
     if (options.from !== undefined && options.from !== 'start' && options.from !== 'now') {
       throw new AuditedError('validation', "from must be 'start' or 'now'.", { details: { field: 'from' } })
     }
-    const tables = options.tables === undefined ? undefined : new Set(options.tables)
-    const actions = options.actions === undefined ? undefined : new Set(options.actions)
-    const tenant = options.tenantId
-    this.#match = (e) =>
-      (tenant === undefined || e.tenantId === tenant) &&
-      (tables === undefined || tables.has(e.table)) &&
-      (actions === undefined || actions.has(e.action))
     this.#onError =
       options.onError ??
       ((error, info) =>
@@ -270,21 +297,13 @@ export class Consumer {
   async #step(): Promise<void> {
     const from = this.#position!
     const seen = this.#commits()
-    const rows = await this.#reader.readAfter(from, this.#o.batchSize)
-    if (rows.length === 0) {
+    const { last, items: batch } = await this.#source.read(from, this.#o.batchSize)
+    if (last === undefined) {
       this.#state = 'idle'
       // A commit signalled while the read ran may not be in what it saw: read again at once.
       if (this.#commits() === seen) await this.#sleep(this.#o.pollMs, true)
       return
     }
-    const last = rows.at(-1)!.point
-    const batch = rows
-      .filter((r) => this.#match(r.event))
-      .map(({ event, point }) => ({
-        ...event,
-        cursor: encodeFeedCursor(point),
-        position: point.position.toString(),
-      }))
     const token = this.#token!
     if (batch.length > 0) {
       this.#state = this.#attempts > 0 ? 'retrying' : 'busy'

@@ -1,6 +1,14 @@
 import type { EngineCore } from '../audit/engine-core.js'
 import { AuditedError } from '../core/errors.js'
-import { Consumer, type ConsumerStatus, type FeedHandler, type SubscribeOptions } from './consumer.js'
+import {
+  type BatchHandler,
+  type BatchSource,
+  Consumer,
+  type ConsumerStatus,
+  eventSource,
+  type FeedHandler,
+  type SubscribeOptions,
+} from './consumer.js'
 import { type ConsumerRow, ConsumerStore } from './consumer-store.js'
 import { decodeFeedCursor, encodeFeedCursor, isAfter } from './feed-cursor.js'
 import { type FeedPage, type FeedQuery, FeedReader } from './feed-reader.js'
@@ -49,7 +57,7 @@ export class Feed {
   readonly #reader: FeedReader
   readonly #store: ConsumerStore
   readonly #core: EngineCore
-  readonly #consumers = new Map<string, Consumer>()
+  readonly #consumers = new Map<string, Consumer<unknown>>()
   readonly #waiting = new Set<() => void>()
   #commits = 0
   #closed = false
@@ -95,6 +103,20 @@ export class Feed {
    * With several processes on one database each consumer runs in one of them at a time.
    */
   subscribe(name: string, handler: FeedHandler, options: SubscribeOptions = {}): Subscription {
+    return this.subscribeSource(name, eventSource(this.#reader, options), handler, options)
+  }
+
+  /**
+   * @internal A durable consumer of another reading of the feed (the sealer's leaf hashes,
+   * computed off the event loop): `source` gives each batch in feed order; the options'
+   * filters are the source's business.
+   */
+  subscribeSource<T>(
+    name: string,
+    source: BatchSource<T>,
+    handler: BatchHandler<T>,
+    options: SubscribeOptions = {},
+  ): Subscription {
     if (this.#closed)
       throw new AuditedError('unavailable', 'The auditor is closed.', {
         details: { reason: 'shutting_down' },
@@ -104,7 +126,8 @@ export class Feed {
         details: { field: 'name' },
       })
     }
-    const consumer = new Consumer(name, handler, options, {
+    const consumer = new Consumer<T>(name, handler, options, {
+      source,
       reader: this.#reader,
       store: this.#store,
       nodeId: this.#core.nodeId,
@@ -114,9 +137,9 @@ export class Feed {
         return () => this.#waiting.delete(callback)
       },
     })
-    this.#consumers.set(name, consumer)
+    this.#consumers.set(name, consumer as Consumer<unknown>)
     void consumer.done.finally(() => {
-      if (this.#consumers.get(name) === consumer) this.#consumers.delete(name)
+      if (this.#consumers.get(name) === (consumer as Consumer<unknown>)) this.#consumers.delete(name)
     })
     return {
       name,

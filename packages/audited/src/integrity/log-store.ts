@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely'
+import { CompiledQuery, type Kysely, sql } from 'kysely'
 import type { Dialect } from '../db/dialect.js'
 import type { FeedPoint } from '../feed/feed-cursor.js'
 import { CompactRange, fromHex, type MerkleHasher, type PerfectHash, toHex } from './merkle.js'
@@ -6,6 +6,9 @@ import { CompactRange, fromHex, type MerkleHasher, type PerfectHash, toHex } fro
 /** Subtrees of 2^STRIDE leaves (and of 2^(2·STRIDE), …) are stored; smaller ones are
  * hashed up from at most 2^STRIDE stored hashes when a proof needs them. */
 export const NODE_STRIDE = 8
+
+/** Rows per INSERT statement of leaves and nodes. */
+const INSERT_ROWS = 500
 
 /** One log's row in `audited_logs`. */
 export interface LogState {
@@ -123,34 +126,46 @@ export class LogStore {
   }
 
   async insertLeaves(tx: Db, leaves: readonly StoredLeaf[]): Promise<void> {
-    for (let i = 0; i < leaves.length; i += 500) {
-      await tx
-        .insertInto('audited_log_leaves')
-        .values(
-          leaves.slice(i, i + 500).map((l) => ({
-            log_key: l.logKey,
-            leaf_index: l.leafIndex,
-            event_id: l.eventId,
-            leaf_hash: l.leafHash,
-          })),
-        )
-        .execute()
-    }
+    await this.#insertRows(
+      tx,
+      'audited_log_leaves',
+      ['log_key', 'leaf_index', 'event_id', 'leaf_hash'],
+      leaves.map((l) => [l.logKey, l.leafIndex, l.eventId, l.leafHash]),
+    )
   }
 
   async insertNodes(
     tx: Db,
     nodes: readonly { logKey: string; height: number; index: number; hash: string }[],
   ): Promise<void> {
-    for (let i = 0; i < nodes.length; i += 500) {
-      await tx
-        .insertInto('audited_log_nodes')
-        .values(
-          nodes
-            .slice(i, i + 500)
-            .map((n) => ({ log_key: n.logKey, height: n.height, node_index: n.index, hash: n.hash })),
-        )
-        .execute()
+    await this.#insertRows(
+      tx,
+      'audited_log_nodes',
+      ['log_key', 'height', 'node_index', 'hash'],
+      nodes.map((n) => [n.logKey, n.height, n.index, n.hash]),
+    )
+  }
+
+  /** Multi-row INSERTs of up to 500 rows, each shape compiled once (the sealer's hot path:
+   * building a 500-row insert through the query builder cost ~3 µs a row). */
+  readonly #inserts = new Map<string, string>()
+  async #insertRows(tx: Db, table: string, columns: readonly string[], rows: unknown[][]): Promise<void> {
+    for (let i = 0; i < rows.length; i += INSERT_ROWS) {
+      const chunk = rows.slice(i, i + INSERT_ROWS)
+      const key = `${table}:${chunk.length}`
+      let text = this.#inserts.get(key)
+      if (text === undefined) {
+        const row = Object.fromEntries(columns.map((c) => [c, 0]))
+        const q = this.#db
+          .insertInto(table)
+          .values(chunk.map(() => row))
+          .compile()
+        if (q.parameters.length !== chunk.length * columns.length)
+          throw new Error(`${table} INSERT: expected ${chunk.length * columns.length} parameters`)
+        text = q.sql
+        this.#inserts.set(key, text)
+      }
+      await tx.executeQuery(CompiledQuery.raw(text, chunk.flat()))
     }
   }
 

@@ -2,11 +2,14 @@ import type { Kysely } from 'kysely'
 import type { Auditor } from '../audit/auditor.js'
 import { AuditedError } from '../core/errors.js'
 import type { AuditedDatabase } from '../db/open-database.js'
+import { reopenSpec } from '../db/reopen.js'
 import type { ConsumerInfo } from '../feed/consumer.js'
 import type { Subscription } from '../feed/feed.js'
-import { decodeFeedCursor, FEED_START, type FeedPoint, isAfter } from '../feed/feed-cursor.js'
-import type { FeedEvent } from '../feed/feed-reader.js'
+import { decodeFeedCursor, FEED_START, isAfter } from '../feed/feed-cursor.js'
+import { FeedReader } from '../feed/feed-reader.js'
 import { type CheckpointSigner, signCheckpoint } from './checkpoints.js'
+import type { SealItem } from './leaf-batch.js'
+import { inThreadLeafSource, type LeafSource, workerLeafSource } from './leaf-source.js'
 import {
   type LogState,
   LogStore,
@@ -17,7 +20,7 @@ import {
 } from './log-store.js'
 import { CompactRange } from './merkle.js'
 import { nodeHasher } from './node-crypto.js'
-import { nodeLeafHash, nodeToHex as toHex } from './node-leaf.js'
+import { nodeToHex as toHex } from './node-leaf.js'
 
 export interface SealerOptions {
   readonly db: AuditedDatabase
@@ -34,6 +37,10 @@ export interface SealerOptions {
    * writer sealing every commit alone cost a third of the write throughput in the bench.
    * A `flush` cuts the wait short. 0: seal at once. */
   readonly lingerMs?: number
+  /** Read and hash the events in a worker thread on a connection of its own (default
+   * true; an in-memory SQLite database, which nothing else can open, is sealed on this
+   * thread). The worker moves most of the sealer's CPU off the writers' event loop. */
+  readonly worker?: boolean
   /** The durable consumer's name (default `audited.sealer`). */
   readonly consumer?: string
   /** Each new checkpoint, after it committed: publish it to witnesses (a file, a
@@ -48,6 +55,8 @@ export interface SealedCheckpoint extends StoredCheckpoint {
 
 export interface Sealer {
   readonly subscription: Subscription
+  /** Whether events are read and hashed in a worker thread (see `worker`). */
+  readonly threaded: boolean
   /** Waits until every event committed before the call is sealed, then checkpoints every
    * log with unsigned leaves. */
   flush(timeoutMs?: number): Promise<void>
@@ -56,8 +65,6 @@ export interface Sealer {
 
 // biome-ignore lint/suspicious/noExplicitAny: the sealer addresses its own tables by name.
 type Db = Kysely<any>
-
-const pointOf = (e: FeedEvent): FeedPoint => ({ position: BigInt(e.position), eventId: e.eventId })
 
 /** Batches smaller than this wait `lingerMs` first; a backlog is sealed without waiting. */
 const LINGER_BELOW = 100
@@ -141,9 +148,9 @@ export function startSealer(options: SealerOptions): Sealer {
   let hurry = new AbortController()
   let flushing = 0
 
-  const seal = async (events: readonly FeedEvent[], info: ConsumerInfo) => {
+  const seal = async (events: readonly SealItem[], info: ConsumerInfo) => {
     if (lingerMs > 0 && events.length < LINGER_BELOW) await linger(lingerMs, [info.signal, hurry.signal])
-    const byLog = new Map<string, FeedEvent[]>()
+    const byLog = new Map<string, SealItem[]>()
     for (const e of events) {
       const key = logKeyOf(e.tenantId)
       const list = byLog.get(key)
@@ -165,13 +172,13 @@ export function startSealer(options: SealerOptions): Sealer {
           checkpointSize: 0,
           checkpointAt: 0,
         }
-        const fresh = list.filter((e) => isAfter(pointOf(e), s.last))
+        const fresh = list.filter((e) => isAfter(e.point, s.last))
         if (fresh.length === 0) continue
         const range = new CompactRange(nodeHasher, s.size, s.frontier)
         const leaves: StoredLeaf[] = []
         const nodes: { logKey: string; height: number; index: number; hash: string }[] = []
         for (const e of fresh) {
-          const hash = nodeLeafHash(e)
+          const hash = e.leafHash
           leaves.push({ logKey, leafIndex: range.size, eventId: e.eventId, leafHash: toHex(hash) })
           range.append(hash, (height, index, h) => {
             if (height % NODE_STRIDE === 0) nodes.push({ logKey, height, index, hash: toHex(h) })
@@ -179,7 +186,7 @@ export function startSealer(options: SealerOptions): Sealer {
         }
         await store.insertLeaves(tx, leaves)
         await store.insertNodes(tx, nodes)
-        s = { ...s, size: range.size, frontier: range.hashes, last: pointOf(fresh.at(-1)!) }
+        s = { ...s, size: range.size, frontier: range.hashes, last: fresh.at(-1)!.point }
         if (s.size - s.checkpointSize >= everyEvents || now - s.checkpointAt >= everyMs) {
           made.push(await checkpoint(tx, s, range.root(), now))
           s = { ...s, checkpointSize: s.size, checkpointAt: now }
@@ -191,7 +198,12 @@ export function startSealer(options: SealerOptions): Sealer {
     await publish(made)
   }
 
-  const subscription = auditor.feed.subscribe(name, seal, { from: 'start', batchSize: 1000 })
+  const spec = options.worker === false ? undefined : reopenSpec(db)
+  const source: LeafSource =
+    spec === undefined
+      ? inThreadLeafSource(new FeedReader({ readKysely: db.readKysely, dialect: db.capabilities }))
+      : workerLeafSource(spec)
+  const subscription = auditor.feed.subscribeSource(name, source, seal, { from: 'start', batchSize: 1000 })
 
   /** Checkpoints the dirty logs whose interval has passed (all of them when `force`). */
   const tick = async (force: boolean) => {
@@ -264,6 +276,7 @@ export function startSealer(options: SealerOptions): Sealer {
 
   return {
     subscription,
+    threaded: source.threaded,
     async flush(timeoutMs = 30_000) {
       flushing += 1
       hurry.abort()
@@ -278,6 +291,7 @@ export function startSealer(options: SealerOptions): Sealer {
       clearInterval(timer)
       await subscription.stop()
       await ticking
+      await source.close()
     },
   }
 }

@@ -1,0 +1,62 @@
+/**
+ * What the sealer reads of the feed: per event its point, id, tenant and leaf hash — and
+ * the compact form in which a batch crosses from the leaf worker (ids and positions as
+ * text, the hashes in one transferred buffer).
+ */
+import type { ChangeEvent } from '../audit/change-event.js'
+import type { FeedPoint } from '../feed/feed-cursor.js'
+import { nodeLeafHash } from './node-leaf.js'
+
+export interface SealItem {
+  readonly point: FeedPoint
+  readonly eventId: string
+  readonly tenantId: string | null
+  /** SHA-256(0x00 ‖ canonical bytes of the stored event). */
+  readonly leafHash: Uint8Array
+}
+
+export interface LeafBatchMessage {
+  readonly positions: string[]
+  readonly eventIds: string[]
+  readonly tenants: (string | null)[]
+  /** 32 bytes per event, in order. */
+  readonly hashes: Uint8Array
+}
+
+/** Rows as the feed reader gives them, hashed. */
+export function sealItems(rows: readonly { event: ChangeEvent; point: FeedPoint }[]): SealItem[] {
+  return rows.map(({ event, point }) => ({
+    point,
+    eventId: event.eventId,
+    tenantId: event.tenantId,
+    leafHash: nodeLeafHash(event),
+  }))
+}
+
+/** Rows, hashed, in their message form. */
+export function packLeafBatch(rows: readonly { event: ChangeEvent; point: FeedPoint }[]): LeafBatchMessage {
+  const hashes = new Uint8Array(rows.length * 32)
+  const positions: string[] = []
+  const eventIds: string[] = []
+  const tenants: (string | null)[] = []
+  rows.forEach(({ event, point }, i) => {
+    hashes.set(nodeLeafHash(event), i * 32)
+    positions.push(point.position.toString())
+    eventIds.push(point.eventId)
+    tenants.push(event.tenantId)
+  })
+  return { positions, eventIds, tenants, hashes }
+}
+
+/** A message back into items (the hashes are views of its buffer). */
+export function unpackLeafBatch(m: LeafBatchMessage): SealItem[] {
+  const n = m.positions.length
+  if (m.eventIds.length !== n || m.tenants.length !== n || m.hashes.length !== n * 32)
+    throw new Error('the leaf worker sent a malformed batch')
+  return m.positions.map((position, i) => ({
+    point: { position: BigInt(position), eventId: m.eventIds[i]! },
+    eventId: m.eventIds[i]!,
+    tenantId: m.tenants[i]!,
+    leafHash: m.hashes.subarray(i * 32, i * 32 + 32),
+  }))
+}
