@@ -41,3 +41,15 @@ it('draws fractions in [0, 1) with all byte values reachable', () => {
   }
   assert.equal(values.size, 256)
 })
+
+it('a secret is fresh and in memory of its own (not a shared slab)', () => {
+  const pool = new RandomPool()
+  const secrets = Array.from({ length: 300 }, () => pool.secret(32)) // across refills
+  assert.equal(new Set(secrets.map((s) => s.toString('hex'))).size, 300, 'every secret differs')
+  for (const s of secrets) {
+    assert.equal(s.length, 32)
+    // Buffer.alloc gives a buffer its own ArrayBuffer; a pooled small Buffer shares a slab.
+    assert.equal(s.buffer.byteLength, 32, 'the secret does not sit in a shared slab')
+    assert.equal(s.byteOffset, 0)
+  }
+})

@@ -6,8 +6,8 @@ const POOL_BYTES = 4096
  * Cryptographically random bytes handed out from a 4 KiB buffer the system fills at once.
  * Asking the system for a few bytes costs about 10 µs a call here, which for a write with
  * personal fields (an IV per value) was a tenth of its time. Every byte is handed out once
- * (as its own copy); a refill is a new buffer. For IVs and ids: secret keys are drawn with
- * `randomBytes`, which gives them memory of their own.
+ * (as its own copy); a refill is a new buffer. IVs and ids take `bytes`; secret keys take
+ * `secret`, which gives them memory of their own and leaves nothing of them in the pool.
  */
 export class RandomPool {
   #pool = Buffer.alloc(0)
@@ -25,6 +25,21 @@ export class RandomPool {
     if (n > POOL_BYTES / 4) return randomFillSync(Buffer.alloc(n))
     this.#reserve(n)
     const out = Buffer.from(this.#pool.subarray(this.#at, this.#at + n))
+    this.#at += n
+    return out
+  }
+
+  /** `n` random bytes for a secret key: copied into memory of their own (`Buffer.alloc`,
+   * never Node's shared small-buffer slab) and wiped from the pool at once, so the key's
+   * bytes exist only in the returned buffer. (`randomBytes` per key cost ~18 µs a call on
+   * this machine: a fifth of a personal create at 16 writers.) */
+  secret(n: number): Buffer {
+    if (n > POOL_BYTES / 4) return randomFillSync(Buffer.alloc(n))
+    this.#reserve(n)
+    const used = this.#pool.subarray(this.#at, this.#at + n)
+    const out = Buffer.alloc(n)
+    used.copy(out)
+    used.fill(0)
     this.#at += n
     return out
   }

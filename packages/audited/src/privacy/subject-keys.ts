@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { AuditedError } from '../core/errors.js'
+import { randomPool } from '../core/random-pool.js'
 import type { Dialect, Statement } from '../db/dialect.js'
 import type { Transaction } from '../db/transaction.js'
 import { open, seal } from './field-crypto.js'
@@ -52,7 +52,7 @@ export class SubjectKeys {
     this.#dialect = dialect
     this.#newId = newId
     // Compiled once: its parameters are the five values in this order (see #create). A
-    // data key gets memory of its own (randomBytes), not a slice of a shared pool.
+    // data key gets memory of its own (randomPool.secret), not a slice of a shared buffer.
     const insert = db
       .insertInto(TABLE)
       .values({ key_id: '', tenant_key: '', subject_id: '', wrapped_key: '', created_at: '' })
@@ -122,7 +122,7 @@ export class SubjectKeys {
     tenantId: string | null,
     subjectId: string,
   ): SubjectKey {
-    const key = { keyId: this.#newId(), key: randomBytes(32) }
+    const key = { keyId: this.#newId(), key: randomPool.secret(32) }
     deferred.push({
       sql: this.#insertSql,
       parameters: [
