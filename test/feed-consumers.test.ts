@@ -107,6 +107,47 @@ forEachDialect('durable feed consumers', (f) => {
     await sub.stop()
   })
 
+  it("'now' stopped before it is ready stores no offset: a later 'now' start still leaves the earlier events out", async () => {
+    const tenant = `now-stop-${newId()}`
+    const name = `ns-${newId()}`
+    let release = () => {}
+    const open = new Promise<void>((r) => {
+      release = r
+    })
+    let began = () => {}
+    const begun = new Promise<void>((r) => {
+      began = r
+    })
+    // As above: on PostgreSQL the open transaction holds the next events back, and the
+    // first subscription stops while it still waits for them to become final.
+    const held =
+      f.name === 'sqlite'
+        ? Promise.resolve(began())
+        : f.auditor.transaction({ ...ctx, tenantId: `hold-${newId()}` }, async (tx) => {
+            await tx.create(posts, { id: newId(), title: `held ${newId()}` })
+            began()
+            await open
+          })
+    await begun
+    await write(tenant, 5)
+    const got: string[] = []
+    const handler = (events: readonly FeedEvent[]) => {
+      for (const e of events) got.push(e.recordId)
+    }
+    const first = f.auditor.feed.subscribe(name, handler, { tenantId: tenant, from: 'now' })
+    await sleep(100)
+    await first.stop()
+    release()
+    await held
+    const second = f.auditor.feed.subscribe(name, handler, { tenantId: tenant, from: 'now' })
+    await second.ready
+    const fresh = await write(tenant, 3)
+    await until(() => got.length >= 3, 10_000, '3 events')
+    await sleep(200)
+    assert.deepEqual(got, fresh, 'none of the 5 earlier events')
+    await second.stop()
+  })
+
   it('a failing handler retries with backoff, then parks, without holding others back', async () => {
     const tenant = `park-${newId()}`
     const failing = `fail-${newId()}`

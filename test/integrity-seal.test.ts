@@ -5,7 +5,12 @@
  * untouched log verifies clean.
  */
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, it } from 'node:test'
+import { FEED_START } from '../packages/audited/src/feed/feed-cursor.js'
+import { FeedReader } from '../packages/audited/src/feed/feed-reader.js'
 import {
   createAuditor,
   eventLeafHash,
@@ -24,6 +29,7 @@ import {
   verifyInclusion,
   verifyLogs,
 } from '../packages/audited/src/index.js'
+import { inThreadLeafSource, workerLeafSource } from '../packages/audited/src/integrity/leaf-source.js'
 import { createTestTables, ctx, forEachDialect, newId, posts } from './setup.js'
 
 forEachDialect('sealing the tenant logs', (f) => {
@@ -236,5 +242,39 @@ it('an in-memory SQLite database, which no worker can open, is sealed on this th
     await auditor.close()
   } finally {
     await db.close()
+  }
+})
+
+it('a leaf worker that cannot run hands its reads to this thread and says so', async () => {
+  // A worker whose database cannot be opened (here a path in a directory that does not
+  // exist; elsewhere a bundle without the worker file, or a connection limit) fails before
+  // it ever answered: the source falls back to this thread's reader for good.
+  const dir = mkdtempSync(join(tmpdir(), 'audited-worker-'))
+  const db = await openDatabase(`sqlite:${join(dir, 'real.db')}`)
+  try {
+    await migrate(db)
+    await createTestTables(db)
+    const auditor = createAuditor({ db })
+    await auditor.create(posts, { id: newId(), title: 'one' }, { ...ctx, tenantId: 'fallback' })
+    const reports: string[] = []
+    const source = workerLeafSource(
+      { url: `sqlite:${join(dir, 'missing', 'nowhere.db')}`, options: {} },
+      () => inThreadLeafSource(new FeedReader({ readKysely: db.readKysely, dialect: db.capabilities })),
+      (e) => reports.push(String(e)),
+    )
+    assert.equal(source.threaded, true)
+    const batch = await source.read(FEED_START, 10)
+    assert.equal(source.threaded, false, 'now on this thread')
+    assert.equal(batch.items.length, 1)
+    assert.equal(batch.items[0]!.tenantId, 'fallback')
+    assert.equal(reports.length, 1, reports.join('\n'))
+    assert.match(reports[0]!, /leaf worker could not run .*sealing on this thread/)
+    assert.equal((await source.read(FEED_START, 10)).items.length, 1, 'and stays there')
+    assert.equal(reports.length, 1)
+    await source.close()
+    await auditor.close()
+  } finally {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
   }
 })

@@ -160,6 +160,10 @@ export const ERROR_CODES = {
         meaning:
           'Retention: an archive segment could not be written, synced or read back as written; nothing of it was purged.',
       },
+      feed_held_back: {
+        meaning:
+          "A `from: 'now'` consumer (reported to its `onError`, not thrown): a transaction open longer than 5 s held the feed back, so it started at the last final event.",
+      },
       explorer_not_built: {
         retryable: false,
         meaning: 'CMS: the audit explorer (`/admin`) is not built; `npm run build` builds it.',

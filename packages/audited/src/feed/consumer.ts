@@ -78,6 +78,14 @@ const positiveInt = (v: unknown, fallback: number, max: number, field: string): 
   return n as number
 }
 
+/** What a consumer starting "from now" reports when an open transaction outlasted its wait. */
+const heldBack = (ms: number) =>
+  new AuditedError(
+    'unavailable',
+    `A transaction open for more than ${ms} ms holds the feed back: this consumer starts at the last final event, so events committed since that transaction began may reach it.`,
+    { details: { reason: 'feed_held_back' } },
+  )
+
 /** The events themselves, filtered by `options`, as `Feed.subscribe` hands them out. */
 export function eventSource(reader: FeedReader, options: SubscribeOptions): BatchSource<FeedEvent> {
   const tables = options.tables === undefined ? undefined : new Set(options.tables)
@@ -229,7 +237,17 @@ export class Consumer<T = FeedEvent> {
       try {
         await this.#store.ensure(this.name, () =>
           this.#o.from === 'now'
-            ? this.#reader.nowPoint(undefined, () => this.#stopped)
+            ? this.#reader
+                .nowPoint(
+                  undefined,
+                  () => this.#stopped,
+                  (ms) => this.#report(heldBack(ms), 0, false),
+                )
+                .then((point) => {
+                  // Stopped while waiting: store no offset (the point may be early).
+                  if (this.#stopped) throw new Error('stopped')
+                  return point
+                })
             : Promise.resolve({ position: -1n, eventId: '' }),
         )
         break

@@ -218,17 +218,26 @@ export class FeedReader {
    * this call. Where the feed holds back (PostgreSQL), an event can be committed and not
    * final yet (an older transaction is still open); starting at the final head would hand
    * such events out as new. So this reads the newest committed position first and waits
-   * until the feed is final up to it, up to `maxWaitMs`; a transaction that stays open
-   * longer holds every consumer back anyway, and then this starts at the final head, so
-   * events committed just before the call may be handed out (none is ever skipped).
+   * until the feed is final up to it, up to `maxWaitMs` (`onHeldBack` is told when that
+   * ran out). A transaction that stays open longer holds every consumer back anyway; then
+   * this starts at the final head, which is where the oldest open transaction began, so
+   * every event committed since then may be handed out (none is ever skipped).
    */
-  async nowPoint(maxWaitMs = NOW_WAIT_MS, stopped: () => boolean = () => false): Promise<FeedPoint> {
+  async nowPoint(
+    maxWaitMs = NOW_WAIT_MS,
+    stopped: () => boolean = () => false,
+    onHeldBack: (ms: number) => void = () => {},
+  ): Promise<FeedPoint> {
     if (this.#core.dialect.feed.boundSql === undefined) return this.head()
     const newest = await this.#newest(false)
     const deadline = Date.now() + maxWaitMs
     for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
       const final = await this.head()
-      if (final.position >= newest.position || Date.now() >= deadline || stopped()) return final
+      if (final.position >= newest.position || stopped()) return final
+      if (Date.now() >= deadline) {
+        onHeldBack(maxWaitMs)
+        return final
+      }
       await new Promise((r) => setTimeout(r, pause))
     }
   }

@@ -116,6 +116,7 @@ export class Feed {
     source: BatchSource<T>,
     handler: BatchHandler<T>,
     options: SubscribeOptions = {},
+    onDone?: () => void,
   ): Subscription {
     if (this.#closed)
       throw new AuditedError('unavailable', 'The auditor is closed.', {
@@ -140,6 +141,7 @@ export class Feed {
     this.#consumers.set(name, consumer as Consumer<unknown>)
     void consumer.done.finally(() => {
       if (this.#consumers.get(name) === (consumer as Consumer<unknown>)) this.#consumers.delete(name)
+      onDone?.()
     })
     return {
       name,

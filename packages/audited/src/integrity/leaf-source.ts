@@ -43,68 +43,157 @@ const newWorker = (workerData: unknown): Worker =>
       )
     : new Worker(WORKER_FILE, { workerData })
 const CLOSE_WAIT_MS = 5000
+/** A read the worker has not answered in this long ends it (and fails the read). */
+const READ_TIMEOUT_MS = 60_000
 
 type Reply = { id: number; batch: LeafBatchMessage } | { id: number; error: string }
 
-/** A leaf worker on its own connection to the database `spec` opens. */
-export function workerLeafSource(spec: ReopenSpec): LeafSource {
-  let worker: Worker | undefined
-  const pending = new Map<number, { resolve: (b: LeafBatchMessage) => void; reject: (e: Error) => void }>()
-  let nextId = 0
-  const failAll = (e: Error) => {
-    for (const p of pending.values()) p.reject(e)
-    pending.clear()
+const isReply = (m: unknown): m is Reply =>
+  typeof m === 'object' &&
+  m !== null &&
+  typeof (m as { id?: unknown }).id === 'number' &&
+  (typeof (m as { error?: unknown }).error === 'string' ||
+    typeof (m as { batch?: unknown }).batch === 'object')
+
+/** Only plain settings cross to the worker (a function would not clone): one connection,
+ * the caller's timeouts, SQLite's busy timeout and synchronous mode. */
+function workerOptions(options: object): object {
+  const o = options as {
+    pool?: { acquireTimeoutMs?: unknown; statementTimeoutMs?: unknown }
+    sqlite?: { busyTimeoutMs?: unknown; synchronous?: unknown }
   }
-  const start = (): Worker => {
-    // Only the pool settings cross: one connection, the caller's timeouts.
-    const o = spec.options as { pool?: { acquireTimeoutMs?: number; statementTimeoutMs?: number } }
-    const w = newWorker({ url: spec.url, options: { ...spec.options, pool: { ...o.pool, max: 1 } } })
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
+  const pool = {
+    max: 1,
+    acquireTimeoutMs: num(o.pool?.acquireTimeoutMs),
+    statementTimeoutMs: num(o.pool?.statementTimeoutMs),
+  }
+  const sqlite = {
+    busyTimeoutMs: num(o.sqlite?.busyTimeoutMs),
+    synchronous: o.sqlite?.synchronous === 'full' ? 'full' : undefined,
+  }
+  const plain = (x: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined))
+  return { pool: plain(pool), sqlite: plain(sqlite) }
+}
+
+/** One worker thread and the reads it owes. */
+class LeafWorker {
+  readonly #worker: Worker
+  readonly #pending = new Map<
+    number,
+    { resolve: (b: LeafBatchMessage) => void; reject: (e: Error) => void }
+  >()
+  #nextId = 0
+  #ended = false
+
+  constructor(spec: ReopenSpec) {
+    this.#worker = newWorker({ url: spec.url, options: workerOptions(spec.options) })
+    const w = this.#worker
     w.unref()
-    w.on('message', (m: Reply) => {
-      const p = pending.get(m.id)
+    w.on('message', (m: unknown) => {
+      if (!isReply(m)) return this.#end(new Error('the leaf worker sent a malformed reply'))
+      const p = this.#pending.get(m.id)
       if (p === undefined) return
-      pending.delete(m.id)
+      this.#pending.delete(m.id)
       if ('error' in m) p.reject(new Error(`sealer leaf worker: ${m.error}`))
       else p.resolve(m.batch)
     })
-    w.on('error', (e) => {
-      if (worker === w) worker = undefined
-      failAll(e instanceof Error ? e : new Error(String(e)))
-    })
-    w.on('exit', (code) => {
-      if (worker === w) worker = undefined
-      failAll(new Error(`the sealer's leaf worker exited (code ${code})`))
-    })
-    return w
+    w.on('messageerror', (e) => this.#end(e))
+    w.on('error', (e) => this.#end(e))
+    w.on('exit', (code) => this.#end(new Error(`the sealer's leaf worker exited (code ${code})`)))
   }
-  return {
-    threaded: true,
-    async read(from: FeedPoint, limit: number) {
-      worker ??= start()
-      const id = nextId++
-      const w = worker
-      // Referenced only while it owes an answer: an idle sealer keeps no process alive.
-      w.ref()
-      const batch = await new Promise<LeafBatchMessage>((resolve, reject) => {
-        pending.set(id, { resolve, reject })
+
+  get ended(): boolean {
+    return this.#ended
+  }
+
+  /** Fails every read it owes and stops the thread. */
+  #end(e: unknown): void {
+    this.#ended = true
+    for (const p of this.#pending.values()) p.reject(e instanceof Error ? e : new Error(String(e)))
+    this.#pending.clear()
+    void this.#worker.terminate()
+  }
+
+  async read(from: FeedPoint, limit: number): Promise<LeafBatchMessage> {
+    const w = this.#worker
+    const id = this.#nextId++
+    // Referenced only while it owes an answer: an idle sealer keeps no process alive.
+    w.ref()
+    let timer: NodeJS.Timeout | undefined
+    try {
+      return await new Promise<LeafBatchMessage>((resolve, reject) => {
+        this.#pending.set(id, { resolve, reject })
+        timer = setTimeout(
+          () => this.#end(new Error(`the sealer's leaf worker did not answer in ${READ_TIMEOUT_MS} ms`)),
+          READ_TIMEOUT_MS,
+        )
         w.postMessage({ id, position: from.position.toString(), eventId: from.eventId, limit })
-      }).finally(() => {
-        if (pending.size === 0) w.unref()
       })
+    } finally {
+      clearTimeout(timer)
+      if (this.#pending.size === 0) w.unref()
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#ended) return
+    const w = this.#worker
+    const exited = new Promise<void>((r) => w.once('exit', () => r()))
+    w.ref()
+    w.postMessage({ close: true })
+    const timer = setTimeout(() => void w.terminate(), CLOSE_WAIT_MS)
+    timer.unref()
+    await exited
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * A leaf worker on its own connection to the database `spec` opens. A worker that fails
+ * before it ever answered (it cannot start here: a bundle without its file, a permission
+ * model without workers, a connection limit) hands sealing to `fallback` for good and says
+ * so through `report`; one that fails later is started again at the next read.
+ */
+export function workerLeafSource(
+  spec: ReopenSpec,
+  fallback: () => LeafSource,
+  report: (error: unknown) => void,
+): LeafSource {
+  let worker: LeafWorker | undefined
+  let answered = false
+  let instead: LeafSource | undefined
+  return {
+    get threaded() {
+      return instead === undefined
+    },
+    async read(from: FeedPoint, limit: number) {
+      if (instead !== undefined) return instead.read(from, limit)
+      if (worker === undefined || worker.ended) worker = new LeafWorker(spec)
+      let batch: LeafBatchMessage
+      try {
+        batch = await worker.read(from, limit)
+      } catch (e) {
+        if (answered) throw e
+        void worker.close()
+        worker = undefined
+        instead = fallback()
+        report(
+          new Error(
+            `the sealer's leaf worker could not run (${(e as Error).message}); sealing on this thread`,
+          ),
+        )
+        return instead.read(from, limit)
+      }
+      answered = true
       const items = unpackLeafBatch(batch)
       return { last: items.at(-1)?.point, items }
     },
     async close() {
       const w = worker
       worker = undefined
-      if (w === undefined) return
-      const exited = new Promise<void>((r) => w.once('exit', () => r()))
-      w.ref()
-      w.postMessage({ close: true })
-      const timer = setTimeout(() => void w.terminate(), CLOSE_WAIT_MS)
-      timer.unref()
-      await exited
-      clearTimeout(timer)
+      await w?.close()
     },
   }
 }

@@ -163,6 +163,8 @@ export class LogStore {
         if (q.parameters.length !== chunk.length * columns.length)
           throw new Error(`${table} INSERT: expected ${chunk.length * columns.length} parameters`)
         text = q.sql
+        // Bounded: batch sizes vary, and a 500-row text is ~20 kB.
+        if (this.#inserts.size >= 64) this.#inserts.clear()
         this.#inserts.set(key, text)
       }
       await tx.executeQuery(CompiledQuery.raw(text, chunk.flat()))

@@ -199,11 +199,17 @@ export function startSealer(options: SealerOptions): Sealer {
   }
 
   const spec = options.worker === false ? undefined : reopenSpec(db)
-  const source: LeafSource =
-    spec === undefined
-      ? inThreadLeafSource(new FeedReader({ readKysely: db.readKysely, dialect: db.capabilities }))
-      : workerLeafSource(spec)
-  const subscription = auditor.feed.subscribeSource(name, source, seal, { from: 'start', batchSize: 1000 })
+  const here = () =>
+    inThreadLeafSource(new FeedReader({ readKysely: db.readKysely, dialect: db.capabilities }))
+  const source: LeafSource = spec === undefined ? here() : workerLeafSource(spec, here, report)
+  const subscription = auditor.feed.subscribeSource(
+    name,
+    source,
+    seal,
+    { from: 'start', batchSize: 1000, onError: (e) => report(e) },
+    // However the consumer ends (stop, or the auditor's close), the worker goes with it.
+    () => void source.close().catch(report),
+  )
 
   /** Checkpoints the dirty logs whose interval has passed (all of them when `force`). */
   const tick = async (force: boolean) => {
@@ -278,7 +284,9 @@ export function startSealer(options: SealerOptions): Sealer {
 
   return {
     subscription,
-    threaded: source.threaded,
+    get threaded() {
+      return source.threaded
+    },
     async flush(timeoutMs = 30_000) {
       flushing += 1
       hurry.abort()
