@@ -29,6 +29,30 @@ forEachDialect('durable feed consumers', (f) => {
     return ids
   }
 
+  /** Another tenant's transaction held open until `release`: on PostgreSQL it holds the
+   * events committed meanwhile back (their positions are above its transaction id). SQLite
+   * has one writer, so there nothing could commit beside it: no transaction is held. */
+  const holdTransaction = async () => {
+    let release = () => {}
+    const open = new Promise<void>((r) => {
+      release = r
+    })
+    let began = () => {}
+    const begun = new Promise<void>((r) => {
+      began = r
+    })
+    const held =
+      f.name === 'sqlite'
+        ? Promise.resolve(began())
+        : f.auditor.transaction({ ...ctx, tenantId: `hold-${newId()}` }, async (tx) => {
+            await tx.create(posts, { id: newId(), title: `held ${newId()}` })
+            began()
+            await open
+          })
+    await begun
+    return { release, held }
+  }
+
   it('hands every event over in feed order and resumes from the stored offset', async () => {
     const tenant = `cons-${newId()}`
     const name = `c-${newId()}`
@@ -68,26 +92,7 @@ forEachDialect('durable feed consumers', (f) => {
 
   it("'now' leaves out events committed before it, even those an open transaction holds back", async () => {
     const tenant = `now-held-${newId()}`
-    let release = () => {}
-    const open = new Promise<void>((r) => {
-      release = r
-    })
-    // Another tenant's transaction stays open while the earlier events commit. On
-    // PostgreSQL it holds them back (their positions are above its transaction id); SQLite
-    // has one writer, so there the earlier events could not commit beside it.
-    let began = () => {}
-    const begun = new Promise<void>((r) => {
-      began = r
-    })
-    const held =
-      f.name === 'sqlite'
-        ? Promise.resolve(began())
-        : f.auditor.transaction({ ...ctx, tenantId: `hold-${newId()}` }, async (tx) => {
-            await tx.create(posts, { id: newId(), title: `held ${newId()}` })
-            began()
-            await open
-          })
-    await begun
+    const { release, held } = await holdTransaction()
     await write(tenant, 5)
     const got: string[] = []
     const sub = f.auditor.feed.subscribe(
@@ -110,25 +115,7 @@ forEachDialect('durable feed consumers', (f) => {
   it("'now' stopped before it is ready stores no offset: a later 'now' start still leaves the earlier events out", async () => {
     const tenant = `now-stop-${newId()}`
     const name = `ns-${newId()}`
-    let release = () => {}
-    const open = new Promise<void>((r) => {
-      release = r
-    })
-    let began = () => {}
-    const begun = new Promise<void>((r) => {
-      began = r
-    })
-    // As above: on PostgreSQL the open transaction holds the next events back, and the
-    // first subscription stops while it still waits for them to become final.
-    const held =
-      f.name === 'sqlite'
-        ? Promise.resolve(began())
-        : f.auditor.transaction({ ...ctx, tenantId: `hold-${newId()}` }, async (tx) => {
-            await tx.create(posts, { id: newId(), title: `held ${newId()}` })
-            began()
-            await open
-          })
-    await begun
+    const { release, held } = await holdTransaction()
     await write(tenant, 5)
     const got: string[] = []
     const handler = (events: readonly FeedEvent[]) => {
