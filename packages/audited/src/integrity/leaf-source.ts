@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads'
 import type { ReopenSpec } from '../db/reopen.js'
 import type { BatchSource } from '../feed/consumer.js'
-import type { FeedPoint } from '../feed/feed-cursor.js'
+import { type FeedPoint, isAfter } from '../feed/feed-cursor.js'
 import type { FeedReader } from '../feed/feed-reader.js'
 import { type LeafBatchMessage, type SealItem, sealItems, unpackLeafBatch } from './leaf-batch.js'
 
@@ -164,6 +164,22 @@ export function workerLeafSource(
   let worker: LeafWorker | undefined
   let answered = false
   let instead: LeafSource | undefined
+  /** The next batch, asked for as soon as one came back: the worker reads and hashes it
+   * while this thread writes the one in hand. Used only when the consumer then asks for
+   * exactly that place and it holds events (the feed never adds an event before a place
+   * a reader has seen, so an early read is a true prefix of a later one). */
+  let ahead: { from: FeedPoint; limit: number; batch: Promise<LeafBatchMessage | undefined> } | undefined
+  const readAhead = (w: LeafWorker, from: FeedPoint, limit: number) => {
+    ahead = { from, limit, batch: w.read(from, limit).catch(() => undefined) }
+  }
+  const take = async (from: FeedPoint, limit: number): Promise<LeafBatchMessage | undefined> => {
+    const a = ahead
+    ahead = undefined
+    if (a === undefined || a.limit !== limit || isAfter(a.from, from) || isAfter(from, a.from))
+      return undefined
+    const batch = await a.batch
+    return batch !== undefined && batch.positions.length > 0 ? batch : undefined
+  }
   return {
     get threaded() {
       return instead === undefined
@@ -171,9 +187,10 @@ export function workerLeafSource(
     async read(from: FeedPoint, limit: number) {
       if (instead !== undefined) return instead.read(from, limit)
       if (worker === undefined || worker.ended) worker = new LeafWorker(spec)
+      const w = worker
       let batch: LeafBatchMessage
       try {
-        batch = await worker.read(from, limit)
+        batch = (await take(from, limit)) ?? (await w.read(from, limit))
       } catch (e) {
         if (answered) throw e
         void worker.close()
@@ -188,11 +205,14 @@ export function workerLeafSource(
       }
       answered = true
       const items = unpackLeafBatch(batch)
-      return { last: items.at(-1)?.point, items }
+      const last = items.at(-1)?.point
+      if (last !== undefined && !w.ended) readAhead(w, last, limit)
+      return { last, items }
     },
     async close() {
       const w = worker
       worker = undefined
+      ahead = undefined
       await w?.close()
     },
   }
