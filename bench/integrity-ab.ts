@@ -111,7 +111,7 @@ export async function benchSealingCost(
   try {
     const off = await openIntegrityDb(target, drops)
     try {
-      sealer = startSealer({ db: on.db, auditor: on.auditor, signer: on.signer })
+      sealer = startSealer({ db: on.db, auditor: on.auditor, signer: on.signer, worker: true })
       const s = sealer
       return await alternate(
         {

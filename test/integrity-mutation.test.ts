@@ -78,6 +78,7 @@ forEachDialect('tamper evidence under random mutations', (f) => {
       db: f.db,
       auditor: f.auditor,
       signer,
+      worker: true, // the leaf worker's hashes, checked by every test below
       checkpointEvents: 4,
       onCheckpoint: (c) => {
         witnessed.push(c.note)

@@ -29,7 +29,11 @@ import {
   verifyInclusion,
   verifyLogs,
 } from '../packages/audited/src/index.js'
-import { inThreadLeafSource, workerLeafSource } from '../packages/audited/src/integrity/leaf-source.js'
+import {
+  inThreadLeafSource,
+  WORKER_BY_DEFAULT,
+  workerLeafSource,
+} from '../packages/audited/src/integrity/leaf-source.js'
 import { createTestTables, ctx, forEachDialect, newId, posts } from './setup.js'
 
 forEachDialect('sealing the tenant logs', (f) => {
@@ -45,6 +49,7 @@ forEachDialect('sealing the tenant logs', (f) => {
       auditor: f.auditor,
       signer,
       checkpointEvents: 7,
+      worker: true, // the leaf worker's hashes, checked by every test below
       onCheckpoint: (c) => {
         published.push(c)
       },
@@ -215,8 +220,13 @@ forEachDialect('where the sealer hashes', (f) => {
     return sealer.threaded
   }
 
-  it('in a worker thread by default; its leaves are those the verifier recomputes', async () => {
-    assert.equal(await sealAndVerify({}), true)
+  it('in a worker thread with worker: true; its leaves are those the verifier recomputes', async () => {
+    assert.equal(await sealAndVerify({ worker: true }), true)
+  })
+
+  it('by default on this thread when the TypeScript sources run (as here), in a worker when built', async () => {
+    assert.equal(WORKER_BY_DEFAULT, false, 'these tests run the sources under tsx')
+    assert.equal(await sealAndVerify({}), false)
   })
 
   it('on this thread with worker: false, the same way', async () => {
@@ -232,7 +242,7 @@ it('an in-memory SQLite database, which no worker can open, is sealed on this th
     const auditor = createAuditor({ db })
     await auditor.create(posts, { id: newId(), title: 'in memory' }, { ...ctx, tenantId: 'mem' })
     const signer = signerFromKey(generateSigningKey('audited.test'))
-    const sealer = startSealer({ db, auditor, signer, lingerMs: 0 })
+    const sealer = startSealer({ db, auditor, signer, lingerMs: 0, worker: true })
     await sealer.flush(20_000)
     await sealer.stop()
     assert.equal(sealer.threaded, false)

@@ -34,6 +34,15 @@ export function inThreadLeafSource(reader: FeedReader): LeafSource {
  * project's tests, under tsx), a worker thread does not inherit tsx's loader, so it
  * registers it before importing the source. */
 const SOURCES = import.meta.url.endsWith('.ts')
+
+/**
+ * Whether a sealer uses a worker unless told: yes as built JavaScript; not from the
+ * TypeScript sources (this project's tests and benchmarks under tsx), where the worker must
+ * load tsx, whose module hooks Node 20 runs on one thread for the whole process: while a
+ * worker compiled its modules the main thread's own imports waited (a test server answered
+ * a request after its SIGTERM as if none had come).
+ */
+export const WORKER_BY_DEFAULT = !SOURCES
 const WORKER_FILE = new URL(SOURCES ? './leaf-worker.ts' : './leaf-worker.js', import.meta.url)
 const newWorker = (workerData: unknown): Worker =>
   SOURCES

@@ -9,7 +9,7 @@ import { decodeFeedCursor, FEED_START, isAfter } from '../feed/feed-cursor.js'
 import { FeedReader } from '../feed/feed-reader.js'
 import { type CheckpointSigner, signCheckpoint } from './checkpoints.js'
 import type { SealItem } from './leaf-batch.js'
-import { inThreadLeafSource, type LeafSource, workerLeafSource } from './leaf-source.js'
+import { inThreadLeafSource, type LeafSource, WORKER_BY_DEFAULT, workerLeafSource } from './leaf-source.js'
 import {
   type LogState,
   LogStore,
@@ -38,8 +38,10 @@ export interface SealerOptions {
    * A `flush` cuts the wait short. 0: seal at once. */
   readonly lingerMs?: number
   /** Read and hash the events in a worker thread on a connection of its own (default
-   * true; an in-memory SQLite database, which nothing else can open, is sealed on this
-   * thread). The worker moves most of the sealer's CPU off the writers' event loop. */
+   * true for the built package, false when its TypeScript sources run: see
+   * WORKER_BY_DEFAULT; an in-memory SQLite database, which nothing else can open, is
+   * sealed on this thread). The worker moves most of the sealer's CPU off the writers'
+   * event loop. */
   readonly worker?: boolean
   /** The durable consumer's name (default `audited.sealer`). */
   readonly consumer?: string
@@ -198,7 +200,7 @@ export function startSealer(options: SealerOptions): Sealer {
     await publish(made)
   }
 
-  const spec = options.worker === false ? undefined : reopenSpec(db)
+  const spec = (options.worker ?? WORKER_BY_DEFAULT) ? reopenSpec(db) : undefined
   const here = () =>
     inThreadLeafSource(new FeedReader({ readKysely: db.readKysely, dialect: db.capabilities }))
   const source: LeafSource = spec === undefined ? here() : workerLeafSource(spec, here, report)
