@@ -73,7 +73,9 @@ for (const d of DIALECTS.filter((x) => x.name === 'sqlite' || x.name === 'postgr
       const seedStart = performance.now()
       const db = await openDatabase(url)
       try {
-        const auditor = createAuditor({ db, personalData: PERSONAL_DATA })
+        // 500 updates in one transaction: the default 5 s budget is too short for that on a
+        // loaded 2-core machine (a CI run timed out at it on PostgreSQL).
+        const auditor = createAuditor({ db, personalData: PERSONAL_DATA, timeoutMs: 120_000 })
         const tenant = (await db.readKysely
           .selectFrom('entries' as never)
           .select('tenant_id' as never)
