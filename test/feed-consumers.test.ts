@@ -18,6 +18,17 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 10_000, what =
   }
 }
 
+/** A handler that collects the record ids it is handed, and what it collected. */
+function collector(): { got: string[]; handler: (events: readonly FeedEvent[]) => void } {
+  const got: string[] = []
+  return {
+    got,
+    handler: (events) => {
+      for (const e of events) got.push(e.recordId)
+    },
+  }
+}
+
 forEachDialect('durable feed consumers', (f) => {
   const write = async (tenant: string, n: number) => {
     const ids = Array.from({ length: n }, () => newId())
@@ -57,10 +68,7 @@ forEachDialect('durable feed consumers', (f) => {
     const tenant = `cons-${newId()}`
     const name = `c-${newId()}`
     const before = await write(tenant, 30)
-    const got: string[] = []
-    const handler = (events: readonly FeedEvent[]) => {
-      for (const e of events) got.push(e.recordId)
-    }
+    const { got, handler } = collector()
     const first = f.auditor.feed.subscribe(name, handler, { tenantId: tenant, batchSize: 7 })
     await until(() => got.length === 30, 10_000, '30 events')
     assert.deepEqual(got, before, 'from the start, in order')
@@ -75,14 +83,8 @@ forEachDialect('durable feed consumers', (f) => {
   it("'now' starts after the newest event", async () => {
     const tenant = `now-${newId()}`
     await write(tenant, 5)
-    const got: string[] = []
-    const sub = f.auditor.feed.subscribe(
-      `n-${newId()}`,
-      (events) => {
-        for (const e of events) got.push(e.recordId)
-      },
-      { tenantId: tenant, from: 'now' },
-    )
+    const { got, handler } = collector()
+    const sub = f.auditor.feed.subscribe(`n-${newId()}`, handler, { tenantId: tenant, from: 'now' })
     await sub.ready
     const fresh = await write(tenant, 3)
     await until(() => got.length === 3)
@@ -94,14 +96,8 @@ forEachDialect('durable feed consumers', (f) => {
     const tenant = `now-held-${newId()}`
     const { release, held } = await holdTransaction()
     await write(tenant, 5)
-    const got: string[] = []
-    const sub = f.auditor.feed.subscribe(
-      `nh-${newId()}`,
-      (events) => {
-        for (const e of events) got.push(e.recordId)
-      },
-      { tenantId: tenant, from: 'now' },
-    )
+    const { got, handler } = collector()
+    const sub = f.auditor.feed.subscribe(`nh-${newId()}`, handler, { tenantId: tenant, from: 'now' })
     setTimeout(release, 300)
     await sub.ready
     await held
@@ -117,10 +113,7 @@ forEachDialect('durable feed consumers', (f) => {
     const name = `ns-${newId()}`
     const { release, held } = await holdTransaction()
     await write(tenant, 5)
-    const got: string[] = []
-    const handler = (events: readonly FeedEvent[]) => {
-      for (const e of events) got.push(e.recordId)
-    }
+    const { got, handler } = collector()
     const first = f.auditor.feed.subscribe(name, handler, { tenantId: tenant, from: 'now' })
     await sleep(100)
     await first.stop()

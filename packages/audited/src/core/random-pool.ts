@@ -20,13 +20,18 @@ export class RandomPool {
     this.#at = 0
   }
 
+  /** The next `n` unused bytes of the pool (a view), marked used. */
+  #take(n: number): Buffer {
+    this.#reserve(n)
+    const view = this.#pool.subarray(this.#at, this.#at + n)
+    this.#at += n
+    return view
+  }
+
   /** `n` fresh random bytes (their own copy). */
   bytes(n: number): Buffer {
     if (n > POOL_BYTES / 4) return randomFillSync(Buffer.alloc(n))
-    this.#reserve(n)
-    const out = Buffer.from(this.#pool.subarray(this.#at, this.#at + n))
-    this.#at += n
-    return out
+    return Buffer.from(this.#take(n))
   }
 
   /** `n` random bytes for a secret key: copied into memory of their own (`Buffer.alloc`,
@@ -35,12 +40,10 @@ export class RandomPool {
    * this machine: a fifth of a personal create at 16 writers.) */
   secret(n: number): Buffer {
     if (n > POOL_BYTES / 4) return randomFillSync(Buffer.alloc(n))
-    this.#reserve(n)
-    const used = this.#pool.subarray(this.#at, this.#at + n)
+    const view = this.#take(n)
     const out = Buffer.alloc(n)
-    used.copy(out)
-    used.fill(0)
-    this.#at += n
+    view.copy(out)
+    view.fill(0)
     return out
   }
 

@@ -228,16 +228,24 @@ export class FeedReader {
     stopped: () => boolean = () => false,
     onHeldBack: (ms: number) => void = () => {},
   ): Promise<FeedPoint> {
-    if (this.#core.dialect.feed.boundSql === undefined) return this.head()
+    const { point, final } = await this.finalHead(maxWaitMs, stopped)
+    if (!final && !stopped()) onHeldBack(maxWaitMs)
+    return point
+  }
+
+  /** The final head once it covers every event committed before this call (`final`), or,
+   * when `maxWaitMs` ran out or `stopped` says so first, the final head as it is then. */
+  async finalHead(
+    maxWaitMs: number,
+    stopped: () => boolean = () => false,
+  ): Promise<{ point: FeedPoint; final: boolean }> {
+    if (this.#core.dialect.feed.boundSql === undefined) return { point: await this.head(), final: true }
     const newest = await this.#newest(false)
     const deadline = Date.now() + maxWaitMs
     for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
-      const final = await this.head()
-      if (final.position >= newest.position || stopped()) return final
-      if (Date.now() >= deadline) {
-        onHeldBack(maxWaitMs)
-        return final
-      }
+      const point = await this.head()
+      if (point.position >= newest.position) return { point, final: true }
+      if (stopped() || Date.now() >= deadline) return { point, final: false }
       await new Promise((r) => setTimeout(r, pause))
     }
   }

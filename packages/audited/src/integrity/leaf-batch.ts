@@ -8,8 +8,8 @@ import type { FeedPoint } from '../feed/feed-cursor.js'
 import { nodeLeafHash } from './node-leaf.js'
 
 export interface SealItem {
+  /** Its place in the feed (`point.eventId` is the event's id). */
   readonly point: FeedPoint
-  readonly eventId: string
   readonly tenantId: string | null
   /** SHA-256(0x00 ‖ canonical bytes of the stored event). */
   readonly leafHash: Uint8Array
@@ -25,27 +25,19 @@ export interface LeafBatchMessage {
 
 /** Rows as the feed reader gives them, hashed. */
 export function sealItems(rows: readonly { event: ChangeEvent; point: FeedPoint }[]): SealItem[] {
-  return rows.map(({ event, point }) => ({
-    point,
-    eventId: event.eventId,
-    tenantId: event.tenantId,
-    leafHash: nodeLeafHash(event),
-  }))
+  return rows.map(({ event, point }) => ({ point, tenantId: event.tenantId, leafHash: nodeLeafHash(event) }))
 }
 
-/** Rows, hashed, in their message form. */
-export function packLeafBatch(rows: readonly { event: ChangeEvent; point: FeedPoint }[]): LeafBatchMessage {
-  const hashes = new Uint8Array(rows.length * 32)
-  const positions: string[] = []
-  const eventIds: string[] = []
-  const tenants: (string | null)[] = []
-  rows.forEach(({ event, point }, i) => {
-    hashes.set(nodeLeafHash(event), i * 32)
-    positions.push(point.position.toString())
-    eventIds.push(point.eventId)
-    tenants.push(event.tenantId)
-  })
-  return { positions, eventIds, tenants, hashes }
+/** Items in their message form. */
+export function packLeafBatch(items: readonly SealItem[]): LeafBatchMessage {
+  const hashes = new Uint8Array(items.length * 32)
+  items.forEach((item, i) => hashes.set(item.leafHash, i * 32))
+  return {
+    positions: items.map((item) => item.point.position.toString()),
+    eventIds: items.map((item) => item.point.eventId),
+    tenants: items.map((item) => item.tenantId),
+    hashes,
+  }
 }
 
 /** A message back into items (the hashes are views of its buffer). */
@@ -55,7 +47,6 @@ export function unpackLeafBatch(m: LeafBatchMessage): SealItem[] {
     throw new Error('the leaf worker sent a malformed batch')
   return m.positions.map((position, i) => ({
     point: { position: BigInt(position), eventId: m.eventIds[i]! },
-    eventId: m.eventIds[i]!,
     tenantId: m.tenants[i]!,
     leafHash: m.hashes.subarray(i * 32, i * 32 + 32),
   }))

@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { type AuditedDatabase, openDatabase } from '../db/open-database.js'
 import { FeedReader } from '../feed/feed-reader.js'
-import { packLeafBatch } from './leaf-batch.js'
+import { packLeafBatch, sealItems } from './leaf-batch.js'
 
 interface Request {
   readonly id: number
@@ -48,7 +48,7 @@ port.on('message', (m: Request | { close: true }) => {
     try {
       const { reader } = await connection()
       const rows = await reader.readAfter({ position: BigInt(m.position), eventId: m.eventId }, m.limit)
-      const batch = packLeafBatch(rows)
+      const batch = packLeafBatch(sealItems(rows))
       port.postMessage({ id: m.id, batch }, [batch.hashes.buffer as ArrayBuffer])
     } catch (e) {
       port.postMessage({ id: m.id, error: e instanceof Error ? e.message : String(e) })

@@ -181,7 +181,7 @@ export function startSealer(options: SealerOptions): Sealer {
         const nodes: { logKey: string; height: number; index: number; hash: string }[] = []
         for (const e of fresh) {
           const hash = e.leafHash
-          leaves.push({ logKey, leafIndex: range.size, eventId: e.eventId, leafHash: toHex(hash) })
+          leaves.push({ logKey, leafIndex: range.size, eventId: e.point.eventId, leafHash: toHex(hash) })
           range.append(hash, (height, index, h) => {
             if (height % NODE_STRIDE === 0) nodes.push({ logKey, height, index, hash: toHex(h) })
           })
@@ -201,8 +201,8 @@ export function startSealer(options: SealerOptions): Sealer {
   }
 
   const spec = (options.worker ?? WORKER_BY_DEFAULT) ? reopenSpec(db) : undefined
-  const here = () =>
-    inThreadLeafSource(new FeedReader({ readKysely: db.readKysely, dialect: db.capabilities }))
+  const reader = new FeedReader({ readKysely: db.readKysely, dialect: db.capabilities })
+  const here = () => inThreadLeafSource(reader)
   const source: LeafSource = spec === undefined ? here() : workerLeafSource(spec, here, report)
   const subscription = auditor.feed.subscribeSource(
     name,
@@ -248,38 +248,18 @@ export function startSealer(options: SealerOptions): Sealer {
   const flushNow = async (timeoutMs: number) => {
     await subscription.ready
     const deadline = Date.now() + timeoutMs
-    // Polling the database for the head: every 10 ms; the consumer's position is memory,
-    // looked at every millisecond (a flush ends a bench round: waits add to its time).
-    const wait = (ms = 10) => {
-      if (Date.now() > deadline) throw new Error('the sealer did not catch up in time')
-      return new Promise((r) => setTimeout(r, ms))
-    }
-    // Every event visible now must be final (on PostgreSQL an open transaction elsewhere
-    // can hold the feed back) and then sealed.
-    let head = decodeFeedCursor(await auditor.feed.head())
-    for (;;) {
-      const beyond = await db.readKysely
-        .selectFrom('change_events')
-        .select('event_id')
-        .where((eb) =>
-          eb.or([
-            eb('feed_pos', '>', db.capabilities.bigintParameter(head.position) as never),
-            eb.and([
-              eb('feed_pos', '=', db.capabilities.bigintParameter(head.position) as never),
-              eb('event_id', '>', head.eventId),
-            ]),
-          ]),
-        )
-        .limit(1)
-        .executeTakeFirst()
-      if (beyond === undefined) break
-      await wait()
-      head = decodeFeedCursor(await auditor.feed.head())
-    }
+    const late = () => new Error('the sealer did not catch up in time')
+    // Every event committed before the call must be final (on PostgreSQL an open
+    // transaction elsewhere can hold the feed back) and then sealed.
+    const { point: head, final } = await reader.finalHead(timeoutMs)
+    if (!final) throw late()
+    // The consumer's position is memory: looked at every millisecond (a flush ends a bench
+    // round, so waits add to its time).
     for (;;) {
       const at = subscription.status().position
       if (at !== undefined && !isAfter(head, decodeFeedCursor(at))) break
-      await wait(1)
+      if (Date.now() > deadline) throw late()
+      await new Promise((r) => setTimeout(r, 1))
     }
     await runTick(true)
   }
