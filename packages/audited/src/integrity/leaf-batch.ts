@@ -31,7 +31,9 @@ export function sealItems(rows: readonly { event: ChangeEvent; point: FeedPoint 
 /** Items in their message form. */
 export function packLeafBatch(items: readonly SealItem[]): LeafBatchMessage {
   const hashes = new Uint8Array(items.length * 32)
-  items.forEach((item, i) => hashes.set(item.leafHash, i * 32))
+  items.forEach((item, i) => {
+    hashes.set(item.leafHash, i * 32)
+  })
   return {
     positions: items.map((item) => item.point.position.toString()),
     eventIds: items.map((item) => item.point.eventId),
