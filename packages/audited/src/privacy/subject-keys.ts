@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { BoundedMap } from '../core/bounded-map.js'
 import { AuditedError } from '../core/errors.js'
 import { randomPool } from '../core/random-pool.js'
 import type { Dialect, Statement } from '../db/dialect.js'
@@ -42,8 +43,10 @@ export class SubjectKeys {
   readonly #dialect: Dialect
   readonly #newId: () => string
   readonly #insertSql: string
-  readonly #bySubject = new Map<string, { key: SubjectKey; at: number }>()
-  readonly #byId = new Map<string, { key: Uint8Array | undefined; tenantKey?: string; at: number }>()
+  readonly #bySubject = new BoundedMap<string, { key: SubjectKey; at: number }>(CACHE_ENTRIES)
+  readonly #byId = new BoundedMap<string, { key: Uint8Array | undefined; tenantKey?: string; at: number }>(
+    CACHE_ENTRIES,
+  )
 
   // biome-ignore lint/suspicious/noExplicitAny: as above.
   constructor(master: Uint8Array, db: Kysely<any>, dialect: Dialect, newId: () => string) {
@@ -139,12 +142,8 @@ export class SubjectKeys {
 
   #remember(sk: string, key: SubjectKey): void {
     const at = Date.now()
-    this.#bySubject.delete(sk)
     this.#bySubject.set(sk, { key, at })
     this.#byId.set(key.keyId, { key: key.key, tenantKey: sk.slice(0, sk.indexOf('\u0000')), at })
-    // Bounded: the oldest entries go first (insertion order).
-    if (this.#bySubject.size > CACHE_ENTRIES) this.#bySubject.delete(this.#bySubject.keys().next().value!)
-    if (this.#byId.size > CACHE_ENTRIES) this.#byId.delete(this.#byId.keys().next().value!)
   }
 
   /** The keys a transaction created, once it committed: cached like keys read. */
@@ -167,7 +166,6 @@ export class SubjectKeys {
     const key = row === undefined ? undefined : this.#unwrap(keyId, String(row.wrapped_key))
     const owner = row === undefined ? undefined : String(row.tenant_key)
     this.#byId.set(keyId, { key, ...(owner === undefined ? {} : { tenantKey: owner }), at: Date.now() })
-    if (this.#byId.size > CACHE_ENTRIES) this.#byId.delete(this.#byId.keys().next().value!)
     return owner === tenantKey ? key : undefined
   }
 

@@ -10,13 +10,14 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from 'kysely'
+import { BoundedMap } from '../../core/bounded-map.js'
 import { acquireWithTimeout } from '../acquire.js'
 import type { WriterLock } from '../writer-lock.js'
 
 /** Prepared statements by SQL text: better-sqlite3 would otherwise prepare on every call. */
 export class StatementCache {
   readonly #db: Database.Database
-  readonly #cache = new Map<string, Database.Statement>()
+  readonly #cache = new BoundedMap<string, Database.Statement>(1000)
 
   constructor(db: Database.Database) {
     this.#db = db
@@ -26,7 +27,6 @@ export class StatementCache {
     let stmt = this.#cache.get(sql)
     if (stmt === undefined) {
       stmt = this.#db.prepare(sql)
-      if (this.#cache.size >= 1000) this.#cache.delete(this.#cache.keys().next().value as string)
       this.#cache.set(sql, stmt)
     }
     return stmt

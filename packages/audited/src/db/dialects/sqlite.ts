@@ -91,6 +91,14 @@ export function createSqlite(
   raw.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
   raw.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`)
   raw.pragma('foreign_keys = ON')
+  // The statement journal in memory. Group commit runs each member in a SAVEPOINT, and
+  // SQLite copies every page a savepoint touches first into that journal, which this build
+  // (TEMP_STORE=1) spills to a temporary file past 64 KiB: a group of 16 creates with
+  // personal fields passed it, and each commit then created, wrote and deleted a file. In
+  // memory, measured at 16 callers: SQL time of a create 136 → 71 µs with personal fields,
+  // 69 → 61 µs without. It holds one transaction's touched pages (groups are bounded); the
+  // writer's temporary tables and sorts (a migration's CREATE INDEX) are in memory too.
+  raw.pragma('temp_store = MEMORY')
   // Deleted and overwritten content is zeroed, so an erased value leaves no copy in free
   // space of the file (personal data, see privacy/personal-data.ts).
   raw.pragma('secure_delete = ON')
