@@ -5,6 +5,7 @@
  * leaf range emptied by deletion, are found exactly.
  */
 import assert from 'node:assert/strict'
+import { availableParallelism } from 'node:os'
 import { before, it } from 'node:test'
 import type { Kysely } from 'kysely'
 import {
@@ -28,7 +29,11 @@ forEachDialect('verify across pages', (f) => {
   const verifier = parseVerifierKey(signer.verifierKey)
   const tenant = `pages-${newId()}`
   const k = () => f.db.kysely as Db
-  const verify = () => verifyLogs({ db: f.db, auditor: f.auditor, verifier, tenantId: tenant })
+  const verify = (workers = false) =>
+    verifyLogs({ db: f.db, auditor: f.auditor, verifier, tenantId: tenant, workers })
+  /** Leaf workers `verify` reads in where asked to: SQLite reads in this process (two, or one
+   * per CPU); a server builds the leaves on its own connections already. */
+  const threads = () => (f.name === 'sqlite' ? Math.min(2, availableParallelism()) : 0)
   let ids: string[] = []
 
   before(async () => {
@@ -53,21 +58,24 @@ forEachDialect('verify across pages', (f) => {
     ids = leaves.map((l) => String(l.event_id))
   })
 
-  it('a clean log of several pages: every event once, no recheck', async () => {
-    const progress: number[] = []
-    const r = await verifyLogs({
-      db: f.db,
-      auditor: f.auditor,
-      verifier,
-      tenantId: tenant,
-      onProgress: (done) => progress.push(done),
+  for (const workers of [false, true])
+    it(`a clean log of several pages: every event once, no recheck (workers: ${workers})`, async () => {
+      const progress: number[] = []
+      const r = await verifyLogs({
+        db: f.db,
+        auditor: f.auditor,
+        verifier,
+        tenantId: tenant,
+        workers,
+        onProgress: (done) => progress.push(done),
+      })
+      assert.deepEqual(r.findings, [])
+      assert.equal(r.events, EVENTS)
+      assert.equal(r.logs[0]?.leaves, EVENTS)
+      assert.equal(r.rechecked, 0)
+      assert.deepEqual(progress, [1000, 2000, 3000, EVENTS])
+      assert.equal(r.threads, workers ? threads() : 0)
     })
-    assert.deepEqual(r.findings, [])
-    assert.equal(r.events, EVENTS)
-    assert.equal(r.logs[0]?.leaves, EVENTS)
-    assert.equal(r.rechecked, 0)
-    assert.deepEqual(progress, [1000, 2000, 3000, EVENTS])
-  })
 
   it('a change in the third page, a deletion in the second and a leaf range emptied are found', async () => {
     const changed = ids[2_500]!
@@ -82,6 +90,11 @@ forEachDialect('verify across pages', (f) => {
       .where('leaf_index', '<', 2000)
       .execute()
     const r = await verify()
+    // The leaf workers read the same pages and find the same.
+    const threaded = await verify(true)
+    assert.equal(threaded.threads, threads())
+    assert.deepEqual(threaded.findings, r.findings)
+    assert.equal(threaded.events, r.events)
     const byKind = (kind: string) => r.findings.filter((x) => x.kind === kind)
     assert.deepEqual(
       byKind('modified').map((x) => x.eventId),

@@ -22,7 +22,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
@@ -187,7 +187,7 @@ catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, detai
             'await sealer.flush(20000)',
             'await sealer.stop()',
             'const report = await verifyLogs({ db, auditor, verifier: parseVerifierKey(signer.verifierKey) })',
-            'console.log(JSON.stringify({ threaded: sealer.threaded, events: report.events, clean: report.clean }))',
+            'console.log(JSON.stringify({ threaded: sealer.threaded, threads: report.threads, events: report.events, clean: report.clean }))',
             'await auditor.close(); await db.close()',
           ].join('\n'),
         )
@@ -195,6 +195,13 @@ catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, detai
         assert.equal(sealed.threaded, true, 'the sealer ran its worker thread')
         assert.ok(sealed.events >= 6, `verified ${sealed.events} events`)
         assert.equal(sealed.clean, true, 'verify is clean')
+        // verify reads a SQLite database in leaf workers too (two, or one per CPU); a server
+        // builds the leaves on its own connections.
+        assert.equal(
+          sealed.threads,
+          d.name === 'sqlite' ? Math.min(2, availableParallelism()) : 0,
+          'verify ran its worker threads where it reads in process',
+        )
 
         writeFileSync(join(dir, 'example.ts'), code)
         writeFileSync(

@@ -110,6 +110,10 @@ export interface LeafSql {
   /** Feed pages worth reading at once: more than 1 where reads run on server connections
    * in parallel with this process, 1 where they run in it (SQLite). */
   readonly readDepth: number
+  /** Worker threads `verify` may read and hash pages in, each on a connection of its own
+   * (where reads would run on the caller's thread: SQLite); none where the server does
+   * that work in parallel already. */
+  readonly readThreads?: number
   /** The aggregate joining `expr` of a group's rows with commas, in `order`. */
   joined(expr: string, order: string): string
   /** Lower-case hex of SHA-256(0x00 ‖ UTF-8 of `text`), where the database has SHA-256. */

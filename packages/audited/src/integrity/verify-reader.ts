@@ -15,19 +15,15 @@ import { type AliasedRawBuilder, sql } from 'kysely'
 import type { Auditor } from '../audit/auditor.js'
 import type { ChangeEvent } from '../audit/change-event.js'
 import type { AuditedDatabase } from '../db/open-database.js'
+import { reopenSpec } from '../db/reopen.js'
 import { FEED_START, type FeedPoint } from '../feed/feed-cursor.js'
 import { FeedReader, type RowShape } from '../feed/feed-reader.js'
 import { leafSelectSql } from './leaf-sql.js'
 import { nodeLeafHex, sha256TextHex } from './node-leaf.js'
 import { ahead } from './read-ahead.js'
+import { inThreadPages, type LeafRow, type PageReader, workerPages } from './verify-pages.js'
 
-export interface LeafRow {
-  readonly eventId: string
-  readonly tenantId: string | null
-  readonly point: FeedPoint
-  /** SHA-256 leaf hash, lower-case hex ('' when the event could not be read). */
-  readonly hex: string
-}
+export type { LeafRow } from './verify-pages.js'
 
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
 
@@ -42,11 +38,18 @@ export class VerifyReader {
   readonly #tenantId: string | null | undefined
   readonly #shape: RowShape | undefined
   readonly #hashed: boolean
-  /** Pages read at once (see `LeafSql.readDepth`). */
+  readonly #pages: PageReader
+  /** Pages read at once (see `LeafSql.readDepth`; two per worker thread). */
   readonly depth: number
 
-  constructor(db: AuditedDatabase, tenantId: string | null | undefined) {
-    this.depth = db.capabilities.leafSql?.readDepth ?? 1
+  /** `threads`: leaf workers to read and hash the pages (none for a database only this
+   * handle can open: SQLite in memory). */
+  constructor(db: AuditedDatabase, tenantId: string | null | undefined, threads = 0) {
+    const spec = threads > 0 ? reopenSpec(db) : undefined
+    const here = (from: FeedPoint, limit: number, upTo?: FeedPoint) => this.page(from, limit, upTo)
+    this.#pages = spec === undefined ? inThreadPages(here) : workerPages(spec, threads, tenantId, here)
+    const depth = db.capabilities.leafSql?.readDepth ?? 1
+    this.depth = spec === undefined ? depth : Math.max(depth, 2 * threads)
     this.#reader = new FeedReader({ readKysely: db.readKysely, dialect: db.capabilities })
     this.#tenantId = tenantId
     const leaf = leafSelectSql(db.capabilities)
@@ -66,11 +69,12 @@ export class VerifyReader {
    */
   async *pages(limit: number): AsyncGenerator<LeafRow[]> {
     const depth = this.depth
+    const read = this.#pages.read
     let cursor = FEED_START
     if (depth <= 1) {
       // Reads in this process: one after the other, no end keys to find.
       for (;;) {
-        const page = await this.page(cursor, limit)
+        const page = await read(cursor, limit)
         yield page
         if (page.length < limit) return
         cursor = page.at(-1)!.point
@@ -83,10 +87,10 @@ export class VerifyReader {
         const end = await this.#lastKey(cursor, limit)
         if (end === undefined) {
           // Fewer than a page are final now: the rest is read as one page.
-          queue.push(ahead(this.page(cursor, limit)))
+          queue.push(ahead(read(cursor, limit)))
           open = false
         } else {
-          queue.push(ahead(this.page(cursor, limit, end)))
+          queue.push(ahead(read(cursor, limit, end)))
           cursor = end
         }
       }
@@ -101,6 +105,16 @@ export class VerifyReader {
         open = true
       }
     }
+  }
+
+  /** Worker threads reading the pages now (0: this thread). */
+  get threads(): number {
+    return this.#pages.threads
+  }
+
+  /** Ends the workers (the reader still reads pages, on this thread). */
+  close(): Promise<void> {
+    return this.#pages.close()
   }
 
   /** The feed point of the `limit`-th event after `from`, or undefined when there are fewer. */

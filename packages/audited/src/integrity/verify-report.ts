@@ -36,6 +36,11 @@ export interface VerifyOptions {
   readonly witnessed?: readonly string[]
   /** Events checked so far and the total, after each page. */
   readonly onProgress?: (done: number, total: number) => void
+  /** Read and hash the feed in worker threads on connections of their own, where the
+   * database reads in this process (SQLite: `LeafSql.readThreads`, at most one per CPU).
+   * Default: as the sealer's `worker` (true as built JavaScript, false under tsx). A
+   * worker that fails hands the rest of the run to this thread; the report is the same. */
+  readonly workers?: boolean
 }
 
 export interface VerifyReport {
@@ -47,4 +52,6 @@ export interface VerifyReport {
   readonly rechecked: number
   readonly logs: { tenantId: string | null; leaves: number; checkpoints: number; unsealed: number }[]
   readonly findings: Finding[]
+  /** Worker threads that read and hashed the feed to the end (0: this thread did). */
+  readonly threads: number
 }

@@ -1,6 +1,8 @@
+import { availableParallelism } from 'node:os'
 import { ArchiveStore } from './archive-store.js'
 import { type CheckpointFacts, openCheckpoint } from './checkpoints.js'
 import { LeafRanges } from './leaf-ranges.js'
+import { WORKER_BY_DEFAULT } from './leaf-worker-client.js'
 import { LogCheck } from './log-check.js'
 import { LogStore, logKeyOf } from './log-store.js'
 import { nodeSignatureCheck } from './node-crypto.js'
@@ -20,10 +22,22 @@ const RECHECK_BATCH = 500
  * the feed once, in pages; memory stays bounded by the number of logs.
  */
 export async function verifyLogs(o: VerifyOptions): Promise<VerifyReport> {
+  const threads =
+    (o.workers ?? WORKER_BY_DEFAULT)
+      ? Math.min(o.db.capabilities.leafSql?.readThreads ?? 0, availableParallelism())
+      : 0
+  const reader = new VerifyReader(o.db, o.tenantId, threads)
+  try {
+    return await verifyWith(o, reader)
+  } finally {
+    await reader.close()
+  }
+}
+
+async function verifyWith(o: VerifyOptions, reader: VerifyReader): Promise<VerifyReport> {
   const store = new LogStore(o.db.readKysely, o.db.capabilities)
   const archive = new ArchiveStore(o.db.readKysely, o.db.capabilities)
   const findings: Finding[] = []
-  const reader = new VerifyReader(o.db, o.tenantId)
   const recheck = new Recheck(o.auditor)
   const ranges = new LeafRanges(store, o.db.capabilities)
   const witnessedByLog = new Map<string, CheckpointFacts[]>()
@@ -98,5 +112,6 @@ export async function verifyLogs(o: VerifyOptions): Promise<VerifyReport> {
       unsealed: l.unsealed,
     })),
     findings,
+    threads: reader.threads,
   }
 }

@@ -20,6 +20,7 @@ export const SQLITE_LEAF_SQL: LeafSql = {
   // A number stored in a text column quotes as a number (a mismatch: the full path); a
   // BLOB makes json_quote fail, and the page is read in full instead.
   readDepth: 1,
+  readThreads: 2,
   jsonString: (c) => `json_quote(${c})`,
   storedJson: (c, fallback) =>
     `CASE WHEN ${c} IS NULL THEN '${fallback}' WHEN json_valid(${c}) THEN ${c} ELSE '~' END`,
