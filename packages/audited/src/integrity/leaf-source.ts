@@ -77,14 +77,17 @@ export function workerLeafSource(
     },
     async read(from: FeedPoint, limit: number) {
       if (instead !== undefined) return instead.read(from, limit)
-      if (worker === undefined || worker.ended) worker = new LeafWorker(spec, 'the sealer')
-      const w = worker
+      let w: LeafWorker
       let batch: LeafBatchMessage
       try {
+        // Started inside the try: a process that may not start threads (Node's permission
+        // model) throws here, and seals on this thread.
+        if (worker === undefined || worker.ended) worker = new LeafWorker(spec, 'the sealer')
+        w = worker
         batch = (await take(from, limit)) ?? (await readBatch(w, from, limit))
       } catch (e) {
         if (answered) throw e
-        void worker.close()
+        void worker?.close()
         worker = undefined
         instead = fallback()
         report(

@@ -83,6 +83,9 @@ export class LeafWorker {
   readonly #pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>()
   #nextId = 0
   #ended = false
+  /** Set by `close`: the thread then stays referenced until it exited, or a caller waiting
+   * on the close could see its process end first (nothing else may keep it alive). */
+  #closing = false
 
   constructor(spec: ReopenSpec, name: string) {
     this.#name = name
@@ -118,6 +121,7 @@ export class LeafWorker {
   async call(request: LeafRequest): Promise<unknown> {
     const w = this.#worker
     if (this.#ended) throw new Error(`${this.#name}: the leaf worker has ended`)
+    if (this.#closing) throw new Error(`${this.#name}: the leaf worker is closing`)
     const id = this.#nextId++
     // Referenced only while it owes an answer: an idle worker keeps no process alive.
     w.ref()
@@ -134,12 +138,13 @@ export class LeafWorker {
       })
     } finally {
       clearTimeout(timer)
-      if (this.#pending.size === 0) w.unref()
+      if (this.#pending.size === 0 && !this.#closing) w.unref()
     }
   }
 
   async close(): Promise<void> {
     if (this.#ended) return
+    this.#closing = true
     const w = this.#worker
     const exited = new Promise<void>((r) => w.once('exit', () => r()))
     w.ref()

@@ -6,7 +6,7 @@
  * A page is the same either way: a worker runs `VerifyReader.page` on its connection.
  */
 import type { ReopenSpec } from '../db/reopen.js'
-import type { FeedPoint } from '../feed/feed-cursor.js'
+import { type FeedPoint, isAfter } from '../feed/feed-cursor.js'
 import { LeafWorker } from './leaf-worker-client.js'
 
 export interface LeafRow {
@@ -77,10 +77,23 @@ export const inThreadPages = (read: ReadPage): PageReader => ({
   async close() {},
 })
 
+/** Whether `rows` can be the page asked for: at most `limit` events, in feed order, after
+ * `from` and up to `upTo`. A worker's page that is not is read again here. */
+function fits(rows: readonly LeafRow[], from: FeedPoint, limit: number, upTo?: FeedPoint): boolean {
+  if (rows.length > limit) return false
+  let prev = from
+  for (const r of rows) {
+    if (!isAfter(r.point, prev)) return false
+    prev = r.point
+  }
+  return upTo === undefined || !isAfter(prev, upTo)
+}
+
 /**
- * Pages read by `count` workers on connections `spec` opens, in turn. A worker that fails
- * (it cannot start here, its connection breaks, it does not answer) stops them all: that
- * page and every later one are read by `here`, which then fails if the database is down.
+ * Pages read by `count` workers on connections `spec` opens, in turn (started at the first
+ * read). A worker that fails (it cannot start here, its connection breaks, it does not
+ * answer, its page is not the one asked for) stops them all: that page and every later one
+ * are read by `here`, which then fails if the database is down.
  */
 export function workerPages(
   spec: ReopenSpec,
@@ -88,22 +101,27 @@ export function workerPages(
   tenantId: string | null | undefined,
   here: ReadPage,
 ): PageReader {
-  let workers: LeafWorker[] = Array.from({ length: count }, () => new LeafWorker(spec, 'verify'))
+  let workers: LeafWorker[] | undefined
+  let failed = false
   let turn = 0
   const stop = async () => {
-    const all = workers
+    const all = workers ?? []
     workers = []
+    failed = true
     await Promise.all(all.map((w) => w.close()))
   }
   return {
     get threads() {
-      return workers.length
+      return failed ? 0 : count
     },
     async read(from, limit, upTo) {
-      if (workers.length === 0) return here(from, limit, upTo)
-      const w = workers[turn++ % workers.length]!
+      if (failed) return here(from, limit, upTo)
       try {
-        return unpackLeafPage(
+        // Started here, inside the try: a process that may not start threads (Node's
+        // permission model) reads on this thread instead.
+        workers ??= Array.from({ length: count }, () => new LeafWorker(spec, 'verify'))
+        const w = workers[turn++ % workers.length]!
+        const rows = unpackLeafPage(
           await w.call({
             kind: 'verify',
             position: from.position.toString(),
@@ -115,6 +133,8 @@ export function workerPages(
             ...(tenantId === undefined ? {} : { tenantId }),
           }),
         )
+        if (!fits(rows, from, limit, upTo)) throw new Error('the leaf worker sent another page')
+        return rows
       } catch {
         await stop()
         return here(from, limit, upTo)
