@@ -10,7 +10,7 @@ import type { BatchSource } from '../feed/consumer.js'
 import { type FeedPoint, isAfter } from '../feed/feed-cursor.js'
 import type { FeedReader } from '../feed/feed-reader.js'
 import { type LeafBatchMessage, type SealItem, sealItems, unpackLeafBatch } from './leaf-batch.js'
-import { LeafWorker } from './leaf-worker-client.js'
+import { LeafWorker, wirePoint } from './leaf-worker-client.js'
 
 export { WORKER_BY_DEFAULT } from './leaf-worker-client.js'
 
@@ -34,12 +34,7 @@ export function inThreadLeafSource(reader: FeedReader): LeafSource {
 
 /** A batch of `limit` events after `from`, read and hashed by worker `w`. */
 const readBatch = async (w: LeafWorker, from: FeedPoint, limit: number) =>
-  (await w.call({
-    kind: 'seal',
-    position: from.position.toString(),
-    eventId: from.eventId,
-    limit,
-  })) as LeafBatchMessage
+  (await w.call({ kind: 'seal', ...wirePoint(from), limit })) as LeafBatchMessage
 
 /**
  * A leaf worker on its own connection to the database `spec` opens. A worker that fails

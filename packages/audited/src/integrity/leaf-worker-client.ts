@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import type { ReopenSpec } from '../db/reopen.js'
+import type { FeedPoint } from '../feed/feed-cursor.js'
 
 /** The worker's file beside this one: .js when built; when the TypeScript sources run (the
  * project's tests, under tsx), a worker thread does not inherit tsx's loader, so it
@@ -32,18 +33,29 @@ const CLOSE_WAIT_MS = 5000
 /** A request the worker has not answered in this long ends it (and fails the request). */
 const ANSWER_TIMEOUT_MS = 60_000
 
-/** What the worker is asked: see leaf-worker.ts. */
-export type LeafRequest =
-  | { readonly kind: 'seal'; readonly position: string; readonly eventId: string; readonly limit: number }
-  | {
-      readonly kind: 'verify'
-      readonly position: string
-      readonly eventId: string
-      readonly limit: number
-      readonly upTo?: { readonly position: string; readonly eventId: string }
-      /** undefined: every tenant's events. */
-      readonly tenantId?: string | null
-    }
+/** A feed point as it crosses to the worker (a bigint does not clone as text). */
+export interface WirePoint {
+  readonly position: string
+  readonly eventId: string
+}
+
+export const wirePoint = (p: FeedPoint): WirePoint => ({
+  position: p.position.toString(),
+  eventId: p.eventId,
+})
+
+/** What the worker is asked (the events after the point): see leaf-worker.ts. */
+export type LeafRequest = WirePoint &
+  (
+    | { readonly kind: 'seal'; readonly limit: number }
+    | {
+        readonly kind: 'verify'
+        readonly limit: number
+        readonly upTo?: WirePoint
+        /** undefined: every tenant's events. */
+        readonly tenantId?: string | null
+      }
+  )
 
 type Reply = { id: number; result: unknown } | { id: number; error: string }
 

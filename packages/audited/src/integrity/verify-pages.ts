@@ -7,7 +7,7 @@
  */
 import type { ReopenSpec } from '../db/reopen.js'
 import { type FeedPoint, isAfter } from '../feed/feed-cursor.js'
-import { LeafWorker } from './leaf-worker-client.js'
+import { LeafWorker, wirePoint } from './leaf-worker-client.js'
 
 export interface LeafRow {
   readonly eventId: string
@@ -124,12 +124,9 @@ export function workerPages(
         const rows = unpackLeafPage(
           await w.call({
             kind: 'verify',
-            position: from.position.toString(),
-            eventId: from.eventId,
+            ...wirePoint(from),
             limit,
-            ...(upTo === undefined
-              ? {}
-              : { upTo: { position: upTo.position.toString(), eventId: upTo.eventId } }),
+            ...(upTo === undefined ? {} : { upTo: wirePoint(upTo) }),
             ...(tenantId === undefined ? {} : { tenantId }),
           }),
         )
