@@ -30,6 +30,7 @@ const CASES = [
   'inserted',
   'reordered',
   'leaf',
+  'garbled',
   'cut',
   'dropped',
   'altered',
@@ -189,6 +190,28 @@ forEachDialect('verifying tampered logs', (f) => {
     assert.deepEqual(
       r.findings.filter((x) => x.kind === 'root_mismatch').map((x) => x.treeSize),
       published.filter((c) => c.tenantId === tenant.leaf && c.treeSize > 1).map((c) => c.treeSize),
+    )
+  })
+
+  it('names a leaf whose stored hash is not a hash at all, without failing', async () => {
+    // Not hex, of the wrong length, in upper case: the run reports them like any changed
+    // leaf (a DBA's garbage is tampering too) instead of throwing.
+    const garbage = ['zz'.repeat(32), 'not a hash', 'AB'.repeat(32)]
+    for (const [i, hash] of garbage.entries())
+      await k()
+        .updateTable('audited_log_leaves')
+        .set({ leaf_hash: hash })
+        .where('event_id', '=', ids.garbled[i * 4 + 1]!)
+        .execute()
+    const r = await verify('garbled')
+    assert.deepEqual(kinds(r.findings), ['modified', 'root_mismatch'])
+    assert.deepEqual(
+      r.findings.filter((x) => x.kind === 'modified').map((x) => [x.eventId, x.leafIndex]),
+      garbage.map((_, i) => [ids.garbled[i * 4 + 1]!, i * 4 + 1]),
+    )
+    assert.deepEqual(
+      r.findings.filter((x) => x.kind === 'root_mismatch').map((x) => x.treeSize),
+      published.filter((c) => c.tenantId === tenant.garbled && c.treeSize > 1).map((c) => c.treeSize),
     )
   })
 

@@ -18,7 +18,7 @@ import {
 } from './log-store.js'
 import { CompactRange } from './merkle.js'
 import { nodeHasher, nodeSignatureCheck } from './node-crypto.js'
-import { nodeFromHex, nodeToHex } from './node-leaf.js'
+import { nodeToHex, storedLeafBytes } from './node-leaf.js'
 import type { Verifier } from './note.js'
 import { ahead } from './read-ahead.js'
 import type { Recheck } from './verify-reader.js'
@@ -123,7 +123,7 @@ export class LogCheck {
   #take(leaf: StoredLeaf): void {
     this.#leafAt += 1
     this.#leafNext = leaf.leafIndex + 1
-    this.stored.append(nodeFromHex(leaf.leafHash))
+    this.stored.append(storedLeafBytes(leaf.leafHash))
   }
 
   async #nextCheckpoint(): Promise<StoredCheckpoint | undefined> {

@@ -1,12 +1,11 @@
 /**
  * The Node.js fast path of the sealer and the verifier: a leaf hash straight from the
  * event's canonical text, and hex through `Buffer`. Byte for byte what the portable
- * functions (leaf.ts, merkle.ts) give, errors included.
+ * functions (leaf.ts, merkle.ts) give.
  */
 import * as crypto from 'node:crypto'
 import type { ChangeEvent } from '../audit/change-event.js'
 import { eventLeafText } from './leaf.js'
-import { fromHex } from './merkle.js'
 
 /** One-shot SHA-256 (`crypto.hash`, Node 20.12+: half the cost of a Hash object for a
  * short input), or a Hash object on older versions. */
@@ -37,10 +36,16 @@ export function nodeLeafHex(e: ChangeEvent): string {
 export const nodeToHex = (b: Uint8Array): string =>
   Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
-/** `fromHex(s)`: the same bytes, and the same error for text that is not lower-case hex.
+/** What stands in the rebuilt tree for a stored leaf hash that is not one (not 64 lower-case
+ * hex digits: written by hand): 32 zero bytes, so every root over it differs from the
+ * checkpoints' and the leaf's event is reported as changed — a finding, not a failed run. */
+const NOT_A_LEAF = new Uint8Array(32)
+
+/** A stored leaf hash's bytes for the rebuilt tree (NOT_A_LEAF when it is not one).
  * `Buffer.from` stops at the first pair that is not hex (so a short result means one) and
  * takes upper case too (hence the comparison). */
-export function nodeFromHex(s: string): Uint8Array {
+export function storedLeafBytes(s: string): Uint8Array {
+  if (s.length !== 64) return NOT_A_LEAF
   const b = Buffer.from(s, 'hex')
-  return b.length * 2 === s.length && s === s.toLowerCase() ? b : fromHex(s)
+  return b.length === 32 && s === s.toLowerCase() ? b : NOT_A_LEAF
 }
