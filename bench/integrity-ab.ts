@@ -111,7 +111,7 @@ export async function benchSealingCost(
   try {
     const off = await openIntegrityDb(target, drops)
     try {
-      sealer = startSealer({ db: on.db, auditor: on.auditor, signer: on.signer, worker: true })
+      sealer = startSealer({ db: on.db, auditor: on.auditor, signer: on.signer, worker: on.sealerWorker })
       const s = sealer
       return await alternate(
         {

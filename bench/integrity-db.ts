@@ -8,6 +8,7 @@ import {
   type AuditorOptions,
   createAuditor,
   generateSigningKey,
+  leafWorkerHasCore,
   migrate,
   type NoteSigner,
   openDatabase,
@@ -23,6 +24,9 @@ export interface IntegrityDb {
   readonly auditor: Auditor
   readonly signer: NoteSigner
   readonly verifier: Verifier
+  /** What the built package's sealer picks here unless told (`worker`): the bench runs the
+   * TypeScript sources, whose own default is no worker (WORKER_BY_DEFAULT). */
+  readonly sealerWorker: boolean
   close(): Promise<void>
 }
 
@@ -51,6 +55,7 @@ export async function openIntegrityDb(
       auditor,
       signer,
       verifier: parseVerifierKey(signer.verifierKey),
+      sealerWorker: leafWorkerHasCore(created.url),
       async close() {
         await opened.close()
         await drops.drop(created)

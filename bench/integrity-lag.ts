@@ -47,7 +47,7 @@ export async function benchLag(
   const h = await openIntegrityDb(target, drops)
   const checkpoints: { size: number; at: number }[] = []
   const sealer = startSealer({
-    worker: true,
+    worker: h.sealerWorker,
     db: h.db,
     auditor: h.auditor,
     signer: h.signer,

@@ -1,4 +1,5 @@
 /** bench/integrity-results.md: each integrity figure with its target and PASS / MISS. */
+import { leafWorkerHasCore } from '../packages/audited/src/index.js'
 import { CONCURRENCIES, ROUNDS } from './config.js'
 import type { IntegrityReport } from './integrity.js'
 import type { AbCell } from './integrity-ab.js'
@@ -147,6 +148,11 @@ How each figure is measured (every one in this run, each on fresh databases):
   an "on" round's time runs until \`flush()\` says all its events are sealed and
   checkpointed (the ratio without that final \`flush()\` is shown too: the writes alone, with
   the sealer working beside them). ${ROUNDS} alternating rounds per concurrency (${CONCURRENCIES.join(' and ')} callers).
+- **the sealer's thread** (every sealer above): what the installed package picks by default
+  (\`leafWorkerHasCore\`), since the bench runs the sources, whose default is no worker: a leaf
+  worker where it gets a core of its own — more CPUs than the writers' event loop, plus the
+  database server's when it runs on this machine. With this run's ${load.cpus} CPUs: SQLite
+  ${leafWorkerHasCore('sqlite::memory:', load.cpus) ? 'a leaf worker' : 'the calling thread'}, a local PostgreSQL or MariaDB ${leafWorkerHasCore('postgres://127.0.0.1/x', load.cpus) ? 'a leaf worker' : 'the calling thread'}.
 - **personal ÷ plain**: creates, then an update of each row (new email, note), of two tables
   with the same columns in one database; one declares \`personal: ['email', 'name'],
   subject: 'id'\` (values encrypted in the events under a new per-subject key), the auditor

@@ -93,7 +93,7 @@ export async function benchVerify(
 
     const sealStart = performance.now()
     const sealCpu = process.cpuUsage()
-    const sealer = startSealer({ db: h.db, auditor: h.auditor, signer: h.signer, worker: true })
+    const sealer = startSealer({ db: h.db, auditor: h.auditor, signer: h.signer, worker: h.sealerWorker })
     try {
       await sealer.flush(30 * 60_000)
     } finally {

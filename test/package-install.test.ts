@@ -26,6 +26,7 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
+import { leafWorkerHasCore } from '../packages/audited/src/index.js'
 import { DIALECTS } from './setup.js'
 
 const run = promisify(execFile)
@@ -173,8 +174,11 @@ catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, detai
           )
         }
 
-        // The sealer reads and hashes in a worker thread, whose file must ship and start
-        // from the built JavaScript (no loader): seal what the example wrote, then verify.
+        // The sealer reads and hashes in a worker thread where one has a core of its own
+        // (leafWorkerHasCore), whose file must ship and start from the built JavaScript (no
+        // loader): seal what the example wrote, then verify. Where the default seals on the
+        // main thread, a first run asks for the worker, so that it is the worker that seals
+        // the example's events from the package all the same; both runs sign with one key.
         writeFileSync(
           join(dir, 'seal.mjs'),
           [
@@ -182,8 +186,10 @@ catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, detai
             "import { parseVerifierKey } from 'audited/proofs'",
             `const db = await openDatabase(${JSON.stringify(database.url)})`,
             'const auditor = createAuditor({ db })',
-            "const signer = signerFromKey(generateSigningKey('stranger'))",
-            'const sealer = startSealer({ db, auditor, signer })',
+            "import { existsSync, readFileSync, writeFileSync } from 'node:fs'",
+            "if (!existsSync('signing.key')) writeFileSync('signing.key', generateSigningKey('stranger'))",
+            "const signer = signerFromKey(readFileSync('signing.key', 'utf8'))",
+            "const sealer = startSealer({ db, auditor, signer, ...(process.argv[2] === 'worker' ? { worker: true } : {}) })",
             'await sealer.flush(20000)',
             'await sealer.stop()',
             'const report = await verifyLogs({ db, auditor, verifier: parseVerifierKey(signer.verifierKey) })',
@@ -191,8 +197,15 @@ catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, detai
             'await auditor.close(); await db.close()',
           ].join('\n'),
         )
+        const byDefault = leafWorkerHasCore(database.url)
+        if (!byDefault) {
+          const asked = JSON.parse((await run(process.execPath, ['seal.mjs', 'worker'], { cwd: dir })).stdout)
+          assert.equal(asked.threaded, true, 'the sealer ran the worker it was asked for')
+          assert.ok(asked.events >= 6, `verified ${asked.events} events`)
+          assert.equal(asked.clean, true, 'verify is clean after the worker sealed')
+        }
         const sealed = JSON.parse((await run(process.execPath, ['seal.mjs'], { cwd: dir })).stdout)
-        assert.equal(sealed.threaded, true, 'the sealer ran its worker thread')
+        assert.equal(sealed.threaded, byDefault, 'the sealer ran its worker thread where it has a core')
         assert.ok(sealed.events >= 6, `verified ${sealed.events} events`)
         assert.equal(sealed.clean, true, 'verify is clean')
         // verify reads a SQLite database in leaf workers too (two, or one per CPU); a server

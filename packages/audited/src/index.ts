@@ -58,6 +58,7 @@ export {
   type VerifyArchiveOptions,
   verifyArchive,
 } from './integrity/archive-verify.js'
+export { leafWorkerHasCore } from './integrity/leaf-worker-client.js'
 export { type LogState, logKeyOf, type StoredCheckpoint } from './integrity/log-store.js'
 export { generateSigningKey, type NoteSigner, nodeHasher, signerFromKey } from './integrity/node-crypto.js'
 export { type EventProof, LogProofs } from './integrity/proofs.js'

@@ -10,6 +10,7 @@ import { FeedReader } from '../feed/feed-reader.js'
 import { type CheckpointSigner, signCheckpoint } from './checkpoints.js'
 import type { SealItem } from './leaf-batch.js'
 import { inThreadLeafSource, type LeafSource, WORKER_BY_DEFAULT, workerLeafSource } from './leaf-source.js'
+import { leafWorkerHasCore } from './leaf-worker-client.js'
 import {
   type LogState,
   LogStore,
@@ -37,11 +38,13 @@ export interface SealerOptions {
    * writer sealing every commit alone cost a third of the write throughput in the bench.
    * A `flush` cuts the wait short. 0: seal at once. */
   readonly lingerMs?: number
-  /** Read and hash the events in a worker thread on a connection of its own (default
-   * true for the built package, false when its TypeScript sources run: see
-   * WORKER_BY_DEFAULT; an in-memory SQLite database, which nothing else can open, is
-   * sealed on this thread). The worker moves most of the sealer's CPU off the writers'
-   * event loop. */
+  /** Read and hash the events in a worker thread on a connection of its own. The worker
+   * moves most of the sealer's CPU off the writers' event loop, which pays only when it
+   * gets a core of its own; by default it runs when it does (see leafWorkerHasCore: SQLite
+   * on 2 or more cores, a server on this machine on 3 or more, a server elsewhere on 2 or
+   * more), from the built package only (not when its TypeScript sources run: see
+   * WORKER_BY_DEFAULT). An in-memory SQLite database, which nothing else can open, is
+   * always sealed on this thread. */
   readonly worker?: boolean
   /** The durable consumer's name (default `audited.sealer`). */
   readonly consumer?: string
@@ -200,7 +203,11 @@ export function startSealer(options: SealerOptions): Sealer {
     await publish(made)
   }
 
-  const spec = (options.worker ?? WORKER_BY_DEFAULT) ? reopenSpec(db) : undefined
+  const reopen = reopenSpec(db)
+  const spec =
+    (options.worker ?? (WORKER_BY_DEFAULT && reopen !== undefined && leafWorkerHasCore(reopen.url)))
+      ? reopen
+      : undefined
   const reader = new FeedReader({ readKysely: db.readKysely, dialect: db.capabilities })
   const here = () => inThreadLeafSource(reader)
   const source: LeafSource = spec === undefined ? here() : workerLeafSource(spec, here, report)

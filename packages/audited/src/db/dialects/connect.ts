@@ -43,6 +43,28 @@ export function sqliteFilePath(url: string): string | undefined {
   return path
 }
 
+/**
+ * Whether a URL names a database server (PostgreSQL, MySQL) on this machine, sharing its
+ * cores with this process: reached over loopback or a Unix socket (`localhost`,
+ * `127.x.x.x`, `::1`, no host, or a `host=/path` parameter). A server named by another
+ * address counts as elsewhere, even when that address is this machine's own; SQLite is no
+ * server (it runs in this process, on the thread that writes).
+ */
+export function serverOnThisMachine(url: string): boolean {
+  if (sqliteFilePath(url) !== undefined) return false
+  // A socket directory as a parameter, or as the host (percent-encoded, as pg takes it).
+  if (/[?&](?:host|socketPath)=(?:\/|%2F)/i.test(url)) return true
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return false
+  }
+  if (/^%2F/i.test(parsed.hostname)) return true
+  const host = parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  return host === '' || host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
 /** Imports a dialect module; its driver missing becomes a clear error naming the package. */
 async function load<T>(driver: string, importer: () => Promise<T>): Promise<T> {
   try {
