@@ -24,6 +24,21 @@ interface Started {
   readonly startMs: number
 }
 
+/** Every server a test started: killed after the file's tests, so that a failed assertion
+ * leaves no server holding this process's pipes open (the file would never end). */
+const started = new Set<ChildProcess>()
+const killGroup = (child: ChildProcess) => {
+  try {
+    // Its own process group (detached): npm and the server it started.
+    process.kill(-child.pid!, 'SIGKILL')
+  } catch {
+    // already gone
+  }
+}
+after(() => {
+  for (const child of started) killGroup(child)
+})
+
 /** `npm start` in the repository, on a fresh SQLite file, until the server listens. */
 async function npmStart(dir: string, env: Record<string, string> = {}): Promise<Started> {
   const began = performance.now()
@@ -37,7 +52,9 @@ async function npmStart(dir: string, env: Record<string, string> = {}): Promise<
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   })
+  started.add(child)
   let out = ''
   child.stdout!.on('data', (c: Buffer) => {
     out += c.toString()
@@ -46,7 +63,7 @@ async function npmStart(dir: string, env: Record<string, string> = {}): Promise<
     out += c.toString()
   })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const url = await new Promise<string>((resolve, reject) => {
+  const listening = new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {
       const m =
         /API: +(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/.exec(out) ??
@@ -61,7 +78,25 @@ async function npmStart(dir: string, env: Record<string, string> = {}): Promise<
       reject(new Error(`npm start exited before listening:\n${out}`))
     })
   })
+  const url = await within(listening, 60_000, 'npm start listening', () => out).catch((e: unknown) => {
+    killGroup(child)
+    throw e
+  })
   return { child, url, output: () => out, exited, startMs: performance.now() - began }
+}
+
+/** `promise`, or a failure naming `what` and showing the server's output after `ms`: a
+ * server that neither listens nor exits fails its test instead of hanging the run. */
+async function within<T>(promise: Promise<T>, ms: number, what: string, output: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms; output:\n${output()}`)), ms)
+  })
+  try {
+    return await Promise.race([promise, late])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -80,6 +115,8 @@ describe('npm start', () => {
     dirs.push(dir)
     const server = await npmStart(dir)
     process.stdout.write(`# npm start to listening (first start, SQLite): ${server.startMs.toFixed(0)} ms\n`)
+    // Printed right after the listen returns, so possibly after the line that said listening.
+    await until(() => server.output().includes('shown once'), 'the first-start notice')
     const notice = /e-mail: +(\S+)\n +password: +(\S+) +\(generated, shown once\)/.exec(server.output())
     assert.ok(notice, server.output())
     const login = await fetch(`${server.url}/api/v1/auth/login`, {
@@ -109,7 +146,7 @@ describe('npm start', () => {
     server.child.kill('SIGTERM')
     // The server must shut down gracefully (the log line below) and be gone (the orphan check).
     // npm exits with the server's code: 0.
-    assert.equal(await server.exited, 0)
+    assert.equal(await within(server.exited, 30_000, 'exit after SIGTERM', server.output), 0)
     assert.match(server.output(), /"signal":"SIGTERM","msg":"shutting down"/)
     const pid = lines[0]!.pid
     assert.throws(() => process.kill(pid, 0), 'the server process is gone, not orphaned')
@@ -122,7 +159,7 @@ describe('npm start', () => {
     const serverPid = Number(/"pid":(\d+)/.exec(again.output())![1])
     assert.notEqual(serverPid, again.child.pid)
     process.kill(serverPid, 'SIGTERM')
-    assert.equal(await again.exited, 0)
+    assert.equal(await within(again.exited, 30_000, 'exit after SIGTERM', again.output), 0)
   })
 
   it('LOG_FORMAT=pretty writes readable lines', async () => {
@@ -140,7 +177,7 @@ describe('npm start', () => {
     )
     assert.doesNotMatch(server.output(), /^\{"level"/m, 'no JSON lines')
     server.child.kill('SIGTERM')
-    assert.equal(await server.exited, 0)
+    assert.equal(await within(server.exited, 30_000, 'exit after SIGTERM', server.output), 0)
   })
 
   it('SIGTERM during start-up (before it listens) still shuts down gracefully, exit code 0', async () => {
@@ -157,14 +194,16 @@ describe('npm start', () => {
         LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     })
+    started.add(child)
     let out = ''
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal })),
     )
     // The first thing a fresh start prints is the generated checkpoint key, before the
     // database opens: the signal lands in the middle of the start-up.
-    await new Promise<void>((resolve) => {
+    const keyPrinted = new Promise<void>((resolve) => {
       child.stdout!.on('data', (c: Buffer) => {
         out += c.toString()
         if (/checkpoint/i.test(out)) resolve()
@@ -173,8 +212,17 @@ describe('npm start', () => {
         out += c.toString()
       })
     })
-    child.kill('SIGTERM')
-    assert.deepEqual(await exited, { code: 0, signal: null }, out)
+    try {
+      await within(keyPrinted, 60_000, 'the checkpoint key notice', () => out)
+      child.kill('SIGTERM')
+      assert.deepEqual(
+        await within(exited, 30_000, 'exit after SIGTERM', () => out),
+        { code: 0, signal: null },
+        out,
+      )
+    } finally {
+      killGroup(child)
+    }
     assert.match(out, /"signal":"SIGTERM","msg":"shutting down"/)
   })
 
