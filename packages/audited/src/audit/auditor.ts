@@ -137,7 +137,7 @@ export function createAuditor(options: AuditorOptions): Auditor {
     if (committed !== undefined && committed.recorder.newKeys.size > 0)
       core.subjectKeys?.adopt(committed.recorder.newKeys)
     if (committed !== undefined && committed.recorder.events.length > 0) {
-      feed.notify()
+      feed.notify(committed.recorder.events)
       if (onCommitted !== undefined) {
         try {
           onCommitted(committed.recorder.events.map(publicEvent))

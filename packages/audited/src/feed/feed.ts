@@ -1,3 +1,4 @@
+import type { PendingEvent } from '../audit/change-event.js'
 import type { EngineCore } from '../audit/engine-core.js'
 import { AuditedError } from '../core/errors.js'
 import {
@@ -59,6 +60,7 @@ export class Feed {
   readonly #core: EngineCore
   readonly #consumers = new Map<string, Consumer<unknown>>()
   readonly #waiting = new Set<() => void>()
+  readonly #taps = new Set<(events: readonly PendingEvent[]) => void>()
   #commits = 0
   #closed = false
 
@@ -169,8 +171,26 @@ export class Feed {
     })
   }
 
-  /** This process committed events: wake its consumers. */
-  notify(): void {
+  /**
+   * @internal This process's committed events, as they were written, handed to `listener`
+   * right after each COMMIT — before any hook or caller holds them — and synchronously (it
+   * must not keep them: callers may change them afterwards). The sealer hashes them here
+   * (leaf-cache.ts). Returns the function that removes the listener.
+   */
+  tapCommitted(listener: (events: readonly PendingEvent[]) => void): () => void {
+    this.#taps.add(listener)
+    return () => this.#taps.delete(listener)
+  }
+
+  /** This process committed `events`: hand them to the taps, wake its consumers. */
+  notify(events: readonly PendingEvent[] = []): void {
+    for (const tap of this.#taps) {
+      try {
+        tap(events)
+      } catch {
+        // a tap must not fail a committed write
+      }
+    }
     this.#commits += 1
     if (this.#waiting.size === 0) return
     const callbacks = [...this.#waiting]

@@ -5,11 +5,13 @@
  * (profiled at about three quarters of the sealer's CPU per event) off the writers' event
  * loop. A worker that fails or exits is started again at the next read.
  */
+import { sql } from 'kysely'
 import type { ReopenSpec } from '../db/reopen.js'
 import type { BatchSource } from '../feed/consumer.js'
 import { type FeedPoint, isAfter } from '../feed/feed-cursor.js'
-import type { FeedReader } from '../feed/feed-reader.js'
+import type { FeedReader, RowShape } from '../feed/feed-reader.js'
 import { type LeafBatchMessage, type SealItem, sealItems, unpackLeafBatch } from './leaf-batch.js'
+import type { LeafCache } from './leaf-cache.js'
 import { LeafWorker, wirePoint } from './leaf-worker-client.js'
 
 export { WORKER_BY_DEFAULT } from './leaf-worker-client.js'
@@ -20,17 +22,54 @@ export interface LeafSource extends BatchSource<SealItem> {
   close(): Promise<void>
 }
 
-/** This thread's reader, hashing here. */
-export function inThreadLeafSource(reader: FeedReader): LeafSource {
+/** The feed's places, ids and tenants only: what a batch needs when the leaves are known. */
+const PLACES: RowShape = {
+  name: 'seal-places',
+  select: () => [sql.ref('event_id').as('event_id'), sql.ref('tenant_id').as('tenant_id')],
+}
+
+/**
+ * This thread's reader, hashing here. With `cache` (this process's committed events,
+ * hashed as written): a batch reads only the events' places, and reads whole — up to the
+ * batch's last place, so exactly the same events — only when one of them is not cached.
+ */
+export function inThreadLeafSource(reader: FeedReader, cache?: LeafCache): LeafSource {
+  const whole = async (from: FeedPoint, limit: number, upTo?: FeedPoint) =>
+    sealItems(await reader.readAfter(from, limit, {}, upTo === undefined ? {} : { upTo }))
   return {
     threaded: false,
     async read(from, limit) {
-      const rows = await reader.readAfter(from, limit)
-      return { last: rows.at(-1)?.point, items: sealItems(rows) }
+      if (cache === undefined) {
+        const items = await whole(from, limit)
+        return { last: items.at(-1)?.point, items }
+      }
+      const rows = await reader.rowsAfter(from, limit, {}, PLACES)
+      const items: SealItem[] = []
+      for (const r of rows) {
+        const eventId = String(r.event_id)
+        const leafHash = cache.take(eventId)
+        if (leafHash === undefined) break
+        items.push({
+          point: { position: BigInt(String(r.feed_position)), eventId },
+          tenantId: r.tenant_id === null || r.tenant_id === undefined ? null : String(r.tenant_id),
+          leafHash,
+        })
+      }
+      if (items.length === rows.length) return { last: items.at(-1)?.point, items }
+      // An event this process did not commit (or no longer remembers): the rest of the
+      // batch is read whole, up to the last place just read.
+      const rest = await whole(items.at(-1)?.point ?? from, limit - items.length, pointOf(rows.at(-1)!))
+      items.push(...rest)
+      return { last: items.at(-1)?.point, items }
     },
     async close() {},
   }
 }
+
+const pointOf = (r: Record<string, unknown>): FeedPoint => ({
+  position: BigInt(String(r.feed_position)),
+  eventId: String(r.event_id),
+})
 
 /** A batch of `limit` events after `from`, read and hashed by worker `w`. */
 const readBatch = async (w: LeafWorker, from: FeedPoint, limit: number) =>

@@ -9,6 +9,7 @@ import { decodeFeedCursor, FEED_START, isAfter } from '../feed/feed-cursor.js'
 import { FeedReader } from '../feed/feed-reader.js'
 import { type CheckpointSigner, signCheckpoint } from './checkpoints.js'
 import type { SealItem } from './leaf-batch.js'
+import { LeafCache } from './leaf-cache.js'
 import { inThreadLeafSource, type LeafSource, WORKER_BY_DEFAULT, workerLeafSource } from './leaf-source.js'
 import { leafWorkerHasCore } from './leaf-worker-client.js'
 import {
@@ -209,16 +210,34 @@ export function startSealer(options: SealerOptions): Sealer {
       ? reopen
       : undefined
   const reader = new FeedReader({ readKysely: db.readKysely, dialect: db.capabilities })
-  const here = () => inThreadLeafSource(reader)
+  // Sealing on this thread: this process's own events are hashed as they commit
+  // (leaf-cache.ts), so their batches read only the events' places.
+  let untap: (() => void) | undefined
+  const here = () => {
+    const cache = new LeafCache()
+    untap?.()
+    untap = auditor.feed.tapCommitted(cache.add)
+    return inThreadLeafSource(reader, cache)
+  }
   const source: LeafSource = spec === undefined ? here() : workerLeafSource(spec, here, report)
-  const subscription = auditor.feed.subscribeSource(
-    name,
-    source,
-    seal,
-    { from: 'start', batchSize: 1000, onError: (e) => report(e) },
-    // However the consumer ends (stop, or the auditor's close), the worker goes with it.
-    () => void source.close().catch(report),
-  )
+  let subscription: ReturnType<typeof auditor.feed.subscribeSource>
+  try {
+    subscription = auditor.feed.subscribeSource(
+      name,
+      source,
+      seal,
+      { from: 'start', batchSize: 1000, onError: (e) => report(e) },
+      // However the consumer ends (stop, or the auditor's close), the worker and the tap go
+      // with it.
+      () => {
+        untap?.()
+        void source.close().catch(report)
+      },
+    )
+  } catch (error) {
+    untap?.()
+    throw error
+  }
 
   /** Checkpoints the dirty logs whose interval has passed (all of them when `force`). */
   const tick = async (force: boolean) => {

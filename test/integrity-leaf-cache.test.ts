@@ -1,0 +1,133 @@
+/**
+ * The sealer on this thread takes the leaves of this process's own events from the feed's
+ * tap (integrity/leaf-cache.ts: hashed as written, right after COMMIT) and reads only their
+ * places; events of another process are read whole. On every dialect: a log mixing both
+ * kinds, and awkward values, verifies clean with every leaf as the stored event gives it,
+ * and every proof checks with the portable leaf; a row changed in the database after its
+ * COMMIT but before it was sealed is sealed as written, so verify reports it.
+ */
+import assert from 'node:assert/strict'
+import { after, before, it } from 'node:test'
+import type { Kysely } from 'kysely'
+import {
+  type AuditedDatabase,
+  type Auditor,
+  createAuditor,
+  eventLeafHash,
+  fromHex,
+  generateSigningKey,
+  LogProofs,
+  openCheckpoint,
+  parseVerifierKey,
+  signerFromKey,
+  startSealer,
+  verifyInclusion,
+  verifyLogs,
+} from '../packages/audited/src/index.js'
+import { sealAll } from './seal-all.js'
+import { ctx, forEachDialect, newId, posts } from './setup.js'
+
+// biome-ignore lint/suspicious/noExplicitAny: the test edits the events table directly.
+type Db = Kysely<any>
+
+const AWKWARD = 'q"uote \\ / \b\f\n\r\t \u0001 del \u007f é 漢字 😀 \u2028'
+
+forEachDialect('sealing from the commit tap', (f) => {
+  const signer = signerFromKey(generateSigningKey('audited.test'))
+  const verifier = parseVerifierKey(signer.verifierKey)
+  let otherDb: AuditedDatabase
+  let other: Auditor
+
+  before(async () => {
+    // Another process: its own handle and auditor, whose commits this sealer never sees.
+    otherDb = await f.open()
+    other = createAuditor({ db: otherDb })
+  })
+  after(async () => {
+    await other.close()
+    await otherDb.close()
+  })
+
+  it("a log of this process's and another's events: clean, leaves as stored, proofs check", async () => {
+    const tenantId = `mix-${newId()}`
+    const context = { ...ctx, tenantId, reason: `why ${AWKWARD}`, metadata: { [AWKWARD]: [1, 0.5, -0] } }
+    const sealer = startSealer({ db: f.db, auditor: f.auditor, signer, worker: false, checkpointEvents: 5 })
+    try {
+      for (let i = 0; i < 6; i += 1) {
+        const mine = newId()
+        await f.auditor.create(
+          posts,
+          { id: mine, title: `${AWKWARD} ${newId()}`, tags: { b: 1, a: [AWKWARD] } },
+          context,
+        )
+        await other.create(posts, { id: newId(), title: `other ${newId()}` }, context)
+        await f.auditor.update(posts, mine, { title: `second ${AWKWARD} ${newId()}`, views: 7 }, context)
+        if (i % 2 === 0)
+          await other.createMany(
+            posts,
+            [
+              { id: newId(), title: `x ${newId()}` },
+              { id: newId(), title: `y ${newId()}` },
+            ],
+            context,
+          )
+      }
+      await sealAll(sealer, f.db, tenantId)
+    } finally {
+      await sealer.stop()
+    }
+    const report = await verifyLogs({ db: f.db, auditor: f.auditor, verifier, tenantId })
+    assert.deepEqual(report.findings, [])
+    assert.equal(report.events, 6 * 3 + 3 * 2)
+    assert.equal(report.rechecked, 0, 'a database-built leaf differs from the sealed one')
+
+    const proofs = new LogProofs(f.db)
+    const { events } = await f.auditor.feed.read({ tenantId, limit: 100 })
+    assert.equal(events.length, 24)
+    for (const e of events) {
+      const p = await proofs.event(e.eventId, tenantId)
+      const facts = openCheckpoint(p.checkpoint.note, verifier)
+      assert.ok(
+        verifyInclusion(
+          eventLeafHash(e),
+          p.leafIndex,
+          p.treeSize,
+          p.path.map(fromHex),
+          fromHex(facts.rootHash),
+        ),
+        `the proof of ${e.eventId} (${e.operation})`,
+      )
+    }
+  })
+
+  it('a row changed after its COMMIT, before it was sealed, is sealed as written: verify reports it', async () => {
+    const tenantId = `window-${newId()}`
+    const context = { ...ctx, tenantId }
+    // The first event's batch lingers (up to 10 s): the second one commits, and is changed
+    // in the database, before the sealer reads it.
+    const sealer = startSealer({ db: f.db, auditor: f.auditor, signer, worker: false, lingerMs: 10_000 })
+    let changed: string
+    try {
+      await f.auditor.create(posts, { id: newId(), title: `first ${newId()}` }, context)
+      await new Promise((r) => setTimeout(r, 300)) // the sealer has read the first
+      const id = newId()
+      await f.auditor.create(posts, { id, title: `as written ${newId()}` }, context)
+      const { events } = await f.auditor.feed.read({ tenantId, limit: 10 })
+      changed = events.find((e) => e.recordId === id)!.eventId
+      await (f.db.kysely as Db)
+        .updateTable('change_events')
+        .set({ actor_id: 'someone-else' })
+        .where('event_id', '=', changed)
+        .execute()
+      await sealAll(sealer, f.db, tenantId)
+    } finally {
+      await sealer.stop()
+    }
+    const report = await verifyLogs({ db: f.db, auditor: f.auditor, verifier, tenantId })
+    assert.deepEqual(
+      report.findings.filter((x) => x.kind === 'modified').map((x) => x.eventId),
+      [changed],
+      JSON.stringify(report.findings),
+    )
+  })
+})
