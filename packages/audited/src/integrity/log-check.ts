@@ -10,7 +10,7 @@ import type { ArchiveStore } from './archive-store.js'
 import { type CheckpointFacts, openCheckpoint } from './checkpoints.js'
 import type { LeafRanges } from './leaf-ranges.js'
 import {
-  type LogState,
+  type LogStateRead,
   type LogStore,
   type StoredCheckpoint,
   type StoredLeaf,
@@ -23,6 +23,9 @@ import type { Verifier } from './note.js'
 import { ahead } from './read-ahead.js'
 import type { Recheck } from './verify-reader.js'
 import type { Finding } from './verify-report.js'
+
+/** After every feed point: a state row whose last point does not parse judges every event. */
+const FEED_END: FeedPoint = { position: 2n ** 63n - 1n, eventId: '\uffff' }
 
 /** Leaves and checkpoints per read. */
 const PAGE = 1000
@@ -55,7 +58,7 @@ export class LogCheck {
 
   constructor(
     readonly logKey: string,
-    readonly state: LogState | undefined,
+    readonly state: LogStateRead | undefined,
     /** The newest checkpoint's size when the run began (later ones are not judged). */
     readonly checkpointLimit: number,
     readonly store: LogStore,
@@ -70,8 +73,17 @@ export class LogCheck {
     this.witnessed = witnessed.sort((a, b) => a.treeSize - b.treeSize)
   }
 
+  /** Events after this point were sealed after the run began (not judged). A state row
+   * whose last point does not parse judges them all. */
   get sealedUpTo(): FeedPoint {
-    return this.state?.last ?? FEED_START
+    if (this.state === undefined) return FEED_START
+    return this.state.last ?? FEED_END
+  }
+
+  /** Leaves sealed when the run began, judged; a size that does not parse judges them all. */
+  get #size(): number {
+    if (this.state === undefined) return 0
+    return this.state.size ?? Number.MAX_SAFE_INTEGER
   }
 
   find(f: Omit<Finding, 'tenantId'>): void {
@@ -94,7 +106,7 @@ export class LogCheck {
 
   async #nextStoredLeaf(): Promise<StoredLeaf | undefined> {
     // Leaves sealed after the run began are not judged (their events count as unsealed).
-    const size = this.state?.size ?? 0
+    const size = this.#size
     if (this.#leafNext >= size) return undefined
     // Leaves are read by index range (a plan that cannot go wrong without statistics); a
     // range emptied by deletion is skipped, the gap reported below.
@@ -103,8 +115,16 @@ export class LogCheck {
       this.#leafBuf = await (this.#leafAhead ?? this.ranges.read(this.logKey, this.#rangeFrom, PAGE))
       this.#leafAt = 0
       this.#rangeFrom += PAGE
-      this.#leafAhead =
-        this.#rangeFrom < size ? ahead(this.ranges.read(this.logKey, this.#rangeFrom, PAGE)) : undefined
+      this.#leafAhead = undefined
+      if (this.#leafBuf.length === 0) {
+        // An empty range: a gap cut by deletion, or the end. The next stored leaf says
+        // which, so a size far beyond the leaves is not walked range by range.
+        const next = await this.store.nextLeafIndex(this.logKey, this.#rangeFrom)
+        this.#rangeFrom = next === undefined ? size : Math.min(next, size)
+        continue
+      }
+      if (this.#rangeFrom < size)
+        this.#leafAhead = ahead(this.ranges.read(this.logKey, this.#rangeFrom, PAGE))
     }
     const leaf = this.#leafBuf[this.#leafAt]
     if (leaf === undefined) return undefined
@@ -271,13 +291,27 @@ export class LogCheck {
     if (leaf === undefined || leaf.leafIndex !== this.#leafNext || (leaf.segmentId ?? null) !== null)
       return null
     const size = leaf.leafIndex + 1
-    if (size > (this.state?.size ?? 0)) return null
+    if (size > this.#size) return null
     const cp = this.#cpBuf[0]
     if (cp === undefined ? !this.#cpDone : cp.treeSize <= size) return null
     const w = this.witnessed[0]
     if (w !== undefined && w.treeSize <= size) return null
     this.#take(leaf)
     return leaf
+  }
+
+  /** Reports a state row that does not parse. (A right edge that parses but is not the
+   * tree's needs no check of its own: the checkpoints the sealer signs over it are not the
+   * stored leaves' roots, which is a `root_mismatch`.) */
+  #checkState(): void {
+    const s = this.state
+    if (s === undefined) return
+    const shown = (v: string) => JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v)
+    const mismatch = (part: string, raw: string) =>
+      this.find({ kind: 'state_mismatch', detail: `the log's state row holds no ${part} but ${shown(raw)}` })
+    if (s.size === undefined) mismatch('size', s.raw.size)
+    if (s.last === undefined) mismatch('last sealed point', s.raw.last)
+    if (s.frontier === undefined) mismatch('right edge', s.raw.frontier)
   }
 
   /** Reports what is left unmatched. */
@@ -303,6 +337,7 @@ export class LogCheck {
     for (let leaf = await this.nextLeaf(); leaf !== undefined; leaf = await this.nextLeaf())
       this.leafSeen(leaf)
     this.settle()
+    this.#checkState()
     const size = this.stored.size
     const latest = await this.store.latestCheckpoint(this.logKey)
     const claimed = Math.max(

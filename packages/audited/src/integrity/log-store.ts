@@ -40,6 +40,37 @@ export interface StoredLeaf {
   readonly segmentId?: string | null
 }
 
+/** A log's row as `verify` reads it: undefined where a part does not parse (`raw` says
+ * what is stored instead). */
+export interface LogStateRead {
+  readonly logKey: string
+  /** A non-negative safe integer, else undefined. */
+  readonly size: number | undefined
+  /** The right edge's hashes, else undefined (not 64-digit lower-case hex each). */
+  readonly frontier: readonly Uint8Array[] | undefined
+  /** The last sealed feed point, else undefined. */
+  readonly last: FeedPoint | undefined
+  readonly raw: { readonly size: string; readonly frontier: string; readonly last: string }
+}
+
+const HASH = /^[0-9a-f]{64}$/
+const POSITION = /^-?\d{1,19}$/
+
+function readState(r: Record<string, unknown>): LogStateRead {
+  const size = String(r.size)
+  const frontier = String(r.frontier ?? '')
+  const hashes = frontier === '' ? [] : frontier.split(',')
+  const position = String(r.last_position ?? '')
+  const eventId = String(r.last_event_id ?? '')
+  return {
+    logKey: String(r.log_key),
+    size: /^\d+$/.test(size) && Number.isSafeInteger(Number(size)) ? Number(size) : undefined,
+    frontier: hashes.every((h) => HASH.test(h)) ? hashes.map(fromHex) : undefined,
+    last: POSITION.test(position) && eventId !== '' ? { position: BigInt(position), eventId } : undefined,
+    raw: { size, frontier, last: `${position} ${eventId}` },
+  }
+}
+
 /** The log of a tenant (`''`: events without one). */
 export const logKeyOf = (tenantId: string | null): string => tenantId ?? ''
 export const tenantOfLogKey = (logKey: string): string | null => (logKey === '' ? null : logKey)
@@ -96,15 +127,23 @@ export class LogStore {
     }
   }
 
-  /** Every log's state (unlocked). */
-  async states(): Promise<LogState[]> {
-    const rows = await this.#db.selectFrom('audited_logs').select('log_key').orderBy('log_key').execute()
-    const out: LogState[] = []
-    for (const r of rows) {
-      const s = await this.state(this.#db, String(r.log_key), false)
-      if (s !== undefined) out.push(s)
-    }
-    return out
+  /** Every log's state as `verify` reads it (unlocked): each part parsed on its own, and a
+   * part that does not parse left undefined — the row is the sealer's bookkeeping, signed
+   * by nothing, so a changed one is a finding, not a failed run. */
+  async statesRead(): Promise<LogStateRead[]> {
+    const rows = await this.#db.selectFrom('audited_logs').selectAll().orderBy('log_key').execute()
+    return rows.map((r: Record<string, unknown>) => readState(r))
+  }
+
+  /** The lowest leaf index of a log at or above `from` (undefined: none). */
+  async nextLeafIndex(logKey: string, from: number): Promise<number | undefined> {
+    const r = await this.#db
+      .selectFrom('audited_log_leaves')
+      .select((eb) => eb.fn.min('leaf_index').as('i'))
+      .where('log_key', '=', logKey)
+      .where('leaf_index', '>=', from)
+      .executeTakeFirst()
+    return r?.i === null || r?.i === undefined ? undefined : Number(r.i)
   }
 
   async saveState(tx: Db, s: LogState, isNew: boolean): Promise<void> {

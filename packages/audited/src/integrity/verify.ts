@@ -56,7 +56,7 @@ async function verifyWith(o: VerifyOptions, reader: VerifyReader): Promise<Verif
   }
   // Checkpoints first, then the logs' states: every checkpoint seen is covered by a state.
   const limits = await store.latestSizes()
-  const states = new Map((await store.states()).map((s) => [s.logKey, s]))
+  const states = new Map((await store.statesRead()).map((s) => [s.logKey, s]))
   const logs = new Map<string, LogCheck>()
   const logOf = (key: string) => {
     let l = logs.get(key)
