@@ -18,6 +18,7 @@ import { promisify } from 'node:util'
 import { generateSigningKey, openDatabase, signerFromKey } from '../packages/audited/src/index.js'
 import { eventLeafHash, toHex } from '../packages/audited/src/proofs.js'
 import { readNatsWitness, witnessTarget } from '../packages/cms/src/delivery/nats-witness.js'
+import { BOUNDED, killGroup, track, within } from './child-support.js'
 import { NATS_URL, NatsReader, natsSkip, uniqueNames, waitUntil } from './nats-support.js'
 import { DIALECTS } from './setup.js'
 
@@ -51,6 +52,7 @@ for (const d of DIALECTS) {
           ['--conditions=audited-dev', '--import', 'tsx', CLI, 'verify', ...args],
           {
             env,
+            ...BOUNDED,
           },
         )
         return { code: 0, stdout: r.stdout, stderr: r.stderr }
@@ -136,7 +138,11 @@ for (const d of DIALECTS) {
         }
       } finally {
         server.child.kill('SIGTERM')
-        assert.equal(await server.exited, 0, 'the server stopped gracefully')
+        assert.equal(
+          await within(server.exited, 30_000, 'exit after SIGTERM', server.output),
+          0,
+          'the server stopped gracefully',
+        )
       }
     })
 
@@ -235,16 +241,19 @@ interface Server {
   readonly child: ChildProcess
   readonly url: string
   readonly exited: Promise<number | null>
+  readonly output: () => string
 }
 
 async function startServer(env: NodeJS.ProcessEnv): Promise<Server> {
   const child = spawn(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, 'serve'], {
     env: { ...env, PORT: '0', LOG_LEVEL: 'info', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   })
+  track(child)
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
+  let out = ''
+  const listening = new Promise<string>((resolve, reject) => {
     const seen = (chunk: Buffer) => {
       out += chunk.toString()
       const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
@@ -254,5 +263,9 @@ async function startServer(env: NodeJS.ProcessEnv): Promise<Server> {
     child.stderr!.on('data', seen)
     exited.then(() => reject(new Error(`the server exited before listening:\n${out}`)))
   })
-  return { child, url, exited }
+  const url = await within(listening, 60_000, 'the server listening', () => out).catch((e: unknown) => {
+    killGroup(child)
+    throw e
+  })
+  return { child, url, exited, output: () => out }
 }

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Locator, Page } from 'playwright-core'
 import { chromium } from 'playwright-core'
+import { killGroup, track, within } from './child-support.js'
 
 export const ROOT = new URL('..', import.meta.url).pathname
 export const OUTPUT = join(ROOT, 'test-output', 'explorer')
@@ -87,7 +88,9 @@ export async function startServer(databaseUrl: string, env: Record<string, strin
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   })
+  track(child)
   let out = ''
   child.stdout!.on('data', (c: Buffer) => {
     out += c.toString()
@@ -96,7 +99,7 @@ export async function startServer(databaseUrl: string, env: Record<string, strin
     out += c.toString()
   })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const url = await new Promise<string>((resolve, reject) => {
+  const listening = new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {
       const m =
         /Explorer: +(http:\/\/127\.0\.0\.1:\d+)\/admin/.exec(out) ??
@@ -111,12 +114,19 @@ export async function startServer(databaseUrl: string, env: Record<string, strin
       reject(new Error(`server exited before listening:\n${out}`))
     })
   })
+  const url = await within(listening, 60_000, 'the server listening', () => out).catch((e: unknown) => {
+    killGroup(child)
+    throw e
+  })
   return {
     url,
     output: () => out,
     async close() {
       child.kill('SIGTERM')
-      await exited
+      await within(exited, 30_000, 'exit after SIGTERM', () => out).catch((e: unknown) => {
+        killGroup(child)
+        throw e
+      })
       rmSync(dataDir, { recursive: true, force: true })
     },
   }

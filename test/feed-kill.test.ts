@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { it } from 'node:test'
+import { exitOf, killGroup, track, within } from './child-support.js'
 import { databaseUrlOf } from './database-url.js'
 import { ctx, forEachDialect, newId, posts } from './setup.js'
 
@@ -21,12 +22,27 @@ function start(url: string, name: string, file: string): Promise<ChildProcess> {
     ['--conditions=audited-dev', '--import', 'tsx', FIXTURE, url, name, file, '150'],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
     },
   )
-  return new Promise((resolve, reject) => {
+  track(child)
+  const ready = new Promise<ChildProcess>((resolve, reject) => {
     child.stdout!.once('data', () => resolve(child))
     child.once('exit', (code) => reject(new Error(`consumer exited early (${code})`)))
   })
+  return within(ready, 60_000, 'the consumer ready').catch((e: unknown) => {
+    killGroup(child)
+    throw e
+  })
+}
+
+/** Until `check()`, failing with `what` after `ms`. */
+async function until(check: () => boolean, what: string, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    assert.ok(Date.now() < deadline, `${what}: not after ${ms} ms`)
+    await sleep(5)
+  }
 }
 
 function lines(file: string): { pid: number; id: string }[] {
@@ -64,9 +80,9 @@ forEachDialect('consumer kill -9', (f) => {
     const a = await start(url, name, file)
     let b: ChildProcess | undefined
     try {
-      while (lines(file).length === 0) await sleep(5)
+      await until(() => lines(file).length > 0, 'the first batch handled')
       b = await start(url, name, file) // a standby: A holds the lease
-      while (lines(file).length < 300) await sleep(5)
+      await until(() => lines(file).length >= 300, '300 events handled')
       const before = lines(file)
       assert.ok(
         before.every((l) => l.pid === a.pid),
@@ -74,7 +90,7 @@ forEachDialect('consumer kill -9', (f) => {
       )
       a.kill('SIGKILL')
       const killedAt = Date.now()
-      await new Promise((r) => a.once('exit', r))
+      await within(exitOf(a), 30_000, 'exit after SIGKILL')
       const atKill = lines(file).length
       while (!lines(file).some((l) => l.pid === b!.pid)) {
         assert.ok(Date.now() - killedAt < 5000, 'the standby took over within 5 s')
@@ -116,8 +132,9 @@ forEachDialect('consumer kill -9', (f) => {
       a.kill('SIGKILL')
       if (b !== undefined) {
         b.kill('SIGTERM')
-        await new Promise((r) => b!.once('exit', r))
+        await within(exitOf(b), 30_000, 'the standby exiting after SIGTERM').finally(() => killGroup(b!))
       }
+      killGroup(a)
       rmSync(dir, { recursive: true, force: true })
     }
   })

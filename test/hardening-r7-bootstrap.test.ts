@@ -13,6 +13,7 @@ import { migrate } from '../packages/audited/src/db/migrations.js'
 import { type AuditedDatabase, openDatabase } from '../packages/audited/src/db/open-database.js'
 import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
+import { track, within } from './child-support.js'
 import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
 const SECOND_START = fileURLToPath(new URL('./fixtures/bootstrap-once.ts', import.meta.url))
@@ -44,20 +45,23 @@ for (const d of DIALECTS) {
           admin.email,
           admin.password,
         ],
-        { stdio: ['pipe', 'pipe', 'inherit'] },
+        { stdio: ['pipe', 'pipe', 'inherit'], detached: true },
       )
+      track(child)
       let out = ''
       child.stdout!.on('data', (c: Buffer) => {
         out += c.toString()
       })
       const exited = new Promise<number | null>((r) => child.once('exit', r))
+      const deadline = Date.now() + 60_000
       while (!out.includes('ready\n')) {
         assert.equal(child.exitCode, null, 'the second start is running')
+        assert.ok(Date.now() < deadline, `the second start not ready after 60 s: ${out}`)
         await new Promise((r) => setTimeout(r, 5))
       }
       child.stdin!.end('go\n')
       const here = await bootstrap(first, createAuditor({ personalData: PERSONAL_DATA, db: first }), admin)
-      assert.equal(await exited, 0)
+      assert.equal(await within(exited, 60_000, 'the second start exiting', () => out), 0)
       const there = out.replace('ready\n', '')
       const outcomes = [here === undefined ? 'existing' : 'created', there].sort()
       assert.deepEqual(outcomes, ['created', 'existing'], 'exactly one bootstrap created the tenant')

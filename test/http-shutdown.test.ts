@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { openDatabase } from '../packages/audited/src/db/open-database.js'
 import { hashToken } from '../packages/cms/src/cms/secrets.js'
+import { killGroup, track, within } from './child-support.js'
 
 const ADMIN = { email: 'root@example.test', password: 'a long enough password' }
 /** Upper bound for "the process exits": far below the 72 s keep-alive it once waited out. */
@@ -40,11 +41,13 @@ async function startServer(databaseUrl: string, env: Record<string, string> = {}
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     },
   )
+  track(child)
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = ''
+  let out = ''
+  const listening = new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString()
       const m = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out)
@@ -54,6 +57,10 @@ async function startServer(databaseUrl: string, env: Record<string, string> = {}
       out += chunk.toString()
     })
     exited.then(() => reject(new Error(`the server exited before listening:\n${out}`)))
+  })
+  const port = await within(listening, 60_000, 'the server listening', () => out).catch((e: unknown) => {
+    killGroup(child)
+    throw e
   })
   return { child, port, exited }
 }

@@ -12,6 +12,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
 import { nanos } from '@nats-io/transport-node'
 import { ensureStream } from '../packages/cms/src/delivery/nats-stream.js'
+import { track, within } from './child-support.js'
 import { duplicateIds, NATS_URL, NatsReader, natsSkip, uniqueNames, waitUntil } from './nats-support.js'
 import { ctx, forEachDialect, newId, posts } from './setup.js'
 
@@ -42,8 +43,9 @@ function startPublisher(dbUrl: string, stream: string, prefix: string, hangAt: n
       String(BATCH),
       String(hangAt),
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
   )
+  track(child)
   const lines: string[] = []
   let partial = ''
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -108,7 +110,7 @@ else {
         'the offset is before batch 3',
       )
       first.child.kill('SIGKILL')
-      assert.equal(await first.exited, null)
+      assert.equal(await within(first.exited, 30_000, 'exit after SIGKILL'), null)
 
       const second = startPublisher(f.url, stream, prefix, 0)
       running.push(second)
@@ -128,7 +130,10 @@ else {
         BATCH / 2,
       )
       second.child.kill('SIGTERM')
-      assert.equal(await second.exited, 0)
+      assert.equal(
+        await within(second.exited, 30_000, 'exit after SIGTERM', () => second.lines.join('\n')),
+        0,
+      )
     })
   })
 

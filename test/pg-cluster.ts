@@ -130,7 +130,13 @@ export async function createPgCluster(
     } catch {
       // already gone
     }
-    while (groupAlive(pid)) await sleep(20)
+    // Bounded: a process that never goes (a zombie nobody reaps) fails the test, not hangs it.
+    const deadline = Date.now() + 30_000
+    while (groupAlive(pid)) {
+      if (Date.now() > deadline)
+        throw new Error(`the private PostgreSQL (process group ${pid}) still runs 30 s after SIGKILL`)
+      await sleep(20)
+    }
     server = undefined
   }
 

@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
+import { track, within } from './child-support.js'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const MAIN = join(ROOT, 'packages/cms/dist/cli/main.js')
@@ -30,10 +31,12 @@ function start(dataDir: string, db: string) {
       PERSONAL_DATA_KEY: '',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   })
+  track(child)
   let out = ''
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const listening = new Promise<string | undefined>((resolve) => {
+  const started = new Promise<string | undefined>((resolve) => {
     const on = (c: Buffer) => {
       out += c.toString()
       const m = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
@@ -43,12 +46,13 @@ function start(dataDir: string, db: string) {
     child.stderr!.on('data', on)
     void exited.then(() => resolve(undefined))
   })
+  const listening = within(started, 60_000, 'the server listening or exiting', () => out)
   return { child, exited, listening, output: () => out }
 }
 
 async function stop(child: ChildProcess, exited: Promise<number | null>) {
   child.kill('SIGTERM')
-  await exited
+  await within(exited, 30_000, 'exit after SIGTERM')
 }
 
 describe('review S: the personal-data master key at start-up', () => {

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { openDatabase } from '../packages/audited/src/index.js'
 import { verifyPassword } from '../packages/cms/src/cms/secrets.js'
+import { BOUNDED } from './child-support.js'
 
 const exec = promisify(execFile)
 const CLI = fileURLToPath(new URL('../packages/cms/src/cli/main.ts', import.meta.url))
@@ -33,6 +34,7 @@ it('a first start that cannot listen still prints the generated admin password o
   const url = `sqlite:${join(dir, 'cms.db')}`
   const run = await exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, 'serve'], {
     env: { ...process.env, DATABASE_URL: url, PORT: String(port), LOG_FORMAT: 'json', ADMIN_PASSWORD: '' },
+    ...BOUNDED,
   }).then(
     () => assert.fail('the server listened on a port in use'),
     (e: { code: number; stdout: string; stderr: string }) => e,
