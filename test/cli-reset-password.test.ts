@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { BOUNDED } from './child-support.js'
 import { databaseUrlOf } from './database-url.js'
 import { ADMIN, forEachHttpDialect } from './http-setup.js'
 
@@ -20,6 +21,7 @@ forEachHttpDialect('CLI admin reset-password', (f) => {
     const cli = (args: string[], input?: string) => {
       const child = exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], {
         env,
+        ...BOUNDED,
       })
       if (input !== undefined) child.child.stdin!.end(input)
       return child

@@ -29,6 +29,7 @@ import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
 import { operatorCaller } from '../packages/cms/src/cms/caller.js'
 import { putPolicy } from '../packages/cms/src/cms/retention-operations.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
+import { BOUNDED } from './child-support.js'
 import { sealAll } from './seal-all.js'
 import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
@@ -49,6 +50,7 @@ for (const d of DIALECTS) {
     const cli = (extra: NodeJS.ProcessEnv, ...args: string[]) =>
       exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], {
         env: { ...env, ...extra },
+        ...BOUNDED,
       })
     const count = async () =>
       Number(

@@ -8,12 +8,16 @@ import { execFile } from 'node:child_process'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { BOUNDED } from './child-support.js'
 
 const exec = promisify(execFile)
 const CLI = fileURLToPath(new URL('../packages/cms/src/cli/main.ts', import.meta.url))
 const env = { ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/nowhere' }
 const cli = (...args: string[]) =>
-  exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], { env }).then(
+  exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], {
+    env,
+    ...BOUNDED,
+  }).then(
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => e,
   )

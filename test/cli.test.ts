@@ -14,6 +14,7 @@ import { createAuditor } from '../packages/audited/src/audit/auditor.js'
 import { openDatabase } from '../packages/audited/src/db/open-database.js'
 import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
 import { hashToken } from '../packages/cms/src/cms/secrets.js'
+import { BOUNDED } from './child-support.js'
 import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
 const exec = promisify(execFile)
@@ -25,7 +26,10 @@ for (const d of DIALECTS) {
     let env: NodeJS.ProcessEnv
     const dir = mkdtempSync(join(tmpdir(), 'audited-cli-'))
     const cli = (...args: string[]) =>
-      exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], { env })
+      exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], {
+        env,
+        ...BOUNDED,
+      })
     before(async () => {
       const created = await d.create()
       drop = created.drop

@@ -29,6 +29,7 @@ import type { AuditContext } from '../packages/audited/src/core/audit-context.js
 import type { AuditedDatabase } from '../packages/audited/src/db/open-database.js'
 import { type EntryRow, entries } from '../packages/cms/src/cms/entities.js'
 import { newRecordId } from '../packages/cms/src/server/resource.js'
+import { BOUNDED } from './child-support.js'
 import { databaseUrlOf } from './database-url.js'
 import { apiToken, forEachHttpDialect } from './http-setup.js'
 import { PERSONAL_DATA } from './setup.js'
@@ -305,6 +306,7 @@ forEachHttpDialect('export of 100k events in constant memory', (f) => {
     const cliStarted = performance.now()
     const r = await exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], {
       env,
+      ...BOUNDED,
     })
     t.diagnostic(
       `cli: ${mib(statSync(out).size)} in ${secs(performance.now() - cliStarted)}; ` +

@@ -18,6 +18,7 @@ import { openDatabase } from '../packages/audited/src/db/open-database.js'
 import { tenants } from '../packages/cms/src/cms/entities.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
 import { newRecordId } from '../packages/cms/src/server/resource.js'
+import { BOUNDED } from './child-support.js'
 import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
 const exec = promisify(execFile)
@@ -56,7 +57,10 @@ for (const d of DIALECTS) {
     let before2: number
     const dir = mkdtempSync(join(tmpdir(), 'audited-cli-r12-'))
     const cli = (e: NodeJS.ProcessEnv, ...args: string[]) =>
-      exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], { env: e })
+      exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], {
+        env: e,
+        ...BOUNDED,
+      })
 
     before(async () => {
       const cms = await d.create()

@@ -18,6 +18,7 @@ import { type AuditedDatabase, openDatabase } from '../packages/audited/src/db/o
 import { bootstrap } from '../packages/cms/src/cms/bootstrap.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
 import { type App, buildApp } from '../packages/cms/src/server/app.js'
+import { BOUNDED } from './child-support.js'
 import { DIALECTS, PERSONAL_DATA } from './setup.js'
 
 const exec = promisify(execFile)
@@ -140,6 +141,7 @@ for (const d of DIALECTS) {
         ['--conditions=audited-dev', '--import', 'tsx', CLI, 'export', '--format', 'csv', '--out', out],
         {
           env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'silent' },
+          ...BOUNDED,
         },
       )
       assertDefused(readFileSync(out, 'utf8'))

@@ -17,6 +17,7 @@ import { before, it } from 'node:test'
 import { promisify } from 'node:util'
 import { ERASED } from '../packages/audited/src/index.js'
 import { ERASED_PASSWORD_HASH } from '../packages/cms/src/cms/subject-operations.js'
+import { BOUNDED } from './child-support.js'
 import { apiToken, forEachHttpDialect } from './http-setup.js'
 import { assertNoPlaintext } from './privacy-scan.js'
 import { sealAll } from './seal-all.js'
@@ -45,6 +46,7 @@ forEachHttpDialect(
     const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
       exec(process.execPath, [CLI, ...args], {
         env: { ...process.env, DATABASE_URL: f.url, LOG_LEVEL: 'silent', ...env },
+        ...BOUNDED,
       }).then(
         ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
         (e: { code: number; stdout: string; stderr: string }) => ({

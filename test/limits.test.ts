@@ -14,6 +14,7 @@ import { createAuditor, isAuditedError, migrate } from '../packages/audited/src/
 import { entries, tenants } from '../packages/cms/src/cms/entities.js'
 import { createLimiter, MemoryBucketStore } from '../packages/cms/src/cms/limits.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
+import { BOUNDED } from './child-support.js'
 import { forEachDialect, newId, PERSONAL_DATA } from './setup.js'
 
 const run = promisify(execFile)
@@ -132,17 +133,11 @@ describe('Redis buckets', { skip: redisSkip }, () => {
     const script = fileURLToPath(new URL('./fixtures/take-tokens.ts', import.meta.url))
     // burst 10, almost no refill: together the two processes may take exactly 10 of 30 tries
     const child = () =>
-      run(process.execPath, [
-        '--conditions=audited-dev',
-        '--import',
-        'tsx',
-        script,
-        REDIS_URL,
-        key,
-        '15',
-        '0.001',
-        '10',
-      ])
+      run(
+        process.execPath,
+        ['--conditions=audited-dev', '--import', 'tsx', script, REDIS_URL, key, '15', '0.001', '10'],
+        BOUNDED,
+      )
     const [a, b] = await Promise.all([child(), child()])
     const allowed = Number(a.stdout.trim()) + Number(b.stdout.trim())
     assert.equal(allowed, 10)

@@ -11,7 +11,7 @@
  * for this Node (what prebuild-install would have placed there).
  */
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { type ExecFileOptions, execFile } from 'node:child_process'
 import {
   copyFileSync,
   mkdirSync,
@@ -27,9 +27,14 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { leafWorkerHasCore } from '../packages/audited/src/index.js'
+import { BOUNDED } from './child-support.js'
 import { DIALECTS } from './setup.js'
 
-const run = promisify(execFile)
+const exec = promisify(execFile)
+/** Every command killed after ten minutes at most (npm pack builds, npm install): a command
+ * that never ends fails its test instead of keeping the file from ending. */
+const run = (file: string, args: readonly string[], options: ExecFileOptions = {}) =>
+  exec(file, args, { ...BOUNDED, timeout: 600_000, ...options, encoding: 'utf8' })
 const ROOT = new URL('..', import.meta.url).pathname
 const DRIVERS = { sqlite: 'better-sqlite3', postgres: 'pg', mysql: 'mysql2' } as const
 const OTHER_HEAVY = ['fastify', 'ioredis', 'prom-client', '@audited/cms', 'typebox', 'tsx', 'typescript']

@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { BOUNDED } from './child-support.js'
 import { databaseUrlOf } from './database-url.js'
 import { ADMIN, forEachHttpDialect } from './http-setup.js'
 
@@ -20,7 +21,10 @@ forEachHttpDialect('review: the CLI acts on the exact user and tenant', (f) => {
   it('a look-alike e-mail or tenant name is not found, on every database; nothing changes', async () => {
     const env = { ...process.env, DATABASE_URL: await databaseUrlOf(f.name, f.db) }
     const cli = (args: string[]) =>
-      exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], { env }).then(
+      exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], {
+        env,
+        ...BOUNDED,
+      }).then(
         (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
         (e: { code: number; stdout: string; stderr: string }) => e,
       )

@@ -21,6 +21,7 @@ import { purgeExpiredSessions, SESSION_EXPIRED_REASON } from '../packages/cms/sr
 import { loadConfig } from '../packages/cms/src/server/config.js'
 import { newRecordId } from '../packages/cms/src/server/resource.js'
 import { serve } from '../packages/cms/src/server/serve.js'
+import { BOUNDED } from './child-support.js'
 import { databaseUrlOf } from './database-url.js'
 import { ADMIN, apiToken, forEachHttpDialect, type HttpFixture } from './http-setup.js'
 import { DIALECTS, PERSONAL_DATA } from './setup.js'
@@ -224,7 +225,10 @@ forEachHttpDialect('expired session purge', (f) => {
       LOG_LEVEL: 'silent',
     }
     const cli = (...args: string[]) =>
-      exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], { env })
+      exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, ...args], {
+        env,
+        ...BOUNDED,
+      })
     const a = await tokenRow(f.auditor, f.tenantId, 'session', new Date(Date.now() - 1000))
     const b = await tokenRow(f.auditor, otherTenant, 'session', new Date(Date.now() - 1000))
     const keep = await tokenRow(f.auditor, f.tenantId, 'session', new Date(Date.now() + HOUR))
@@ -369,6 +373,7 @@ describe('SESSION_PURGE_INTERVAL_MS', () => {
       await assert.rejects(
         exec(process.execPath, ['--conditions=audited-dev', '--import', 'tsx', CLI, 'sessions', 'purge'], {
           env,
+          ...BOUNDED,
         }),
         (e: { code?: number; stderr?: string }) => {
           assert.equal(e.code, 2)
