@@ -19,6 +19,7 @@ import { generateSigningKey, openDatabase, signerFromKey } from '../packages/aud
 import { eventLeafHash, toHex } from '../packages/audited/src/proofs.js'
 import { readNatsWitness, witnessTarget } from '../packages/cms/src/delivery/nats-witness.js'
 import { BOUNDED, killGroup, track, within } from './child-support.js'
+import { rewriteRightEdge } from './log-rewrite.js'
 import { NATS_URL, NatsReader, natsSkip, uniqueNames, waitUntil } from './nats-support.js'
 import { DIALECTS } from './setup.js'
 
@@ -219,6 +220,7 @@ for (const d of DIALECTS) {
           .deleteFrom('audited_checkpoints' as never)
           .where('log_key' as never, '=', tenantId as never)
           .execute()
+        await rewriteRightEdge(k, tenantId)
         await auditor.close()
       } finally {
         await db.close()

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict'
 import { after, before, it } from 'node:test'
 import type { Kysely } from 'kysely'
+import { sql } from 'kysely'
 import {
   type AuditedDatabase,
   type Auditor,
@@ -129,5 +130,68 @@ forEachDialect('sealing from the commit tap', (f) => {
       [changed],
       JSON.stringify(report.findings),
     )
+  })
+  it("the caller's context object changed inside its transaction changes nothing recorded", async () => {
+    const tenantId = `ctx-${newId()}`
+    const context = { ...ctx, tenantId, reason: 'as checked' }
+    const sealer = startSealer({ db: f.db, auditor: f.auditor, signer, worker: false })
+    try {
+      await f.auditor.transaction(context, async (tx) => {
+        await tx.create(posts, { id: newId(), title: `a ${newId()}` })
+        // Text no database stores alike (a lone surrogate), after the context was checked.
+        context.reason = 'changed \ud800 later'
+        await tx.create(posts, { id: newId(), title: `b ${newId()}` })
+      })
+      await sealAll(sealer, f.db, tenantId)
+    } finally {
+      await sealer.stop()
+    }
+    const { events } = await f.auditor.feed.read({ tenantId, limit: 10 })
+    assert.deepEqual(
+      events.map((e) => e.reason),
+      ['as checked', 'as checked'],
+    )
+    const report = await verifyLogs({ db: f.db, auditor: f.auditor, verifier, tenantId })
+    assert.deepEqual(report.findings, [])
+  })
+
+  it('a node id no database stores alike is refused when the auditor is made', () => {
+    assert.throws(
+      () => createAuditor({ db: f.db, nodeId: 'node-\ud800' }),
+      (e: unknown) => (e as { code?: string }).code === 'validation' && /nodeId/.test(String(e)),
+    )
+  })
+
+  it("a hook changing the event's changedFields while the COMMIT is under way: sealed as stored", async (t) => {
+    if (f.name === 'sqlite') return t.skip("SQLite's COMMIT runs on this thread: nothing runs during it")
+    const tenantId = `hook-${newId()}`
+    const slow = {
+      compile: () =>
+        (f.name === 'postgres' ? sql`SELECT pg_sleep(0.05)` : sql`DO SLEEP(0.05)`).compile(f.db.kysely),
+    }
+    const hooked = createAuditor({
+      db: f.db,
+      hooks: {
+        before: (c) => {
+          if (c.operation !== 'UPDATE') return
+          c.defer(slow) // the COMMIT request takes 50 ms
+          const fields = c.changedFields as string[]
+          setTimeout(() => fields.push('forged'), 10)
+        },
+      },
+    })
+    const sealer = startSealer({ db: f.db, auditor: hooked, signer, worker: false })
+    try {
+      const id = newId()
+      await hooked.create(posts, { id, title: `a ${newId()}` }, { ...ctx, tenantId })
+      await hooked.update(posts, id, { title: `b ${newId()}` }, { ...ctx, tenantId })
+      await sealAll(sealer, f.db, tenantId)
+    } finally {
+      await sealer.stop()
+      await hooked.close()
+    }
+    const report = await verifyLogs({ db: f.db, auditor: f.auditor, verifier, tenantId })
+    assert.deepEqual(report.findings, [])
+    assert.equal(report.events, 2)
   })
 })

@@ -2,7 +2,8 @@
  * `verify` against a tampered or garbled bookkeeping row of a log (`audited_logs`: size,
  * right edge, last sealed point — the sealer's own state, signed by nothing). On every
  * dialect each change is reported as a finding, never a crash and never a run that does
- * not end: a right edge that is not hex (`state_mismatch`), a size far
+ * not end: a right edge that is not hex, not the tree's or of the wrong length, or a tenant
+ * that is not the log's (`state_mismatch`), a size far
  * beyond the stored leaves (`truncated`, read without walking the empty index range), a
  * last sealed point that is not one (`state_mismatch`), and on SQLite, whose typed columns
  * take any text, a size that is not a number.
@@ -24,7 +25,16 @@ import { ctx, forEachDialect, newId, posts } from './setup.js'
 // biome-ignore lint/suspicious/noExplicitAny: the test edits the library's tables directly.
 type Db = Kysely<any>
 
-const CASES = ['untouched', 'frontierNotHex', 'hugeSize', 'lastGarbled', 'sizeText'] as const
+const CASES = [
+  'untouched',
+  'frontierNotHex',
+  'frontierOther',
+  'frontierShort',
+  'tenantOther',
+  'hugeSize',
+  'lastGarbled',
+  'sizeText',
+] as const
 type Case = (typeof CASES)[number]
 
 /** Ends within `ms` or fails: a verify that walks an endless range must not hang the file. */
@@ -81,6 +91,32 @@ forEachDialect('verify: the log state row', (f) => {
     const r = await verify('frontierNotHex')
     assert.deepEqual(kinds(r), ['state_mismatch'], JSON.stringify(r.findings))
     assert.equal(r.events, 9)
+  })
+
+  it('a right edge of other valid hashes is a state mismatch', async () => {
+    const row = await k()
+      .selectFrom('audited_logs')
+      .select('frontier')
+      .where('log_key', '=', tenant.frontierOther)
+      .executeTakeFirstOrThrow()
+    const hashes = String(row.frontier).split(',')
+    hashes[0] = 'ab'.repeat(32)
+    await setState('frontierOther', { frontier: hashes.join(',') })
+    const r = await verify('frontierOther')
+    assert.deepEqual(kinds(r), ['state_mismatch'], JSON.stringify(r.findings))
+  })
+
+  it('a right edge with the wrong number of hashes for the size is a state mismatch', async () => {
+    // 9 leaves: perfect subtrees of 8 and 1, so two hashes; one is not a right edge of 9.
+    await setState('frontierShort', { frontier: 'ab'.repeat(32) })
+    const r = await verify('frontierShort')
+    assert.deepEqual(kinds(r), ['state_mismatch'], JSON.stringify(r.findings))
+  })
+
+  it('a state row naming another tenant is a state mismatch', async () => {
+    await setState('tenantOther', { tenant_id: tenant.untouched })
+    const r = await verify('tenantOther')
+    assert.deepEqual(kinds(r), ['state_mismatch'], JSON.stringify(r.findings))
   })
 
   it('a size far beyond the stored leaves ends and is a truncated tail', async () => {

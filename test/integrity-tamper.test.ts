@@ -17,6 +17,7 @@ import {
   startSealer,
   verifyLogs,
 } from '../packages/audited/src/index.js'
+import { rewriteRightEdge } from './log-rewrite.js'
 import { ctx, forEachDialect, forgedIdAfter, newId, posts } from './setup.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: the test alters the library's tables directly.
@@ -278,7 +279,7 @@ forEachDialect('verifying tampered logs', (f) => {
   it('names a log rewritten behind its witnesses', async () => {
     const witnessed = published.filter((c) => c.tenantId === tenant.witness).map((c) => c.note)
     // Rewrite event 0 and its leaf together, and drop the checkpoints: the database alone
-    // is consistent again, the witnesses are not.
+    // is consistent again (its stored right edge rewritten too), the witnesses are not.
     const id = ids.witness[0]!
     await k()
       .updateTable('change_events')
@@ -293,6 +294,7 @@ forEachDialect('verifying tampered logs', (f) => {
       .where('event_id', '=', id)
       .execute()
     await k().deleteFrom('audited_checkpoints').where('log_key', '=', tenant.witness).execute()
+    await rewriteRightEdge(k(), tenant.witness)
     assert.deepEqual((await verify('witness')).findings, [])
     const r = await verify('witness', witnessed)
     assert.deepEqual(kinds(r.findings), ['checkpoint_missing', 'witness_mismatch'])

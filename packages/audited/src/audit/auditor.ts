@@ -2,7 +2,7 @@ import { type AuditContext, assertAuditContext } from '../core/audit-context.js'
 import { AuditedError } from '../core/errors.js'
 import type { HlcClock } from '../core/hlc.js'
 import { runTransaction } from '../db/transaction.js'
-import { Feed } from '../feed/feed.js'
+import { Feed, type PreparedTaps } from '../feed/feed.js'
 import { PersonalData } from '../privacy/personal-data.js'
 import { publicEvent } from './change-event.js'
 import { type AuditorOptions, EngineCore } from './engine-core.js'
@@ -108,11 +108,15 @@ export function createAuditor(options: AuditorOptions): Auditor {
         })
       : undefined
 
-  async function inTransaction<T>(ctx: AuditContext, fn: (scope: WriteScope) => Promise<T>): Promise<T> {
-    assertAuditContext(ctx)
+  async function inTransaction<T>(given: AuditContext, fn: (scope: WriteScope) => Promise<T>): Promise<T> {
+    assertAuditContext(given)
+    // What was checked is what the events record: a caller or hook changing the object
+    // later (text no database stores alike, another tenant mid-transaction) changes nothing.
+    const ctx: AuditContext = Object.freeze({ ...given })
     if (hooksReady !== undefined) await hooksReady
     if (core.ready !== undefined) await core.ready
     let committed: WriteScope | undefined
+    let tapped: PreparedTaps | undefined
     const logical = {} // one per call, shared by a deadlock re-run (BeforeChange.transaction)
     const result = await runTransaction(
       core.dialect,
@@ -129,15 +133,19 @@ export function createAuditor(options: AuditorOptions): Auditor {
         // events (or, on MySQL, a transaction the server already rolled back): such a
         // transaction never commits, even if the caller caught the error.
         if (scope.failure !== undefined) throw scope.failure
-        await tx.commit([...scope.recorder.inserts(), ...scope.recorder.deferred])
+        const statements = [...scope.recorder.inserts(), ...scope.recorder.deferred]
+        // In the same tick as the INSERTs' values: the taps see exactly what is stored.
+        const taps = feed.prepareTaps(scope.recorder.events)
+        await tx.commit(statements)
         committed = scope
+        tapped = taps
         return value
       },
     )
     if (committed !== undefined && committed.recorder.newKeys.size > 0)
       core.subjectKeys?.adopt(committed.recorder.newKeys)
     if (committed !== undefined && committed.recorder.events.length > 0) {
-      feed.notify(committed.recorder.events)
+      feed.notify(tapped)
       if (onCommitted !== undefined) {
         try {
           onCommitted(committed.recorder.events.map(publicEvent))

@@ -4,6 +4,7 @@ import type { AuditContext } from '../core/audit-context.js'
 import { AuditedError, isAuditedError } from '../core/errors.js'
 import { HlcClock } from '../core/hlc.js'
 import { createIdFactory } from '../core/ids.js'
+import { textProblem } from '../core/text-rules.js'
 import type { Dialect, Statement } from '../db/dialect.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import type { Transaction } from '../db/transaction.js'
@@ -163,6 +164,8 @@ export class EngineCore {
     if (typeof nodeId !== 'string' || nodeId.length === 0 || nodeId.length > 64) {
       throw new AuditedError('validation', 'nodeId must be 1 to 64 characters.')
     }
+    const problem = textProblem(nodeId)
+    if (problem !== undefined) throw new AuditedError('validation', `nodeId must not contain ${problem}.`)
     this.db = options.db
     this.dialect = options.db.capabilities
     const relaxed = durabilityOf(this.dialect, options.durability)

@@ -50,6 +50,16 @@ export interface FeedStats {
   readonly holdbackMs: number
 }
 
+/** @internal See `Feed.tapCommitted`. */
+export interface CommitTap<T> {
+  prepare(events: readonly PendingEvent[]): T
+  committed(prepared: T): void
+}
+
+/** @internal The taps' preparations of one transaction's events. */
+export type PreparedTaps = readonly (readonly [CommitTap<unknown>, unknown])[]
+const NO_TAPS: PreparedTaps = []
+
 /**
  * The change feed of one auditor: `read` is the never-skip reader; `subscribe` runs a
  * durable consumer (offset in the database, one process at a time, retries, parking).
@@ -60,7 +70,7 @@ export class Feed {
   readonly #core: EngineCore
   readonly #consumers = new Map<string, Consumer<unknown>>()
   readonly #waiting = new Set<() => void>()
-  readonly #taps = new Set<(events: readonly PendingEvent[]) => void>()
+  readonly #taps = new Set<CommitTap<unknown>>()
   #commits = 0
   #closed = false
 
@@ -172,21 +182,37 @@ export class Feed {
   }
 
   /**
-   * @internal This process's committed events, as they were written, handed to `listener`
-   * right after each COMMIT — before any hook or caller holds them — and synchronously (it
-   * must not keep them: callers may change them afterwards). The sealer hashes them here
-   * (leaf-cache.ts). Returns the function that removes the listener.
+   * @internal A tap on this process's writes, for an in-process consumer (the sealer's
+   * leaf cache): `prepare` runs synchronously as each transaction's events are serialised
+   * for their INSERT — so it sees exactly the values stored — and `committed` gets what it
+   * returned once the COMMIT succeeded (never for a transaction that did not commit).
+   * Returns the function that removes the tap.
    */
-  tapCommitted(listener: (events: readonly PendingEvent[]) => void): () => void {
-    this.#taps.add(listener)
-    return () => this.#taps.delete(listener)
+  tapCommitted<T>(tap: CommitTap<T>): () => void {
+    this.#taps.add(tap as CommitTap<unknown>)
+    return () => this.#taps.delete(tap as CommitTap<unknown>)
   }
 
-  /** This process committed `events`: hand them to the taps, wake its consumers. */
-  notify(events: readonly PendingEvent[] = []): void {
+  /** What each tap makes of `events` as they are serialised (see `tapCommitted`). */
+  prepareTaps(events: readonly PendingEvent[]): PreparedTaps {
+    if (this.#taps.size === 0 || events.length === 0) return NO_TAPS
+    const out: [CommitTap<unknown>, unknown][] = []
     for (const tap of this.#taps) {
       try {
-        tap(events)
+        out.push([tap, tap.prepare(events)])
+      } catch {
+        // a tap must not fail a write
+      }
+    }
+    return out
+  }
+
+  /** This process committed events (`prepared` by `prepareTaps`): hand them to the taps,
+   * wake its consumers. */
+  notify(prepared: PreparedTaps = NO_TAPS): void {
+    for (const [tap, value] of prepared) {
+      try {
+        tap.committed(value)
       } catch {
         // a tap must not fail a committed write
       }

@@ -1,6 +1,7 @@
 /**
- * Leaf hashes of the events this process committed, computed from the events as they were
- * written, right after their COMMIT (the feed's tap), for a sealer in the same process: it
+ * Leaf hashes of the events this process committed, computed from the events as they are
+ * serialised for their INSERT (the feed's commit tap) and kept once the COMMIT succeeded,
+ * for a sealer in the same process: it
  * then reads only each event's place, id and tenant from the feed, not the whole event —
  * reading, decoding and re-canonicalising the stored events was most of its CPU (a profile
  * on PostgreSQL: ~25 of 38 µs per event). Events committed elsewhere (another process or
@@ -16,17 +17,23 @@
  */
 import { type PendingEvent, publicEvent } from '../audit/change-event.js'
 import { BoundedMap } from '../core/bounded-map.js'
+import type { CommitTap } from '../feed/feed.js'
 import { nodeLeafHash } from './node-leaf.js'
 
 /** Events remembered: a sealer that falls this far behind reads the older ones whole. */
 const ENTRIES = 50_000
 
-export class LeafCache {
+export class LeafCache implements CommitTap<readonly (readonly [string, Uint8Array])[]> {
   readonly #hashes = new BoundedMap<string, Uint8Array>(ENTRIES)
 
-  /** The feed tap: hashes each event now (the caller may change the objects later). */
-  readonly add = (events: readonly PendingEvent[]): void => {
-    for (const e of events) this.#hashes.set(e.eventId, nodeLeafHash(publicEvent(e)))
+  /** As the events are serialised for their INSERT (the same values, the same tick). */
+  prepare(events: readonly PendingEvent[]): readonly (readonly [string, Uint8Array])[] {
+    return events.map((e) => [e.eventId, nodeLeafHash(publicEvent(e))] as const)
+  }
+
+  /** Their transaction committed: remembered. */
+  committed(hashes: readonly (readonly [string, Uint8Array])[]): void {
+    for (const [eventId, hash] of hashes) this.#hashes.set(eventId, hash)
   }
 
   /** The leaf hash of an event this process committed, if still remembered. */

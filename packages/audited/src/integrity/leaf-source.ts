@@ -6,6 +6,7 @@
  * loop. A worker that fails or exits is started again at the next read.
  */
 import { sql } from 'kysely'
+import type { ChangeEvent } from '../audit/change-event.js'
 import type { ReopenSpec } from '../db/reopen.js'
 import type { BatchSource } from '../feed/consumer.js'
 import { type FeedPoint, isAfter } from '../feed/feed-cursor.js'
@@ -13,6 +14,7 @@ import type { FeedReader, RowShape } from '../feed/feed-reader.js'
 import { type LeafBatchMessage, type SealItem, sealItems, unpackLeafBatch } from './leaf-batch.js'
 import type { LeafCache } from './leaf-cache.js'
 import { LeafWorker, wirePoint } from './leaf-worker-client.js'
+import { nodeLeafHash } from './node-leaf.js'
 
 export { WORKER_BY_DEFAULT } from './leaf-worker-client.js'
 
@@ -28,39 +30,50 @@ const PLACES: RowShape = {
   select: () => [sql.ref('event_id').as('event_id'), sql.ref('tenant_id').as('tenant_id')],
 }
 
+/** Stored events by id (`auditor.events.getMany(ids, { stored: true })`). */
+export type StoredEvents = (ids: readonly string[]) => Promise<readonly ChangeEvent[]>
+
+/** Ids per by-id read (`events.getMany`' limit). */
+const BY_ID = 500
+
 /**
  * This thread's reader, hashing here. With `cache` (this process's committed events,
- * hashed as written): a batch reads only the events' places, and reads whole — up to the
- * batch's last place, so exactly the same events — only when one of them is not cached.
+ * hashed as stored): a batch reads only the events' places, and the events not cached are
+ * read by id (`stored`) and hashed; a batch mostly of others' events, or one whose event was
+ * gone meanwhile, is read whole.
  */
-export function inThreadLeafSource(reader: FeedReader, cache?: LeafCache): LeafSource {
-  const whole = async (from: FeedPoint, limit: number, upTo?: FeedPoint) =>
-    sealItems(await reader.readAfter(from, limit, {}, upTo === undefined ? {} : { upTo }))
+export function inThreadLeafSource(reader: FeedReader, cache?: LeafCache, stored?: StoredEvents): LeafSource {
+  const whole = async (from: FeedPoint, limit: number) => {
+    const items = sealItems(await reader.readAfter(from, limit))
+    return { last: items.at(-1)?.point, items }
+  }
   return {
     threaded: false,
     async read(from, limit) {
-      if (cache === undefined) {
-        const items = await whole(from, limit)
-        return { last: items.at(-1)?.point, items }
-      }
+      if (cache === undefined || stored === undefined) return whole(from, limit)
       const rows = await reader.rowsAfter(from, limit, {}, PLACES)
-      const items: SealItem[] = []
-      for (const r of rows) {
-        const eventId = String(r.event_id)
-        const leafHash = cache.take(eventId)
-        if (leafHash === undefined) break
-        items.push({
-          point: { position: BigInt(String(r.feed_position)), eventId },
+      const items = rows.map((r) => {
+        const point = pointOf(r)
+        return {
+          point,
           tenantId: r.tenant_id === null || r.tenant_id === undefined ? null : String(r.tenant_id),
-          leafHash,
-        })
+          leafHash: cache.take(point.eventId),
+        }
+      })
+      const missing = items.filter((i) => i.leafHash === undefined).map((i) => i.point.eventId)
+      // Mostly others' events (another process's, or a backlog from before the sealer
+      // started): one range read costs less than reading them by id.
+      if (missing.length > items.length / 2) return whole(from, limit)
+      const read = new Map<string, Uint8Array>()
+      for (let at = 0; at < missing.length; at += BY_ID)
+        for (const e of await stored(missing.slice(at, at + BY_ID))) read.set(e.eventId, nodeLeafHash(e))
+      const out: SealItem[] = []
+      for (const i of items) {
+        const leafHash = i.leafHash ?? read.get(i.point.eventId)
+        if (leafHash === undefined) return whole(from, limit)
+        out.push({ point: i.point, tenantId: i.tenantId, leafHash })
       }
-      if (items.length === rows.length) return { last: items.at(-1)?.point, items }
-      // An event this process did not commit (or no longer remembers): the rest of the
-      // batch is read whole, up to the last place just read.
-      const rest = await whole(items.at(-1)?.point ?? from, limit - items.length, pointOf(rows.at(-1)!))
-      items.push(...rest)
-      return { last: items.at(-1)?.point, items }
+      return { last: out.at(-1)?.point, items: out }
     },
     async close() {},
   }

@@ -16,7 +16,7 @@ import {
   type StoredLeaf,
   tenantOfLogKey,
 } from './log-store.js'
-import { CompactRange } from './merkle.js'
+import { CompactRange, popCount } from './merkle.js'
 import { nodeHasher, nodeSignatureCheck } from './node-crypto.js'
 import { nodeToHex, storedLeafBytes } from './node-leaf.js'
 import type { Verifier } from './note.js'
@@ -300,18 +300,35 @@ export class LogCheck {
     return leaf
   }
 
-  /** Reports a state row that does not parse. (A right edge that parses but is not the
-   * tree's needs no check of its own: the checkpoints the sealer signs over it are not the
-   * stored leaves' roots, which is a `root_mismatch`.) */
+  /** Reports a state row that does not parse, names another tenant, or whose right edge is
+   * not the tree's — the last only where nothing else was found in this log (a changed leaf
+   * or a cut tail changes the tree, and is reported as such). The sealer extends the stored right edge
+   * and signs what it gets: a wrong one would only show in checkpoints to come. */
   #checkState(): void {
     const s = this.state
     if (s === undefined) return
     const shown = (v: string) => JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v)
-    const mismatch = (part: string, raw: string) =>
-      this.find({ kind: 'state_mismatch', detail: `the log's state row holds no ${part} but ${shown(raw)}` })
-    if (s.size === undefined) mismatch('size', s.raw.size)
-    if (s.last === undefined) mismatch('last sealed point', s.raw.last)
-    if (s.frontier === undefined) mismatch('right edge', s.raw.frontier)
+    const mismatch = (detail: string) => this.find({ kind: 'state_mismatch', detail })
+    const before = this.findings.filter((x) => x.tenantId === this.tenantId).length
+    if (s.size === undefined) mismatch(`the log's state row holds no size but ${shown(s.raw.size)}`)
+    if (s.last === undefined)
+      mismatch(`the log's state row holds no last sealed point but ${shown(s.raw.last)}`)
+    if (!s.tenantMatches) mismatch(`the log's state row names another tenant: ${shown(s.raw.tenant)}`)
+    if (s.frontier === undefined) {
+      mismatch(`the log's state row holds no right edge but ${shown(s.raw.frontier)}`)
+      return
+    }
+    if (s.size === undefined || before > 0) return
+    if (s.frontier.length !== popCount(s.size)) {
+      mismatch(
+        `the log's right edge holds ${s.frontier.length} hashes, not the ${popCount(s.size)} of ${s.size} leaves`,
+      )
+      return
+    }
+    if (s.size !== this.stored.size) return
+    const tree = this.stored.hashes
+    if (tree.some((h, i) => nodeToHex(h) !== nodeToHex(s.frontier![i]!)))
+      mismatch(`the log's right edge is not its tree's at ${s.size} leaves`)
   }
 
   /** Reports what is left unmatched. */
@@ -337,7 +354,6 @@ export class LogCheck {
     for (let leaf = await this.nextLeaf(); leaf !== undefined; leaf = await this.nextLeaf())
       this.leafSeen(leaf)
     this.settle()
-    this.#checkState()
     const size = this.stored.size
     const latest = await this.store.latestCheckpoint(this.logKey)
     const claimed = Math.max(
@@ -351,5 +367,6 @@ export class LogCheck {
         treeSize: claimed,
         detail: `the log holds ${size} leaves, but ${claimed} were sealed: its tail was cut`,
       })
+    this.#checkState()
   }
 }

@@ -50,7 +50,14 @@ export interface LogStateRead {
   readonly frontier: readonly Uint8Array[] | undefined
   /** The last sealed feed point, else undefined. */
   readonly last: FeedPoint | undefined
-  readonly raw: { readonly size: string; readonly frontier: string; readonly last: string }
+  /** Whether its tenant is the one its key names. */
+  readonly tenantMatches: boolean
+  readonly raw: {
+    readonly size: string
+    readonly frontier: string
+    readonly last: string
+    readonly tenant: string
+  }
 }
 
 const HASH = /^[0-9a-f]{64}$/
@@ -62,12 +69,15 @@ function readState(r: Record<string, unknown>): LogStateRead {
   const hashes = frontier === '' ? [] : frontier.split(',')
   const position = String(r.last_position ?? '')
   const eventId = String(r.last_event_id ?? '')
+  const logKey = String(r.log_key)
+  const tenant = r.tenant_id === null || r.tenant_id === undefined ? null : String(r.tenant_id)
   return {
-    logKey: String(r.log_key),
+    logKey,
+    tenantMatches: tenant === tenantOfLogKey(logKey),
     size: /^\d+$/.test(size) && Number.isSafeInteger(Number(size)) ? Number(size) : undefined,
     frontier: hashes.every((h) => HASH.test(h)) ? hashes.map(fromHex) : undefined,
     last: POSITION.test(position) && eventId !== '' ? { position: BigInt(position), eventId } : undefined,
-    raw: { size, frontier, last: `${position} ${eventId}` },
+    raw: { size, frontier, last: `${position} ${eventId}`, tenant: String(tenant) },
   }
 }
 

@@ -110,7 +110,8 @@ export class CompactRange {
   }
 }
 
-function popCount(n: number): number {
+/** The number of perfect subtrees of a tree of `n` leaves (its set bits). */
+export function popCount(n: number): number {
   let c = 0
   for (let x = n; x > 0; x = half(x)) if (isOdd(x)) c += 1
   return c

@@ -210,14 +210,14 @@ export function startSealer(options: SealerOptions): Sealer {
       ? reopen
       : undefined
   const reader = new FeedReader({ readKysely: db.readKysely, dialect: db.capabilities })
-  // Sealing on this thread: this process's own events are hashed as they commit
+  // Sealing on this thread: this process's own events are hashed as they are stored
   // (leaf-cache.ts), so their batches read only the events' places.
   let untap: (() => void) | undefined
   const here = () => {
     const cache = new LeafCache()
     untap?.()
-    untap = auditor.feed.tapCommitted(cache.add)
-    return inThreadLeafSource(reader, cache)
+    untap = auditor.feed.tapCommitted(cache)
+    return inThreadLeafSource(reader, cache, (ids) => auditor.events.getMany(ids, { stored: true }))
   }
   const source: LeafSource = spec === undefined ? here() : workerLeafSource(spec, here, report)
   let subscription: ReturnType<typeof auditor.feed.subscribeSource>

@@ -15,8 +15,8 @@ export type FindingKind =
   | 'witness_mismatch'
   /** A leaf marked purged that no validly signed archive manifest covers. */
   | 'forged_purge'
-  /** The log's bookkeeping row (`audited_logs`) does not parse, or its right edge is not
-   * the rebuilt tree's. */
+  /** The log's bookkeeping row (`audited_logs`) does not parse, names another tenant, or
+   * (nothing else found in the log) its right edge is not the rebuilt tree's. */
   | 'state_mismatch'
 
 export interface Finding {
