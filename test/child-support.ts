@@ -25,6 +25,7 @@ export function killGroup(child: ChildProcess): void {
 
 /** `child`, spawned `detached: true`, killed with its group after the file's tests at the latest. */
 export function track<T extends ChildProcess>(child: T): T {
+  killOnSignal()
   started.add(child)
   return child
 }
@@ -32,6 +33,19 @@ export function track<T extends ChildProcess>(child: T): T {
 after(() => {
   for (const child of started) killGroup(child)
 })
+
+// A tracked child is in a group of its own, which a terminal's Ctrl-C (or a runner's
+// SIGTERM to this file) does not reach: this process kills the groups before it goes.
+let onSignal = false
+function killOnSignal(): void {
+  if (onSignal) return
+  onSignal = true
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.once(signal, () => {
+      for (const child of started) killGroup(child)
+      process.exit(signal === 'SIGINT' ? 130 : 143)
+    })
+}
 
 /** Resolves when the child has exited (at once if it already has). */
 export function exitOf(child: ChildProcess): Promise<void> {

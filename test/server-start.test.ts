@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { logFormatFor, prettyLine } from '../packages/cms/src/server/log-lines.js'
+import { killGroup, track, within } from './child-support.js'
 
 const ROOT = new URL('..', import.meta.url).pathname
 
@@ -24,21 +25,6 @@ interface Started {
   readonly startMs: number
 }
 
-/** Every server a test started: killed after the file's tests, so that a failed assertion
- * leaves no server holding this process's pipes open (the file would never end). */
-const started = new Set<ChildProcess>()
-const killGroup = (child: ChildProcess) => {
-  try {
-    // Its own process group (detached): npm and the server it started.
-    process.kill(-child.pid!, 'SIGKILL')
-  } catch {
-    // already gone
-  }
-}
-after(() => {
-  for (const child of started) killGroup(child)
-})
-
 /** `npm start` in the repository, on a fresh SQLite file, until the server listens. */
 async function npmStart(dir: string, env: Record<string, string> = {}): Promise<Started> {
   const began = performance.now()
@@ -48,13 +34,14 @@ async function npmStart(dir: string, env: Record<string, string> = {}): Promise<
       ...process.env,
       PORT: '0',
       DATABASE_URL: `sqlite:${join(dir, 'cms.db')}`,
+      DATA_DIR: dir,
       LOG_LEVEL: 'info',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   })
-  started.add(child)
+  track(child)
   let out = ''
   child.stdout!.on('data', (c: Buffer) => {
     out += c.toString()
@@ -83,20 +70,6 @@ async function npmStart(dir: string, env: Record<string, string> = {}): Promise<
     throw e
   })
   return { child, url, output: () => out, exited, startMs: performance.now() - began }
-}
-
-/** `promise`, or a failure naming `what` and showing the server's output after `ms`: a
- * server that neither listens nor exits fails its test instead of hanging the run. */
-async function within<T>(promise: Promise<T>, ms: number, what: string, output: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms; output:\n${output()}`)), ms)
-  })
-  try {
-    return await Promise.race([promise, late])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -196,7 +169,7 @@ describe('npm start', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     })
-    started.add(child)
+    track(child)
     let out = ''
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal })),
