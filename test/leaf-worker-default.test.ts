@@ -20,6 +20,12 @@ describe('the leaf worker by default', () => {
       'mysql://root@127.0.0.1:3306/app',
       'mysql://root@LOCALHOST/app',
       'mysql://root@x/app?socketPath=/run/mysqld/mysqld.sock',
+      'postgres://u@db.internal/app?host=localhost',
+      'postgres://u@db.internal/app?host=%2Fvar%2Frun%2Fpostgresql',
+      'postgres://u@127.1/app',
+      'postgres://u@0.0.0.0/app',
+      'postgres://u@[::ffff:127.0.0.1]/app',
+      'postgres://u@localhost./app',
     ])
       assert.equal(serverOnThisMachine(url), true, url)
     for (const url of [
@@ -32,6 +38,11 @@ describe('the leaf worker by default', () => {
       'postgres://u@db/app?host=relative/dir',
       'mysql://root@mariadb:3306/app',
       'not a url',
+      // pg's host parameter overrides the URL's host
+      'postgres://u@localhost/app?host=db.internal',
+      // a parameter-looking password is no parameter
+      'postgres://u:p&host=%2Fx@db.internal/app',
+      'postgres://u@[::ffff:10.0.0.1]/app',
     ])
       assert.equal(serverOnThisMachine(url), false, url)
   })

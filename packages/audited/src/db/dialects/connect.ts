@@ -45,24 +45,55 @@ export function sqliteFilePath(url: string): string | undefined {
 
 /**
  * Whether a URL names a database server (PostgreSQL, MySQL) on this machine, sharing its
- * cores with this process: reached over loopback or a Unix socket (`localhost`,
- * `127.x.x.x`, `::1`, no host, or a `host=/path` parameter). A server named by another
- * address counts as elsewhere, even when that address is this machine's own; SQLite is no
- * server (it runs in this process, on the thread that writes).
+ * cores with this process: reached over loopback or a Unix socket (`localhost`, `127.x.x.x`
+ * in any spelling, `0.0.0.0`, `::1`, `::ffff:127.x.x.x`, no host, or a socket path — pg's
+ * `host=/dir` parameter, which also overrides the URL's host, or mysql2's `socketPath`). A
+ * server named by another address counts as elsewhere, even when that address is this
+ * machine's own; SQLite is no server (it runs in this process, on the thread that writes).
  */
 export function serverOnThisMachine(url: string): boolean {
   if (sqliteFilePath(url) !== undefined) return false
-  // A socket directory as a parameter, or as the host (percent-encoded, as pg takes it).
-  if (/[?&](?:host|socketPath)=(?:\/|%2F)/i.test(url)) return true
-  let parsed: URL
+  let params: URLSearchParams
+  let hostname = ''
   try {
-    parsed = new URL(url)
+    const parsed = new URL(url)
+    params = parsed.searchParams
+    hostname = decodeURIComponent(parsed.hostname)
+  } catch {
+    // No host before the path (`postgres://u@/app?host=/dir`) is no URL to WHATWG: the
+    // parameters alone can still name a socket.
+    const q = url.indexOf('?')
+    if (q < 0) return false
+    params = new URLSearchParams(url.slice(q + 1))
+    if (!params.has('host') && !params.has('socketPath')) return false
+  }
+  if (params.has('socketPath')) return true
+  const host = params.get('host') ?? hostname
+  if (host.startsWith('/')) return true
+  return isLoopback(host)
+}
+
+/** A host name or address that is this machine's loopback (or "any", which connects to it). */
+function isLoopback(host: string): boolean {
+  const name = host
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase()
+  if (name === '' || name === 'localhost' || name === '::1' || name === '::') return true
+  let canonical: string
+  try {
+    // A special scheme spells IPv4 out (127.1 → 127.0.0.1) and compresses IPv6.
+    canonical = new URL(`http://${name.includes(':') ? `[${name}]` : name}`).hostname
   } catch {
     return false
   }
-  if (/^%2F/i.test(parsed.hostname)) return true
-  const host = parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase()
-  return host === '' || host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+  return (
+    /^127\.\d+\.\d+\.\d+$/.test(canonical) ||
+    canonical === '0.0.0.0' ||
+    canonical === '[::1]' ||
+    canonical === '[::]' ||
+    /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical)
+  )
 }
 
 /** Imports a dialect module; its driver missing becomes a clear error naming the package. */
