@@ -113,8 +113,14 @@ forEachDialect('sealing from the commit tap', (f) => {
       await new Promise((r) => setTimeout(r, 300)) // the sealer has read the first
       const id = newId()
       await f.auditor.create(posts, { id, title: `as written ${newId()}` }, context)
-      const { events } = await f.auditor.feed.read({ tenantId, limit: 10 })
-      changed = events.find((e) => e.recordId === id)!.eventId
+      // From the table: on PostgreSQL the feed may hold the event back a moment (a
+      // transaction open elsewhere in the cluster).
+      const row = await (f.db.kysely as Db)
+        .selectFrom('change_events')
+        .select('event_id')
+        .where('record_id', '=', id)
+        .executeTakeFirstOrThrow()
+      changed = String(row.event_id)
       await (f.db.kysely as Db)
         .updateTable('change_events')
         .set({ actor_id: 'someone-else' })
