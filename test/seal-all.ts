@@ -1,4 +1,18 @@
-import type { AuditedDatabase, Sealer } from '../packages/audited/src/index.js'
+import type {
+  AuditedDatabase,
+  ChangeEvent,
+  EventProof,
+  LogProofs,
+  Sealer,
+} from '../packages/audited/src/index.js'
+import {
+  type CheckpointFacts,
+  eventLeafHash,
+  fromHex,
+  openCheckpoint,
+  type Verifier,
+  verifyInclusion,
+} from '../packages/audited/src/proofs.js'
 
 /**
  * Flushes the sealer until every event of the tenant has a leaf and the newest checkpoint
@@ -28,4 +42,24 @@ export async function sealAll(sealer: Sealer, db: AuditedDatabase, tenantId: str
     await new Promise((r) => setTimeout(r, 25))
   }
   throw new Error(`the events of ${tenantId} were not all sealed`)
+}
+
+/** The event's inclusion proof against the checkpoint it names, checked with the portable
+ * functions: the proof, the checkpoint's facts, and whether the leaf is in its tree. */
+export async function checkInclusion(
+  proofs: LogProofs,
+  e: ChangeEvent,
+  tenantId: string | null,
+  verifier: Verifier,
+): Promise<{ proof: EventProof; facts: CheckpointFacts; included: boolean }> {
+  const proof = await proofs.event(e.eventId, tenantId)
+  const facts = openCheckpoint(proof.checkpoint.note, verifier)
+  const included = verifyInclusion(
+    eventLeafHash(e),
+    proof.leafIndex,
+    proof.treeSize,
+    proof.path.map(fromHex),
+    fromHex(facts.rootHash),
+  )
+  return { proof, facts, included }
 }

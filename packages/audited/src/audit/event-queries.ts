@@ -18,6 +18,9 @@ import type { Entity } from './entity.js'
 import { ReadTemplates } from './read-templates.js'
 import { eventSelection, slot } from './statements.js'
 
+/** Ids per `events.getMany` call. */
+export const GET_MANY_MAX = 500
+
 /** A point in time: a Date, or an HLC (bigint or decimal string). */
 export type PointInTime = Date | bigint | string
 
@@ -252,7 +255,7 @@ export class EventQueries {
     return (await openEvents(this.#core.subjectKeys, [this.#decode(row)]))[0]!
   }
 
-  /** Events by id (at most 500; within the tenant when given), in no particular order;
+  /** Events by id (at most GET_MANY_MAX; within the tenant when given), in no particular order;
    * ids with no event are left out. `stored`: as stored (see `ListEventsQuery.stored`). */
   async getMany(
     eventIds: readonly string[],
@@ -260,10 +263,10 @@ export class EventQueries {
   ): Promise<ChangeEvent[]> {
     if (
       !Array.isArray(eventIds) ||
-      eventIds.length > 500 ||
+      eventIds.length > GET_MANY_MAX ||
       !eventIds.every((id) => typeof id === 'string' && /^[0-9A-HJKMNP-TV-Z]{26}$/.test(id))
     ) {
-      throw new AuditedError('validation', 'eventIds must be at most 500 event ids (ULIDs).')
+      throw new AuditedError('validation', `eventIds must be at most ${GET_MANY_MAX} event ids (ULIDs).`)
     }
     if (eventIds.length === 0) return []
     const ids = [...new Set(eventIds)]

@@ -57,6 +57,22 @@ export interface RowShape {
   select(d: Dialect): AliasedRawBuilder<unknown, string>[]
 }
 
+/** Each event's id and tenant (beside `feed_position`): its place, without the event. */
+export const PLACE_ROWS: RowShape = {
+  name: 'places',
+  select: () => [sql.ref('event_id').as('event_id'), sql.ref('tenant_id').as('tenant_id')],
+}
+
+/** The feed point of a row read with any shape (`feed_position`, `event_id`). */
+export const pointOfRow = (r: Record<string, unknown>): FeedPoint => ({
+  position: BigInt(String(r.feed_position)),
+  eventId: String(r.event_id),
+})
+
+/** The tenant of a row read with `PLACE_ROWS` (or a shape holding its columns). */
+export const tenantOfRow = (r: Record<string, unknown>): string | null =>
+  r.tenant_id === null || r.tenant_id === undefined ? null : String(r.tenant_id)
+
 /** The events themselves, as the feed hands them out. */
 const EVENT_ROWS: RowShape = { name: 'read', select: readSelection }
 
@@ -262,9 +278,7 @@ export class FeedReader {
       return q.orderBy('change_events.feed_pos', 'desc').orderBy('event_id', 'desc').limit(sql<number>`1`)
     })
     const [row] = await this.#reads.run(template, {})
-    return row === undefined
-      ? FEED_START
-      : { position: BigInt(String(row.feed_position)), eventId: String(row.event_id) }
+    return row === undefined ? FEED_START : pointOfRow(row)
   }
 
   /** How far `from` is behind: final events after it (counted up to `cap`) and the wall

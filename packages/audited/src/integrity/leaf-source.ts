@@ -5,12 +5,12 @@
  * (profiled at about three quarters of the sealer's CPU per event) off the writers' event
  * loop. A worker that fails or exits is started again at the next read.
  */
-import { sql } from 'kysely'
 import type { ChangeEvent } from '../audit/change-event.js'
+import { GET_MANY_MAX } from '../audit/event-queries.js'
 import type { ReopenSpec } from '../db/reopen.js'
 import type { BatchSource } from '../feed/consumer.js'
 import { type FeedPoint, isAfter } from '../feed/feed-cursor.js'
-import type { FeedReader, RowShape } from '../feed/feed-reader.js'
+import { type FeedReader, PLACE_ROWS, pointOfRow, tenantOfRow } from '../feed/feed-reader.js'
 import { type LeafBatchMessage, type SealItem, sealItems, unpackLeafBatch } from './leaf-batch.js'
 import type { LeafCache } from './leaf-cache.js'
 import { LeafWorker, wirePoint } from './leaf-worker-client.js'
@@ -24,17 +24,8 @@ export interface LeafSource extends BatchSource<SealItem> {
   close(): Promise<void>
 }
 
-/** The feed's places, ids and tenants only: what a batch needs when the leaves are known. */
-const PLACES: RowShape = {
-  name: 'seal-places',
-  select: () => [sql.ref('event_id').as('event_id'), sql.ref('tenant_id').as('tenant_id')],
-}
-
 /** Stored events by id (`auditor.events.getMany(ids, { stored: true })`). */
 export type StoredEvents = (ids: readonly string[]) => Promise<readonly ChangeEvent[]>
-
-/** Ids per by-id read (`events.getMany`' limit). */
-const BY_ID = 500
 
 /**
  * This thread's reader, hashing here. With `cache` (this process's committed events,
@@ -51,22 +42,19 @@ export function inThreadLeafSource(reader: FeedReader, cache?: LeafCache, stored
     threaded: false,
     async read(from, limit) {
       if (cache === undefined || stored === undefined) return whole(from, limit)
-      const rows = await reader.rowsAfter(from, limit, {}, PLACES)
+      const rows = await reader.rowsAfter(from, limit, {}, PLACE_ROWS)
       const items = rows.map((r) => {
-        const point = pointOf(r)
-        return {
-          point,
-          tenantId: r.tenant_id === null || r.tenant_id === undefined ? null : String(r.tenant_id),
-          leafHash: cache.take(point.eventId),
-        }
+        const point = pointOfRow(r)
+        return { point, tenantId: tenantOfRow(r), leafHash: cache.take(point.eventId) }
       })
       const missing = items.filter((i) => i.leafHash === undefined).map((i) => i.point.eventId)
       // Mostly others' events (another process's, or a backlog from before the sealer
       // started): one range read costs less than reading them by id.
       if (missing.length > items.length / 2) return whole(from, limit)
       const read = new Map<string, Uint8Array>()
-      for (let at = 0; at < missing.length; at += BY_ID)
-        for (const e of await stored(missing.slice(at, at + BY_ID))) read.set(e.eventId, nodeLeafHash(e))
+      for (let at = 0; at < missing.length; at += GET_MANY_MAX)
+        for (const e of await stored(missing.slice(at, at + GET_MANY_MAX)))
+          read.set(e.eventId, nodeLeafHash(e))
       const out: SealItem[] = []
       for (const i of items) {
         const leafHash = i.leafHash ?? read.get(i.point.eventId)
@@ -78,11 +66,6 @@ export function inThreadLeafSource(reader: FeedReader, cache?: LeafCache, stored
     async close() {},
   }
 }
-
-const pointOf = (r: Record<string, unknown>): FeedPoint => ({
-  position: BigInt(String(r.feed_position)),
-  eventId: String(r.event_id),
-})
 
 /** A batch of `limit` events after `from`, read and hashed by worker `w`. */
 const readBatch = async (w: LeafWorker, from: FeedPoint, limit: number) =>

@@ -11,13 +11,14 @@
  * BLOB breaks SQLite's packed read) is read as ids, every event of it rechecked alone, and
  * an event that cannot be read at all is modified.
  */
-import { type AliasedRawBuilder, sql } from 'kysely'
+import { sql } from 'kysely'
 import type { Auditor } from '../audit/auditor.js'
 import type { ChangeEvent } from '../audit/change-event.js'
+import { GET_MANY_MAX } from '../audit/event-queries.js'
 import type { AuditedDatabase } from '../db/open-database.js'
 import { reopenSpec } from '../db/reopen.js'
 import { FEED_START, type FeedPoint } from '../feed/feed-cursor.js'
-import { FeedReader, type RowShape } from '../feed/feed-reader.js'
+import { FeedReader, PLACE_ROWS, pointOfRow, type RowShape, tenantOfRow } from '../feed/feed-reader.js'
 import { leafSelectSql } from './leaf-sql.js'
 import { nodeLeafHex, sha256TextHex } from './node-leaf.js'
 import { ahead } from './read-ahead.js'
@@ -26,12 +27,6 @@ import { inThreadPages, type LeafRow, type PageReader, workerPages } from './ver
 export type { LeafRow } from './verify-pages.js'
 
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
-
-const idColumns = (): AliasedRawBuilder<unknown, string>[] => [
-  sql.ref('event_id').as('event_id'),
-  sql.ref('tenant_id').as('tenant_id'),
-]
-const IDS: RowShape = { name: 'verify-ids', select: idColumns }
 
 export class VerifyReader {
   readonly #reader: FeedReader
@@ -57,7 +52,7 @@ export class VerifyReader {
     this.#shape =
       leaf === undefined
         ? undefined
-        : { name: 'verify-leaf', select: () => [...idColumns(), sql.raw(leaf.sql).as('leaf')] }
+        : { name: 'verify-leaf', select: (d) => [...PLACE_ROWS.select(d), sql.raw(leaf.sql).as('leaf')] }
   }
 
   /**
@@ -119,9 +114,8 @@ export class VerifyReader {
 
   /** The feed point of the `limit`-th event after `from`, or undefined when there are fewer. */
   async #lastKey(from: FeedPoint, limit: number): Promise<FeedPoint | undefined> {
-    const [row] = await this.#reader.rowsAfter(from, 1, this.#filter(), IDS, { skip: limit - 1 })
-    if (row === undefined) return undefined
-    return { position: BigInt(String(row.feed_position)), eventId: String(row.event_id) }
+    const [row] = await this.#reader.rowsAfter(from, 1, this.#filter(), PLACE_ROWS, { skip: limit - 1 })
+    return row === undefined ? undefined : pointOfRow(row)
   }
 
   /** Up to `limit` events after `from` (up to `upTo` when given), in feed order. */
@@ -150,7 +144,10 @@ export class VerifyReader {
       }))
     } catch (e) {
       if (this.#shape === undefined) throw e
-      return this.#rows(await this.#reader.rowsAfter(from, limit, this.#filter(), IDS, range), () => '')
+      return this.#rows(
+        await this.#reader.rowsAfter(from, limit, this.#filter(), PLACE_ROWS, range),
+        () => '',
+      )
     }
   }
 
@@ -160,13 +157,8 @@ export class VerifyReader {
 
   #rows(rows: Record<string, unknown>[], hex: (r: Record<string, unknown>) => string): LeafRow[] {
     return rows.map((r) => {
-      const eventId = String(r.event_id)
-      return {
-        eventId,
-        tenantId: text(r.tenant_id),
-        point: { position: BigInt(String(r.feed_position)), eventId },
-        hex: hex(r),
-      }
+      const point = pointOfRow(r)
+      return { eventId: point.eventId, tenantId: tenantOfRow(r), point, hex: hex(r) }
     })
   }
 }
@@ -179,8 +171,8 @@ interface Suspect {
   readonly modified: () => void
 }
 
-/** At most this many events per full read (`events.getMany`' limit). */
-const BATCH = 500
+/** At most this many events per full read. */
+const BATCH = GET_MANY_MAX
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/
 
 /** Reads suspects in full (as stored), in batches, and reports the ones that really differ. */
