@@ -7,6 +7,9 @@
 import assert from 'node:assert/strict'
 import { get } from 'node:http'
 import { after, before, it } from 'node:test'
+import { tokens } from '../packages/cms/src/cms/entities.js'
+import { newApiToken } from '../packages/cms/src/cms/secrets.js'
+import { newRecordId } from '../packages/cms/src/server/resource.js'
 import { newTenant } from './http-audit-support.js'
 import { apiToken, forEachHttpDialect } from './http-setup.js'
 import {
@@ -82,6 +85,50 @@ forEachHttpDialect('live event stream', (f) => {
     assert.deepEqual(
       record.received.map((r) => r.event.action),
       ['update', 'update', 'delete'],
+    )
+  })
+
+  it('starts after every event committed before it opened, even one an open transaction holds back', async () => {
+    // On PostgreSQL a transaction left open elsewhere holds back the events committed after
+    // it began: the newest *final* event is then older than the entry created below, and a
+    // stream that started there sent that create as new (CI saw it in the filter test).
+    let release = () => {}
+    const open = new Promise<void>((r) => {
+      release = r
+    })
+    let began = () => {}
+    const begun = new Promise<void>((r) => {
+      began = r
+    })
+    // SQLite has one writer: a transaction held open there would block the create below, and
+    // its feed holds nothing back, so there the test runs without one.
+    const held =
+      f.name === 'sqlite'
+        ? Promise.resolve(began())
+        : f.auditor.transaction(
+            { tenantId: `hold-${f.name}`, actorId: 'test-setup', actorType: 'system' },
+            async (tx) => {
+              await tx.create(tokens, newApiToken(newRecordId(), 'viewer', 'held').row)
+              began()
+              await open
+            },
+          )
+    await begun
+    const id = await createEntry(f, 'sse_note', 'committed before the stream')
+    const stream = openStream(server.base, f.adminToken, `?table=entries&recordId=${id}`)
+    setTimeout(release, 300)
+    await opened(stream)
+    await held
+    const res = await f.call('PATCH', `/api/v1/entries/sse_note/${id}`, { body: { data: { body: 'later' } } })
+    assert.equal(res.status, 200, JSON.stringify(res.body))
+    await stream.until(1)
+    assert.equal((await f.call('DELETE', `/api/v1/entries/sse_note/${id}`)).status, 204)
+    await stream.until(2)
+    stream.close()
+    assert.deepEqual(
+      stream.received.map((r) => r.event.action),
+      ['update', 'delete'],
+      'the create committed before the stream opened is not sent',
     )
   })
 

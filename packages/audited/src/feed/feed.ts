@@ -99,6 +99,16 @@ export class Feed {
   }
 
   /**
+   * The cursor to follow "from now": read after it and you get every event committed after
+   * this call and none committed before it. Where the feed holds back (PostgreSQL) it waits
+   * until the events committed before the call are final, up to `maxWaitMs` (5 s); past
+   * that (a transaction left open that long) it is the final head, so nothing is skipped.
+   */
+  async now(maxWaitMs?: number): Promise<string> {
+    return encodeFeedCursor(await this.#reader.nowPoint(maxWaitMs))
+  }
+
+  /**
    * Orders two cursors in feed order: negative when `a` is before `b`, 0 when they are the
    * same place, positive when `a` is after `b`. `validation` (details.field `field`) for a
    * malformed one. For live followers that merge readers at different places (SSE).

@@ -33,8 +33,8 @@ const DESCRIPTION = [
   "The tenant's change events as they commit, as Server-Sent Events: each change is a message",
   'with `id: <cursor>`, `event: change` and `data: <the event as GET /audit/events/{eventId} answers it>`.',
   'The first message, `event: ready` with `data: {}`, carries the id of the place the stream starts at',
-  '(so a reconnect before any change resumes there). Without `Last-Event-ID` or `after` it starts at',
-  'the newest event: only later events are sent. With one it resumes exactly after that event.',
+  '(so a reconnect before any change resumes there). Without `Last-Event-ID` or `after` it starts after',
+  'every event committed before the request: only later events are sent. With one it resumes exactly after that event.',
   'A `: heartbeat` comment comes every 15 s (SSE_HEARTBEAT_MS). A client that does not keep up',
   '(more than 1 MiB unsent) is disconnected and resumes from its last id; on shutdown every stream ends.',
 ].join(' ')
@@ -79,10 +79,15 @@ export async function auditStreamRoutes(app: App, deps: { auditor: Auditor; hub:
           : after === undefined
             ? undefined
             : { cursor: after, field: 'after' }
-      const head = await auditor.feed.head()
-      // A cursor past the newest event names no event of this feed: it starts at the newest.
-      const start =
-        given === undefined || auditor.feed.compare(given.cursor, head, given.field) > 0 ? head : given.cursor
+      // Without a cursor: after every event committed before this request (feed.now waits
+      // for those an open transaction holds back). A cursor past the newest event names no
+      // event of this feed: it starts at the newest.
+      let start: string
+      if (given === undefined) start = await auditor.feed.now()
+      else {
+        const head = await auditor.feed.head()
+        start = auditor.feed.compare(given.cursor, head, given.field) > 0 ? head : given.cursor
+      }
       await hub.open(tenantId, { table, action, recordId }, start, reply.raw, () => begin(reply))
     },
   )
