@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
+import Database from 'better-sqlite3'
 import { type Kysely, sql } from 'kysely'
 import {
   type AuditedDatabase,
@@ -94,9 +95,12 @@ forEachDialect('group commit review: a member that waits', (f) => {
       f.name === 'sqlite'
         ? undefined
         : 'only on SQLite can another writer change a record between two statements of a transaction that wrote it (elsewhere its row lock makes that writer wait for it)',
-  }, async () => {
+  }, async (t) => {
     const auditor = createAuditor({ personalData: PERSONAL_DATA, db: f.db, timeoutMs: 3000 })
-    const other = await f.open()
+    // Another process's connection: not a second handle of this process, which would
+    // queue on this process's writer lock behind the open transaction (sqlite-file-locks.ts).
+    const other = new Database(f.url.slice('sqlite:'.length), { timeout: 2000 })
+    t.after(() => other.close())
     const target = newId()
     await auditor.create(posts, { id: target, title: `target ${target}` }, ctx)
     const a = newId()
@@ -115,11 +119,9 @@ forEachDialect('group commit review: a member that waits', (f) => {
       (reason: unknown) => ({ status: 'rejected', reason }) as const,
     )
     if (outA.status === 'fulfilled') {
-      await (other.kysely as Kysely<{ posts: { id: string; title: string } }>)
-        .updateTable('posts')
-        .set({ title: `changed by another writer ${target}` })
-        .where('id', '=', target)
-        .execute()
+      other
+        .prepare('UPDATE posts SET title = ? WHERE id = ?')
+        .run(`changed by another writer ${target}`, target)
     }
     resume.open()
     const [outB] = await Promise.allSettled([second])

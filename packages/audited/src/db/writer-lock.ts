@@ -9,9 +9,14 @@
  */
 export type WaiterKind = 'transaction' | 'other'
 
+/**
+ * One lock may guard several connections to one SQLite file in one process (see
+ * sqlite-file-locks.ts): a waiter then also names its connection (`owner`), and a group may
+ * hand its open transaction over only to a waiter of its own connection.
+ */
 export class WriterLock {
   #held = false
-  readonly #waiters: { kind: WaiterKind; wake: () => void }[] = []
+  readonly #waiters: { kind: WaiterKind; owner: object | undefined; wake: () => void }[] = []
 
   get held(): boolean {
     return this.#held
@@ -26,6 +31,14 @@ export class WriterLock {
     return this.#waiters[0]?.kind
   }
 
+  /** The kind of the next waiter as `owner` sees it: another connection's transaction is
+   * `other` to it (it must find the file outside `owner`'s transaction). */
+  nextFor(owner: object): WaiterKind | undefined {
+    const next = this.#waiters[0]
+    if (next === undefined) return undefined
+    return next.owner === owner ? next.kind : 'other'
+  }
+
   /** Takes the lock if it is free, synchronously. */
   tryTake(): boolean {
     if (this.#held) return false
@@ -35,12 +48,13 @@ export class WriterLock {
 
   /** Waits for the lock; resolves when it is this caller's. A `stop` signal that aborts
    * first takes the caller out of the queue and rejects with the signal's reason. */
-  take(kind: WaiterKind = 'other', stop?: AbortSignal): Promise<void> {
+  take(kind: WaiterKind = 'other', stop?: AbortSignal, owner?: object): Promise<void> {
     if (this.tryTake()) return Promise.resolve()
     if (stop?.aborted) return Promise.reject(stop.reason)
     return new Promise((resolve, reject) => {
       const waiter = {
         kind,
+        owner,
         wake: () => {
           stop?.removeEventListener('abort', leave)
           resolve()

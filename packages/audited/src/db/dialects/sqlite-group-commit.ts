@@ -110,7 +110,7 @@ export class CommitGroup {
     }
     if (this.#lock.tryTake()) return Promise.resolve(this.#lease())
     return acquireWithTimeout(
-      (stop) => this.#lock.take('transaction', stop).then(() => this.#lease()),
+      (stop) => this.#lock.take('transaction', stop, this).then(() => this.#lease()),
       timeoutMs,
       options,
     )
@@ -303,7 +303,7 @@ export class CommitGroup {
     if (members === 0) return 'commit'
     if (members >= MAX_MEMBERS || performance.now() - this.#openedAt >= MAX_GROUP_MS) return 'commit'
     if (!this.#enabled || !this.#policy.groupingAllowed()) return 'commit'
-    const queued = this.#lock.next
+    const queued = this.#lock.nextFor(this)
     if (queued === 'transaction') return 'handover'
     if (queued !== undefined) return 'commit' // a Kysely query waits: it must not see this transaction
     return this.#policy.shouldLinger() ? 'linger' : 'commit'

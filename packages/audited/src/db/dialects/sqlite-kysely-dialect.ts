@@ -38,53 +38,113 @@ export class StatementCache {
   }
 }
 
+/**
+ * One Kysely acquisition of the writer connection. It takes the writer lock only when it
+ * needs it: a read on a connection that holds no open transaction runs at once (it is
+ * synchronous, so nothing else runs on the connection meanwhile, and it sees the committed
+ * file); a write, a transaction, a stream (it spans awaits, and the connection runs no other
+ * statement while one is open) or a read while a transaction is open on the connection —
+ * which it must not see — waits for the lock.
+ */
 class LeasedConnection implements DatabaseConnection {
   readonly #statements: StatementCache
+  readonly #raw: Database.Database
+  readonly #take: () => Promise<void>
+  readonly #release: () => void
+  /** Streams open on the connection (shared by its acquisitions). */
+  readonly #streams: { open: number }
+  #holds = false
 
-  constructor(statements: StatementCache) {
+  constructor(
+    statements: StatementCache,
+    raw: Database.Database,
+    streams: { open: number },
+    take: () => Promise<void>,
+    release: () => void,
+  ) {
     this.#statements = statements
+    this.#raw = raw
+    this.#streams = streams
+    this.#take = take
+    this.#release = release
+  }
+
+  /** A read that may run now, without the lock: the connection is idle and outside a transaction. */
+  #readsFreely(stmt: Database.Statement): boolean {
+    return stmt.reader && stmt.readonly && !this.#raw.inTransaction && this.#streams.open === 0
+  }
+
+  /** Takes the lock for this acquisition, once. */
+  async hold(): Promise<void> {
+    if (this.#holds) return
+    await this.#take()
+    this.#holds = true
   }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    const stmt = this.#statements.prepare(query.sql)
+    let stmt = this.#statements.prepare(query.sql)
+    if (!this.#holds && !this.#readsFreely(stmt)) {
+      await this.hold()
+      stmt = this.#statements.prepare(query.sql) // the cache may have moved on meanwhile
+    }
     if (stmt.reader) return { rows: stmt.all(query.parameters as unknown[]) as R[] }
     const { changes, lastInsertRowid } = stmt.run(query.parameters as unknown[])
     return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) }
   }
 
   async *streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    await this.hold()
     const stmt = this.#statements.prepare(query.sql)
-    for (const row of stmt.iterate(query.parameters as unknown[])) yield { rows: [row as R] }
+    this.#streams.open += 1
+    try {
+      for (const row of stmt.iterate(query.parameters as unknown[])) yield { rows: [row as R] }
+    } finally {
+      this.#streams.open -= 1
+    }
+  }
+
+  end(): void {
+    if (!this.#holds) return
+    this.#holds = false
+    this.#release()
   }
 }
 
 class LeasedDriver implements Driver {
   readonly #statements: StatementCache
+  readonly #raw: Database.Database
   readonly #lock: WriterLock
-  readonly #connection: LeasedConnection
   readonly #acquireTimeoutMs: number
+  readonly #streams = { open: 0 }
 
-  constructor(statements: StatementCache, lock: WriterLock, acquireTimeoutMs: number) {
+  constructor(
+    statements: StatementCache,
+    raw: Database.Database,
+    lock: WriterLock,
+    acquireTimeoutMs: number,
+  ) {
     this.#statements = statements
+    this.#raw = raw
     this.#lock = lock
-    this.#connection = new LeasedConnection(statements)
     this.#acquireTimeoutMs = acquireTimeoutMs
   }
 
   async init(): Promise<void> {}
 
-  /** The writer, waited for as long as a pool would wait for a connection (then
-   * `unavailable` / `pool_exhausted`, as every other wait for a connection). */
+  /** A lazy lease: the writer lock is waited for, when needed, as long as a pool would wait
+   * for a connection (then `unavailable` / `pool_exhausted`, as every other wait for one). */
   async acquireConnection(): Promise<DatabaseConnection> {
     const lock = this.#lock
-    await acquireWithTimeout(
-      (stop) => lock.take('other', stop).then(() => ({ release: () => lock.release() })),
-      this.#acquireTimeoutMs,
-    )
-    return this.#connection
+    const take = () =>
+      acquireWithTimeout(
+        (stop) => lock.take('other', stop).then(() => ({ release: () => lock.release() })),
+        this.#acquireTimeoutMs,
+      ).then(() => undefined)
+    return new LeasedConnection(this.#statements, this.#raw, this.#streams, take, () => lock.release())
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await (connection as LeasedConnection).hold()
     await connection.executeQuery(CompiledQuery.raw('BEGIN IMMEDIATE'))
   }
 
@@ -96,8 +156,8 @@ class LeasedDriver implements Driver {
     await connection.executeQuery(CompiledQuery.raw('ROLLBACK'))
   }
 
-  async releaseConnection(): Promise<void> {
-    this.#lock.release()
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    ;(connection as LeasedConnection).end()
   }
 
   async destroy(): Promise<void> {
@@ -112,11 +172,18 @@ class LeasedDriver implements Driver {
  */
 export class LeasedSqliteDialect implements Dialect {
   readonly #statements: StatementCache
+  readonly #raw: Database.Database
   readonly #lock: WriterLock
   readonly #acquireTimeoutMs: number
 
-  constructor(statements: StatementCache, lock: WriterLock, acquireTimeoutMs: number) {
+  constructor(
+    statements: StatementCache,
+    raw: Database.Database,
+    lock: WriterLock,
+    acquireTimeoutMs: number,
+  ) {
     this.#statements = statements
+    this.#raw = raw
     this.#lock = lock
     this.#acquireTimeoutMs = acquireTimeoutMs
   }
@@ -126,7 +193,7 @@ export class LeasedSqliteDialect implements Dialect {
   }
 
   createDriver(): Driver {
-    return new LeasedDriver(this.#statements, this.#lock, this.#acquireTimeoutMs)
+    return new LeasedDriver(this.#statements, this.#raw, this.#lock, this.#acquireTimeoutMs)
   }
 
   createQueryCompiler() {

@@ -6,9 +6,10 @@ import { type Classification, classified } from '../classification.js'
 import type { Dialect } from '../dialect.js'
 import type { DatabaseHealth } from '../health.js'
 import { observedDialect } from '../observed-kysely-dialect.js'
-import { WriterLock } from '../writer-lock.js'
+import type { WriterLock } from '../writer-lock.js'
 import { SQLITE_FEED } from './feed-positions.js'
 import { SQLITE_LEAF_SQL } from './leaf-sql.js'
+import { writerLockFor } from './sqlite-file-locks.js'
 import { CommitGroup } from './sqlite-group-commit.js'
 import { LeasedSqliteDialect, StatementCache } from './sqlite-kysely-dialect.js'
 
@@ -103,9 +104,10 @@ export function createSqlite(
   // space of the file (personal data, see privacy/personal-data.ts).
   raw.pragma('secure_delete = ON')
   const statements = new StatementCache(raw)
-  const lock = new WriterLock()
+  // Shared with the other handles of this file in this process (sqlite-file-locks.ts).
+  const { lock, release: releaseLock } = writerLockFor(path)
   const kysely = new Kysely<unknown>({
-    dialect: observedDialect(new LeasedSqliteDialect(statements, lock, acquireTimeoutMs), health),
+    dialect: observedDialect(new LeasedSqliteDialect(statements, raw, lock, acquireTimeoutMs), health),
   })
 
   // Engine transactions share COMMITs while they queue for the one writer (group commit).
@@ -162,8 +164,12 @@ export function createSqlite(
     readKysely,
     dialect,
     close: async () => {
-      if (readKysely !== kysely) await readKysely.destroy()
-      await kysely.destroy()
+      try {
+        if (readKysely !== kysely) await readKysely.destroy()
+        await kysely.destroy()
+      } finally {
+        releaseLock()
+      }
     },
   }
 }
