@@ -6,12 +6,17 @@ import type { Dialect, Statement } from '../db/dialect.js'
 import type { Transaction } from '../db/transaction.js'
 import { open, seal } from './field-crypto.js'
 
-/** How long a process keeps a subject's key after reading it (ms): another process's erase
- * is seen within this. */
+/** How long a process keeps a subject's key for writes after reading it (ms); reads check
+ * every time (see forRead). */
 const CACHE_MS = 30_000
+/** Key ids per read query. */
+const READ_CHUNK = 500
 /** Keys a process keeps cached, per map. */
 const CACHE_ENTRIES = 10_000
 const TABLE = 'audited_subject_keys'
+
+/** The key for an envelope of an event of `tenantId`; undefined: erased, or not that tenant's. */
+export type ReadKeys = (keyId: string, tenantId: string | null) => Uint8Array | undefined
 
 export interface SubjectKey {
   readonly keyId: string
@@ -44,9 +49,8 @@ export class SubjectKeys {
   readonly #newId: () => string
   readonly #insertSql: string
   readonly #bySubject = new BoundedMap<string, { key: SubjectKey; at: number }>(CACHE_ENTRIES)
-  readonly #byId = new BoundedMap<string, { key: Uint8Array | undefined; tenantKey?: string; at: number }>(
-    CACHE_ENTRIES,
-  )
+  /** Unwrapped keys by id, for reads (whether a key still exists is read every time). */
+  readonly #unwrapped = new BoundedMap<string, { wrapped: string; key: Uint8Array }>(CACHE_ENTRIES)
 
   // biome-ignore lint/suspicious/noExplicitAny: as above.
   constructor(master: Uint8Array, db: Kysely<any>, dialect: Dialect, newId: () => string) {
@@ -143,7 +147,6 @@ export class SubjectKeys {
   #remember(sk: string, key: SubjectKey): void {
     const at = Date.now()
     this.#bySubject.set(sk, { key, at })
-    this.#byId.set(key.keyId, { key: key.key, tenantKey: sk.slice(0, sk.indexOf('\u0000')), at })
   }
 
   /** The keys a transaction created, once it committed: cached like keys read. */
@@ -151,22 +154,36 @@ export class SubjectKeys {
     for (const [sk, key] of created) this.#remember(sk, key)
   }
 
-  /** A key by id for reading an event of `tenantId` (undefined: destroyed, i.e. erased, or
-   * a key of another tenant: an envelope copied across tenants never opens). */
-  async byId(keyId: string, tenantId: string | null): Promise<Uint8Array | undefined> {
-    const tenantKey = tenantId ?? ''
-    const cached = this.#byId.get(keyId)
-    if (cached !== undefined && Date.now() - cached.at < CACHE_MS)
-      return cached.tenantKey === tenantKey ? cached.key : undefined
-    const row = await this.#db
-      .selectFrom(TABLE)
-      .select(['key_id', 'tenant_key', 'wrapped_key'])
-      .where('key_id', '=', keyId)
-      .executeTakeFirst()
-    const key = row === undefined ? undefined : this.#unwrap(keyId, String(row.wrapped_key))
-    const owner = row === undefined ? undefined : String(row.tenant_key)
-    this.#byId.set(keyId, { key, ...(owner === undefined ? {} : { tenantKey: owner }), at: Date.now() })
-    return owner === tenantKey ? key : undefined
+  /**
+   * The keys of `keyIds` that still exist, for reading events: one query, every time, so a
+   * subject erased by any process reads `"[erased]"` from the erase's COMMIT on (only the
+   * unwrapping is cached). Each key comes with its tenant: an envelope opens only with a
+   * key of its event's tenant (one copied across tenants never opens).
+   */
+  async forRead(keyIds: ReadonlySet<string>): Promise<ReadKeys> {
+    const found = new Map<string, { key: Uint8Array; tenantKey: string }>()
+    const ids = [...keyIds]
+    for (let i = 0; i < ids.length; i += READ_CHUNK) {
+      const rows = await this.#db
+        .selectFrom(TABLE)
+        .select(['key_id', 'tenant_key', 'wrapped_key'])
+        .where('key_id', 'in', ids.slice(i, i + READ_CHUNK))
+        .execute()
+      for (const row of rows as { key_id: unknown; tenant_key: unknown; wrapped_key: unknown }[]) {
+        const keyId = String(row.key_id)
+        const wrapped = String(row.wrapped_key)
+        let opened = this.#unwrapped.get(keyId)
+        if (opened === undefined || opened.wrapped !== wrapped) {
+          opened = { wrapped, key: this.#unwrap(keyId, wrapped) }
+          this.#unwrapped.set(keyId, opened)
+        }
+        found.set(keyId, { key: opened.key, tenantKey: String(row.tenant_key) })
+      }
+    }
+    return (keyId, tenantId) => {
+      const entry = found.get(keyId)
+      return entry !== undefined && entry.tenantKey === (tenantId ?? '') ? entry.key : undefined
+    }
   }
 
   /** Whether the master key opens the subject keys already stored (checked on one; true
@@ -203,6 +220,6 @@ export class SubjectKeys {
   /** Forgets a subject's keys in this process (after its erase committed). */
   forget(tenantId: string | null, subjectId: string, keyIds: readonly string[]): void {
     this.#bySubject.delete(subjectKey(tenantId, subjectId))
-    for (const id of keyIds) this.#byId.set(id, { key: undefined, at: Date.now() })
+    for (const id of keyIds) this.#unwrapped.delete(id)
   }
 }
