@@ -14,6 +14,7 @@ import {
   defineEntity,
   isAuditedError,
 } from '../packages/audited/src/index.js'
+import { gate } from './gate.js'
 import {
   committedCounters,
   ctx,
@@ -25,15 +26,6 @@ import {
 } from './setup.js'
 
 const isCode = (e: unknown, code: string) => isAuditedError(e) && e.code === code
-
-/** A promise and the function that resolves it. */
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void
-  const promise = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  return { promise, open }
-}
 
 type EventsTable = { change_events: { record_id: string } }
 
@@ -109,7 +101,7 @@ forEachDialect('group commit review: a member that waits', (f) => {
     const first = auditor.create(posts, { id: a, title: `first ${a}` }, ctx)
     const second = auditor.transaction(ctx, async (tx) => {
       await tx.update(posts, target, { body: 'from the transaction' })
-      await resume.promise
+      await resume.wait
       await tx.create(posts, { id: b, title: `second ${b}` })
     })
     // Once the first write is answered its COMMIT has happened; another writer then
@@ -230,7 +222,7 @@ forEachDialect('group commit review: a member that waits', (f) => {
       await lateOutcome
       hold.open()
     })
-    await hold.promise
+    await hold.wait
     const third = auditor.create(posts, { id: c, title: `third ${c}` }, ctx)
     const [outA, outC] = await Promise.allSettled([first, third])
     const outLate = await lateOutcome!
@@ -251,7 +243,7 @@ forEachDialect('group commit review: a member that waits', (f) => {
     const writes = ids.slice(0, 4).map((id) => f.auditor.create(posts, { id, title: `before ${id}` }, ctx))
     const held = f.auditor.transaction(ctx, async (tx) => {
       await tx.create(posts, { id: ids[4]!, title: `held ${ids[4]}` })
-      await inside.promise
+      await inside.wait
     })
     const plain = k.transaction().execute(async (trx) => {
       await trx.insertInto('counters').values({ name, n: 1 }).execute()

@@ -9,6 +9,7 @@ import { type AuditContext, createAuditor, migrate } from '../packages/audited/s
 import { entries, tenants } from '../packages/cms/src/cms/entities.js'
 import { type BucketStore, createLimiter } from '../packages/cms/src/cms/limits.js'
 import { CMS_MIGRATIONS } from '../packages/cms/src/cms/schema.js'
+import { gate } from './gate.js'
 import { forEachDialect, newId, PERSONAL_DATA } from './setup.js'
 
 /** Allows everything and counts what was taken. */
@@ -19,14 +20,6 @@ class CountingStore implements BucketStore {
     return { allowed: true, retryAfterMs: 0 }
   }
   async close() {}
-}
-
-function gate() {
-  let open: () => void = () => {}
-  const wait = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  return { wait, open }
 }
 
 forEachDialect('R7 rate-limit tokens on retry', (f) => {

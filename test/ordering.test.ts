@@ -6,17 +6,10 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { type ChangeEvent, createAuditor, isAuditedError } from '../packages/audited/src/index.js'
+import { gate } from './gate.js'
 import { ctx, forEachDialect, newId, PERSONAL_DATA, posts } from './setup.js'
 
 const code = (c: string) => (e: unknown) => isAuditedError(e) && e.code === c
-
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open!: () => void
-  const wait = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  return { wait, open }
-}
 
 /** Follows the cursor from `after` until a page comes back empty. */
 async function drainFeed(

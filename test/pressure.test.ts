@@ -6,20 +6,12 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { createAuditor, isAuditedError } from '../packages/audited/src/index.js'
+import { gate } from './gate.js'
 import { ctx, eventCount, forEachDialect, newId, PERSONAL_DATA, posts, rowsOf } from './setup.js'
 
 const code = (c: string) => (e: unknown) => isAuditedError(e) && e.code === c
 const reason = (r: string) => (e: unknown) =>
   isAuditedError(e) && e.code === 'unavailable' && e.retryable && e.details?.reason === r
-
-/** A promise and the function that settles it. */
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open!: () => void
-  const wait = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  return { wait, open }
-}
 
 const sqliteOneWriter =
   'SQLite runs one write transaction at a time (BEGIN IMMEDIATE behind one connection), so two writers can neither wait on a row lock nor deadlock'

@@ -10,8 +10,23 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import type { Kysely } from 'kysely'
-import { createAuditor } from '../packages/audited/src/index.js'
+import { type Auditor, createAuditor } from '../packages/audited/src/index.js'
+import { gate } from './gate.js'
 import { ctx, eventCount, forEachDialect, newId, posts, rowsOf } from './setup.js'
+
+/** A transaction of `auditor` that created a row and stays open until `release`. */
+async function holdTransaction(auditor: Auditor) {
+  const id = newId()
+  const begun = gate()
+  const letGo = gate()
+  const held = auditor.transaction(ctx, async (tx) => {
+    await tx.create(posts, { id, title: `held ${id}` })
+    begun.open()
+    await letGo.wait
+  })
+  await begun.wait
+  return { id, held, release: letGo.open }
+}
 
 forEachDialect('two handles on one database in one process', (f) => {
   const short = { sqlite: { busyTimeoutMs: 300 } }
@@ -55,21 +70,7 @@ forEachDialect('two handles on one database in one process', (f) => {
   }, async () => {
     const first = createAuditor({ db: await f.open(short) })
     const second = await f.open(short)
-    const id = newId()
-    let release = () => {}
-    const gate = new Promise<void>((r) => {
-      release = r
-    })
-    let began = () => {}
-    const begun = new Promise<void>((r) => {
-      began = r
-    })
-    const held = first.transaction(ctx, async (tx) => {
-      await tx.create(posts, { id, title: `held ${id}` })
-      began()
-      await gate
-    })
-    await begun
+    const { id, held, release } = await holdTransaction(first)
     // Longer than the short busy timeout: a connection-level wait would have failed.
     setTimeout(release, 600)
     const other = createAuditor({ db: second })
@@ -89,21 +90,7 @@ forEachDialect('two handles on one database in one process', (f) => {
     const first = createAuditor({ db: await f.open(short) })
     // A short wait for the writer: a read that queued behind the transaction fails fast.
     const second = await f.open({ ...short, pool: { acquireTimeoutMs: 500 } })
-    const id = newId()
-    let release = () => {}
-    const gate = new Promise<void>((r) => {
-      release = r
-    })
-    let began = () => {}
-    const begun = new Promise<void>((r) => {
-      began = r
-    })
-    const held = first.transaction(ctx, async (tx) => {
-      await tx.create(posts, { id, title: `held ${id}` })
-      began()
-      await gate
-    })
-    await begun
+    const { id, held, release } = await holdTransaction(first)
     try {
       const rows = await (second.kysely as Kysely<{ posts: { id: string } }>)
         .selectFrom('posts')

@@ -26,11 +26,6 @@ export class WriterLock {
     return this.#waiters.length
   }
 
-  /** The kind of the next waiter, if any. */
-  get next(): WaiterKind | undefined {
-    return this.#waiters[0]?.kind
-  }
-
   /** The kind of the next waiter as `owner` sees it: another connection's transaction is
    * `other` to it (it must find the file outside `owner`'s transaction). */
   nextFor(owner: object): WaiterKind | undefined {

@@ -23,6 +23,11 @@ export class StatementCache {
     this.#db = db
   }
 
+  /** The connection the statements belong to. */
+  get database(): Database.Database {
+    return this.#db
+  }
+
   prepare(sql: string): Database.Statement {
     let stmt = this.#cache.get(sql)
     if (stmt === undefined) {
@@ -38,6 +43,16 @@ export class StatementCache {
   }
 }
 
+/** What every Kysely acquisition of one connection shares. */
+interface Shared {
+  readonly statements: StatementCache
+  /** Waits for the writer lock (bounded like a pool's wait for a connection). */
+  readonly take: () => Promise<void>
+  readonly release: () => void
+  /** Streams open on the connection. */
+  streams: number
+}
+
 /**
  * One Kysely acquisition of the writer connection. It takes the writer lock only when it
  * needs it: a read on a connection that holds no open transaction runs at once (it is
@@ -47,46 +62,33 @@ export class StatementCache {
  * which it must not see — waits for the lock.
  */
 class LeasedConnection implements DatabaseConnection {
-  readonly #statements: StatementCache
-  readonly #raw: Database.Database
-  readonly #take: () => Promise<void>
-  readonly #release: () => void
-  /** Streams open on the connection (shared by its acquisitions). */
-  readonly #streams: { open: number }
+  readonly #shared: Shared
   #holds = false
 
-  constructor(
-    statements: StatementCache,
-    raw: Database.Database,
-    streams: { open: number },
-    take: () => Promise<void>,
-    release: () => void,
-  ) {
-    this.#statements = statements
-    this.#raw = raw
-    this.#streams = streams
-    this.#take = take
-    this.#release = release
+  constructor(shared: Shared) {
+    this.#shared = shared
   }
 
   /** A read that may run now, without the lock: the connection is idle and outside a transaction. */
   #readsFreely(stmt: Database.Statement): boolean {
-    return stmt.reader && stmt.readonly && !this.#raw.inTransaction && this.#streams.open === 0
+    return (
+      stmt.reader &&
+      stmt.readonly &&
+      this.#shared.streams === 0 &&
+      !this.#shared.statements.database.inTransaction
+    )
   }
 
   /** Takes the lock for this acquisition, once. */
   async hold(): Promise<void> {
     if (this.#holds) return
-    await this.#take()
+    await this.#shared.take()
     this.#holds = true
   }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    let stmt = this.#statements.prepare(query.sql)
-    if (!this.#holds && !this.#readsFreely(stmt)) {
-      await this.hold()
-      stmt = this.#statements.prepare(query.sql) // the cache may have moved on meanwhile
-    }
+    const stmt = this.#shared.statements.prepare(query.sql)
+    if (!this.#holds && !this.#readsFreely(stmt)) await this.hold()
     if (stmt.reader) return { rows: stmt.all(query.parameters as unknown[]) as R[] }
     const { changes, lastInsertRowid } = stmt.run(query.parameters as unknown[])
     return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) }
@@ -94,53 +96,45 @@ class LeasedConnection implements DatabaseConnection {
 
   async *streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
     await this.hold()
-    const stmt = this.#statements.prepare(query.sql)
-    this.#streams.open += 1
+    const stmt = this.#shared.statements.prepare(query.sql)
+    this.#shared.streams += 1
     try {
       for (const row of stmt.iterate(query.parameters as unknown[])) yield { rows: [row as R] }
     } finally {
-      this.#streams.open -= 1
+      this.#shared.streams -= 1
     }
   }
 
   end(): void {
     if (!this.#holds) return
     this.#holds = false
-    this.#release()
+    this.#shared.release()
   }
 }
 
 class LeasedDriver implements Driver {
-  readonly #statements: StatementCache
-  readonly #raw: Database.Database
-  readonly #lock: WriterLock
-  readonly #acquireTimeoutMs: number
-  readonly #streams = { open: 0 }
+  readonly #shared: Shared
 
-  constructor(
-    statements: StatementCache,
-    raw: Database.Database,
-    lock: WriterLock,
-    acquireTimeoutMs: number,
-  ) {
-    this.#statements = statements
-    this.#raw = raw
-    this.#lock = lock
-    this.#acquireTimeoutMs = acquireTimeoutMs
+  constructor(statements: StatementCache, lock: WriterLock, acquireTimeoutMs: number) {
+    this.#shared = {
+      statements,
+      // The writer, waited for as long as a pool would wait for a connection (then
+      // `unavailable` / `pool_exhausted`, as every other wait for a connection).
+      take: () =>
+        acquireWithTimeout(
+          (stop) => lock.take('other', stop).then(() => ({ release: () => lock.release() })),
+          acquireTimeoutMs,
+        ).then(() => undefined),
+      release: () => lock.release(),
+      streams: 0,
+    }
   }
 
   async init(): Promise<void> {}
 
-  /** A lazy lease: the writer lock is waited for, when needed, as long as a pool would wait
-   * for a connection (then `unavailable` / `pool_exhausted`, as every other wait for one). */
+  /** A lazy lease: the lock is taken by the first statement that needs it. */
   async acquireConnection(): Promise<DatabaseConnection> {
-    const lock = this.#lock
-    const take = () =>
-      acquireWithTimeout(
-        (stop) => lock.take('other', stop).then(() => ({ release: () => lock.release() })),
-        this.#acquireTimeoutMs,
-      ).then(() => undefined)
-    return new LeasedConnection(this.#statements, this.#raw, this.#streams, take, () => lock.release())
+    return new LeasedConnection(this.#shared)
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -161,7 +155,7 @@ class LeasedDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
-    this.#statements.close()
+    this.#shared.statements.close()
   }
 }
 
@@ -172,18 +166,11 @@ class LeasedDriver implements Driver {
  */
 export class LeasedSqliteDialect implements Dialect {
   readonly #statements: StatementCache
-  readonly #raw: Database.Database
   readonly #lock: WriterLock
   readonly #acquireTimeoutMs: number
 
-  constructor(
-    statements: StatementCache,
-    raw: Database.Database,
-    lock: WriterLock,
-    acquireTimeoutMs: number,
-  ) {
+  constructor(statements: StatementCache, lock: WriterLock, acquireTimeoutMs: number) {
     this.#statements = statements
-    this.#raw = raw
     this.#lock = lock
     this.#acquireTimeoutMs = acquireTimeoutMs
   }
@@ -193,7 +180,7 @@ export class LeasedSqliteDialect implements Dialect {
   }
 
   createDriver(): Driver {
-    return new LeasedDriver(this.#statements, this.#raw, this.#lock, this.#acquireTimeoutMs)
+    return new LeasedDriver(this.#statements, this.#lock, this.#acquireTimeoutMs)
   }
 
   createQueryCompiler() {

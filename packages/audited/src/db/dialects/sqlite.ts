@@ -107,7 +107,7 @@ export function createSqlite(
   // Shared with the other handles of this file in this process (sqlite-file-locks.ts).
   const { lock, release: releaseLock } = writerLockFor(path)
   const kysely = new Kysely<unknown>({
-    dialect: observedDialect(new LeasedSqliteDialect(statements, raw, lock, acquireTimeoutMs), health),
+    dialect: observedDialect(new LeasedSqliteDialect(statements, lock, acquireTimeoutMs), health),
   })
 
   // Engine transactions share COMMITs while they queue for the one writer (group commit).
